@@ -1,0 +1,116 @@
+"""Settings from the environment, with embedded defaults that need no outside service.
+
+Every variable is listed in the README. Nothing secret has a default: keys and certificates come from
+files named here (or made by ``dsve pki init``), never from the repository.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_XSD_DIR = Path(__file__).resolve().parent.parent / "xsd"
+
+
+def _env(environ: dict[str, str], name: str, default: str) -> str:
+    value = environ.get(name, "").strip()
+    return value or default
+
+
+def _env_int(environ: dict[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, "").strip()
+    try:
+        return int(raw) if raw else default
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _env_bool(environ: dict[str, str], name: str, default: bool) -> bool:
+    raw = environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"{name} must be true or false, got {raw!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class XmlLimits:
+    """Structural limits applied while parsing, before any schema work: they bound memory and CPU."""
+
+    max_bytes: int = 10 * 1024 * 1024
+    max_depth: int = 64
+    max_elements: int = 100_000
+    max_text_bytes: int = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    data_dir: Path = Path("dsve-data")
+    database_url: str = ""
+    amqp_url: str | None = None
+    amqp_prefix: str = "dsve"
+    xsd_dir: Path = REPO_XSD_DIR
+    trust_ca_files: tuple[Path, ...] = ()
+    token_key_file: Path | None = None
+    token_audience: str = "dsve-broker"
+    token_lifetime_s: int = 300
+    grant_max_lifetime_s: int = 120
+    message_ttl_s: int = 30 * 24 * 3600
+    retention_s: int = 90 * 24 * 3600
+    lifecycle_interval_s: int = 60
+    limits: XmlLimits = field(default_factory=XmlLimits)
+    host: str = "127.0.0.1"
+    port: int = 8080
+    access_log: bool = False
+    log_level: str = "INFO"
+    participants_file: Path | None = None
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{(self.data_dir / 'broker.db').resolve()}"
+
+    @property
+    def effective_trust_ca_files(self) -> tuple[Path, ...]:
+        return self.trust_ca_files or (self.data_dir / "pki" / "ca.pem",)
+
+    @property
+    def effective_token_key_file(self) -> Path:
+        return self.token_key_file or self.data_dir / "broker-token-key.pem"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        data_dir = Path(_env(env, "DSVE_DATA_DIR", "dsve-data"))
+        ca_raw = env.get("DSVE_TRUST_CA_FILES", "").strip()
+        key_raw = env.get("DSVE_TOKEN_KEY_FILE", "").strip()
+        participants_raw = env.get("DSVE_PARTICIPANTS_FILE", "").strip()
+        return cls(
+            data_dir=data_dir,
+            database_url=env.get("DSVE_DATABASE_URL", "").strip(),
+            amqp_url=env.get("DSVE_AMQP_URL", "").strip() or None,
+            amqp_prefix=_env(env, "DSVE_AMQP_PREFIX", "dsve"),
+            xsd_dir=Path(_env(env, "DSVE_XSD_DIR", str(REPO_XSD_DIR))),
+            trust_ca_files=tuple(Path(p) for p in ca_raw.split(os.pathsep) if p),
+            token_key_file=Path(key_raw) if key_raw else None,
+            token_audience=_env(env, "DSVE_TOKEN_AUDIENCE", "dsve-broker"),
+            token_lifetime_s=_env_int(env, "DSVE_TOKEN_LIFETIME", 300),
+            grant_max_lifetime_s=_env_int(env, "DSVE_GRANT_MAX_LIFETIME", 120),
+            message_ttl_s=_env_int(env, "DSVE_MESSAGE_TTL", 30 * 24 * 3600),
+            retention_s=_env_int(env, "DSVE_RETENTION", 90 * 24 * 3600),
+            lifecycle_interval_s=_env_int(env, "DSVE_LIFECYCLE_INTERVAL", 60),
+            limits=XmlLimits(
+                max_bytes=_env_int(env, "DSVE_MAX_BODY_BYTES", 10 * 1024 * 1024),
+                max_depth=_env_int(env, "DSVE_MAX_DEPTH", 64),
+                max_elements=_env_int(env, "DSVE_MAX_ELEMENTS", 100_000),
+                max_text_bytes=_env_int(env, "DSVE_MAX_TEXT_BYTES", 4 * 1024 * 1024),
+            ),
+            host=_env(env, "DSVE_HOST", "127.0.0.1"),
+            port=_env_int(env, "DSVE_PORT", 8080),
+            access_log=_env_bool(env, "DSVE_ACCESS_LOG", False),
+            log_level=_env(env, "DSVE_LOG_LEVEL", "INFO").upper(),
+            participants_file=Path(participants_raw) if participants_raw else None,
+        )

@@ -1,0 +1,96 @@
+"""The numbered error catalogue.
+
+Every refusal the broker can give has a stable number, an HTTP status and a problem ``type`` URI
+(RFC 9457). Clients branch on the number or the type, never on the wording, so wording may improve
+without breaking anyone.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+PROBLEM_BASE = "https://dsve.no/problems/"
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorSpec:
+    number: int
+    slug: str
+    status: int
+    title: str
+
+    @property
+    def type_uri(self) -> str:
+        return f"{PROBLEM_BASE}{self.slug}"
+
+    @property
+    def code(self) -> str:
+        return f"DSVE-{self.number}"
+
+
+class Error(enum.Enum):
+    """Refusals by number. 1xxx request form, 2xxx XML, 3xxx signature, 4xxx routing, 5xxx auth, 6xxx state."""
+
+    MALFORMED_REQUEST = ErrorSpec(1001, "malformed-request", 400, "The request is malformed")
+    NOT_XML = ErrorSpec(1002, "unsupported-media-type", 415, "The body must be application/xml")
+    TOO_LARGE = ErrorSpec(1003, "payload-too-large", 413, "The body exceeds the size limit")
+    NOT_FOUND = ErrorSpec(1004, "not-found", 404, "No such resource")
+    XML_NOT_WELL_FORMED = ErrorSpec(2001, "xml-not-well-formed", 400, "The body is not well-formed XML")
+    XML_FORBIDDEN_CONSTRUCT = ErrorSpec(2002, "xml-forbidden-construct", 400, "The XML uses a forbidden construct")
+    XML_LIMIT_EXCEEDED = ErrorSpec(2003, "xml-limit-exceeded", 413, "The XML exceeds a structural limit")
+    UNKNOWN_MESSAGE_TYPE = ErrorSpec(2004, "unknown-message-type", 422, "The root element is no known message type")
+    SCHEMA_INVALID = ErrorSpec(2005, "schema-invalid", 422, "The message does not match its schema")
+    RULE_VIOLATION = ErrorSpec(2006, "rule-violation", 422, "The message breaks a content rule")
+    SIGNATURE_MISSING = ErrorSpec(3001, "signature-missing", 422, "The message is not signed")
+    SIGNATURE_INVALID = ErrorSpec(3002, "signature-invalid", 422, "The signature does not verify")
+    CERTIFICATE_UNTRUSTED = ErrorSpec(3003, "certificate-untrusted", 422, "The certificate is not trusted")
+    CERTIFICATE_EXPIRED = ErrorSpec(3004, "certificate-expired", 422, "The certificate is outside its validity")
+    SIGNER_MISMATCH = ErrorSpec(3005, "signer-mismatch", 422, "The signer is not the message's sender")
+    SENDER_NOT_CALLER = ErrorSpec(4001, "sender-not-caller", 403, "The sender is not the authenticated caller")
+    UNKNOWN_PARTICIPANT = ErrorSpec(4002, "unknown-participant", 422, "The sender or recipient is not registered")
+    PARTICIPANT_INACTIVE = ErrorSpec(4003, "participant-inactive", 422, "The sender or recipient is not active")
+    WRONG_ROLE = ErrorSpec(4004, "wrong-role", 422, "The participant's role may not send or receive this type")
+    NOT_CAPABLE = ErrorSpec(4005, "not-capable", 422, "The participant cannot send or receive this type")
+    DUPLICATE_MESSAGE_ID = ErrorSpec(4006, "duplicate-message-id", 409, "The message id was used for other content")
+    TOKEN_MISSING = ErrorSpec(5001, "token-missing", 401, "No access token")
+    TOKEN_INVALID = ErrorSpec(5002, "token-invalid", 401, "The token is invalid or expired")
+    TOKEN_REPLAYED = ErrorSpec(5003, "token-replayed", 401, "The grant's jti was used before")
+    SCOPE_MISSING = ErrorSpec(5004, "insufficient-scope", 403, "The token lacks the needed scope")
+    INVALID_GRANT = ErrorSpec(5005, "invalid-grant", 400, "The token grant is invalid")
+    INVALID_TRANSITION = ErrorSpec(6001, "invalid-transition", 409, "The message cannot take that status now")
+
+    @property
+    def spec(self) -> ErrorSpec:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One problem found in a document: where it is and what is wrong.
+
+    Line and column are 1-based positions in the submitted bytes (0 when unknown); ``path`` is a readable
+    element path such as ``/pantedokument/pant/beloep``.
+    """
+
+    message: str
+    line: int = 0
+    column: int = 0
+    path: str = ""
+    code: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return {"line": self.line, "column": self.column, "path": self.path, "message": self.message,
+                "code": self.code}
+
+
+@dataclass(slots=True)
+class Refusal(Exception):
+    """A use case's refusal: an error from the catalogue, a precise detail and the issues found."""
+
+    error: Error
+    detail: str = ""
+    issues: list[Issue] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return f"{self.error.spec.code} {self.error.spec.title}: {self.detail}"

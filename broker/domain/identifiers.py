@@ -1,0 +1,84 @@
+"""Norwegian identifier check digits.
+
+The XSDs only check formats (digit counts); check digits are rules the broker and the simulators apply,
+so a typo in an orgnr or a fødselsnummer is caught before a message reaches anyone.
+"""
+
+from __future__ import annotations
+
+_ORGNR_WEIGHTS = (3, 2, 7, 6, 5, 4, 3, 2)
+_FNR_WEIGHTS_1 = (3, 7, 6, 1, 8, 9, 4, 5, 2)
+_FNR_WEIGHTS_2 = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
+_ACCOUNT_WEIGHTS = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
+
+
+def _mod11(digits: str, weights: tuple[int, ...]) -> int | None:
+    """The mod-11 check digit for ``digits``, or None where none exists (remainder 1)."""
+    remainder = sum(int(d) * w for d, w in zip(digits, weights, strict=True)) % 11
+    if remainder == 0:
+        return 0
+    check = 11 - remainder
+    return None if check == 10 else check
+
+
+def is_valid_orgnr(value: str) -> bool:
+    """A 9-digit organisation number whose last digit is the mod-11 check digit."""
+    if len(value) != 9 or not value.isdigit():
+        return False
+    return _mod11(value[:8], _ORGNR_WEIGHTS) == int(value[8])
+
+
+def is_valid_account_number(value: str) -> bool:
+    """An 11-digit Norwegian bank account number with a mod-11 check digit."""
+    if len(value) != 11 or not value.isdigit():
+        return False
+    return _mod11(value[:10], _ACCOUNT_WEIGHTS) == int(value[10])
+
+
+def _plausible_birth_date(value: str) -> bool:
+    """Day and month of a fødselsnummer, D-number (day+40), H-number (month+40) or synthetic (month+80)."""
+    day, month = int(value[0:2]), int(value[2:4])
+    if day > 40:
+        day -= 40
+    if month > 80:
+        month -= 80
+    elif month > 40:
+        month -= 40
+    return 1 <= day <= 31 and 1 <= month <= 12
+
+
+def is_valid_fodselsnummer(value: str) -> bool:
+    """An 11-digit personal number (fødselsnummer, D-number or synthetic test number) with both check digits."""
+    if len(value) != 11 or not value.isdigit():
+        return False
+    if not _plausible_birth_date(value):
+        return False
+    k1 = _mod11(value[:9], _FNR_WEIGHTS_1)
+    k2 = _mod11(value[:10], _FNR_WEIGHTS_2)
+    return k1 == int(value[9]) and k2 == int(value[10])
+
+
+def with_orgnr_check_digit(first_eight: str) -> str | None:
+    """Complete an orgnr from its first eight digits, or None when no valid check digit exists."""
+    check = _mod11(first_eight, _ORGNR_WEIGHTS)
+    return None if check is None else first_eight + str(check)
+
+
+def with_account_check_digit(first_ten: str) -> str | None:
+    """Complete an account number from its first ten digits, or None when none exists."""
+    check = _mod11(first_ten, _ACCOUNT_WEIGHTS)
+    return None if check is None else first_ten + str(check)
+
+
+def with_fodselsnummer_check_digits(first_nine: str) -> str | None:
+    """Complete a fødselsnummer from date and individual number, or None when no check digits exist."""
+    k1 = _mod11(first_nine, _FNR_WEIGHTS_1)
+    if k1 is None:
+        return None
+    k2 = _mod11(first_nine + str(k1), _FNR_WEIGHTS_2)
+    return None if k2 is None else f"{first_nine}{k1}{k2}"
+
+
+def mask_fodselsnummer(value: str) -> str:
+    """Show only the birth date of a personal number: logs must never hold one in clear text."""
+    return value[:6] + "*****" if len(value) == 11 else "*" * len(value)

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy tables, repositories and the unit of work (SQLite by default, PostgreSQL)."""

@@ -1,0 +1,1 @@
+"""Participant systems: the SDK and the bank, megler and Kartverket simulators."""
