@@ -80,8 +80,7 @@ class Issue:
     code: str = ""
 
     def as_dict(self) -> dict[str, object]:
-        return {"line": self.line, "column": self.column, "path": self.path, "message": self.message,
-                "code": self.code}
+        return {"line": self.line, "column": self.column, "path": self.path, "message": self.message, "code": self.code}
 
 
 @dataclass(slots=True)
