@@ -10,14 +10,21 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from importlib.metadata import entry_points
 
 # Modules that each define ``register(subparsers)``; a command sets ``func`` returning an exit code.
 COMMAND_MODULES = (
     "broker.cli.schema_commands",
     "broker.cli.signature_commands",
     "broker.cli.server_commands",
+    "broker.cli.db_commands",
     "broker.cli.participant_commands",
 )
+
+
+# Commands that live outside the broker (the simulators, the demo) plug in through this entry-point
+# group, so the broker package never imports the participant systems.
+PLUGIN_GROUP = "dsve.commands"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
+    for entry_point in entry_points(group=PLUGIN_GROUP):
+        entry_point.load()(subparsers)
     return parser
 
 
