@@ -7,6 +7,9 @@ that is what makes "nothing accepted is ever lost" true across crashes.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 import sqlalchemy as sa
 
 metadata = sa.MetaData(
@@ -19,7 +22,34 @@ metadata = sa.MetaData(
     }
 )
 
-UTC_TIMESTAMP = sa.DateTime(timezone=True)
+
+class UtcDateTime(sa.types.TypeDecorator[datetime]):
+    """A timestamp that is timezone-aware UTC on the way out on every database.
+
+    SQLite stores no offset and hands back naive values; storing every value converted to UTC keeps its text
+    comparisons correct, and marking results as UTC makes both databases return the same thing. A naive value
+    on the way in is taken to be UTC already.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+UTC_TIMESTAMP = UtcDateTime()
 
 participants = sa.Table(
     "participants",
@@ -39,7 +69,9 @@ messages = sa.Table(
     "messages",
     metadata,
     sa.Column("id", sa.String(36), primary_key=True),  # the broker's id (UUID)
-    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), nullable=False, unique=True),
+    # Assigned by the database: an identity column on PostgreSQL (safe with several broker processes); on SQLite,
+    # which has no sequences, the insert computes max(seq) + 1 under SQLite's single-writer lock.
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), sa.Identity(), nullable=False, unique=True),
     sa.Column("message_type", sa.String(64), nullable=False),
     sa.Column("message_id", sa.String(64), nullable=False),  # the sender's id from the document
     sa.Column("sender", sa.String(9), nullable=False),
