@@ -53,6 +53,7 @@ class Error(enum.Enum):
     WRONG_ROLE = ErrorSpec(4004, "wrong-role", 422, "The participant's role may not send or receive this type")
     NOT_CAPABLE = ErrorSpec(4005, "not-capable", 422, "The participant cannot send or receive this type")
     DUPLICATE_MESSAGE_ID = ErrorSpec(4006, "duplicate-message-id", 409, "The message id was used for other content")
+    NOT_RECIPIENT = ErrorSpec(4007, "not-recipient", 403, "Only the message's recipient may do this")
     TOKEN_MISSING = ErrorSpec(5001, "token-missing", 401, "No access token")
     TOKEN_INVALID = ErrorSpec(5002, "token-invalid", 401, "The token is invalid or expired")
     TOKEN_REPLAYED = ErrorSpec(5003, "token-replayed", 401, "The grant's jti was used before")
