@@ -1,0 +1,79 @@
+"""Status changes made by routing (published, dead-lettered) and the receipt event each one owes the sender.
+
+A move is one conditional UPDATE that only touches rows whose current status may be followed by the new
+one (``broker.domain.lifecycle.can_move``), so a late confirm or a second relay can never move a message
+backwards or repeat a step; only the rows actually moved get a history row and an event.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from broker.domain.lifecycle import MessageStatus, can_move
+from broker.store import tables
+
+EVENT_KIND = "event"
+MESSAGE_KIND = "message"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Moved:
+    message_id: str
+    sender: str
+
+
+def receipt_row(message_id: str, sender: str, status: MessageStatus, at: datetime) -> dict[str, object]:
+    """The outbox row of the event that tells the sender its message reached ``status``."""
+    body = {"messageId": message_id, "status": status.value, "at": at.isoformat()}
+    return {
+        "kind": EVENT_KIND,
+        "message_id": message_id,
+        "routing_key": f"{sender}.{status.value}",
+        "headers": {"status": status.value},
+        "body": json.dumps(body, separators=(",", ":")).encode(),
+        "created_at": at,
+        "attempts": 0,
+    }
+
+
+async def move_status(
+    conn: AsyncConnection,
+    message_ids: Sequence[str],
+    new: MessageStatus,
+    *,
+    actor: str,
+    at: datetime,
+    detail: str | None = None,
+) -> list[Moved]:
+    """Move the given messages to ``new`` where allowed; record history and enqueue the sender's receipts."""
+    if not message_ids:
+        return []
+    allowed = [status.value for status in MessageStatus if can_move(status, new)]
+    messages = tables.messages
+    result = await conn.execute(
+        sa.update(messages)
+        .where(messages.c.id.in_(list(message_ids)), messages.c.status.in_(allowed))
+        .values(status=new.value, status_changed_at=at)
+        .returning(messages.c.id, messages.c.sender)
+    )
+    moved = [Moved(row.id, row.sender) for row in result]
+    if moved:
+        await conn.execute(
+            sa.insert(tables.status_history),
+            [
+                {"message_id": m.message_id, "status": new.value, "at": at, "actor": actor, "detail": detail}
+                for m in moved
+            ],
+        )
+        await conn.execute(sa.insert(tables.outbox), [receipt_row(m.message_id, m.sender, new, at) for m in moved])
+    return moved

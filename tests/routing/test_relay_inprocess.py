@@ -1,0 +1,128 @@
+"""The outbox relay over the in-process bus, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+
+from broker.routing.inprocess import InProcessTransport
+from broker.routing.relay import OutboxRelay
+from broker.routing.transport import OutgoingMessage, PublishError
+from tests.routing.rows import BANK, MEGLER, broker_engine, eventually, history, statuses, store_messages
+
+
+async def test_relay_publishes_marks_published_and_sends_receipt(database_url: str) -> None:
+    transport = InProcessTransport()
+    await transport.start()
+    async with broker_engine(database_url) as engine:
+        relay = OutboxRelay(engine, transport, poll_interval_s=5.0)
+        await relay.start()
+        try:
+            received, events = [], []
+
+            async def on_message(delivery) -> None:
+                received.append((delivery.message_id, delivery.routing_key, dict(delivery.headers), delivery.body))
+                await delivery.ack()
+
+            async def on_event(delivery) -> None:
+                events.append(json.loads(delivery.body))
+                await delivery.ack()
+
+            await transport.ensure_participant(MEGLER)
+            await transport.ensure_participant(BANK)
+            await transport.consume(MEGLER, on_message)
+            await transport.consume_events(BANK, on_event)
+            ids = await store_messages(engine, BANK, MEGLER, count=3)
+            relay.notify()
+
+            async def all_published() -> bool:
+                return set((await statuses(engine)).values()) == {"published"} and len(events) == 3
+
+            await eventually(all_published, within=3.0)  # notify wakes the relay well before its 5 s poll
+            assert sorted(m[0] for m in received) == sorted(ids)
+            message_id, routing_key, headers, body = received[0]
+            assert routing_key == f"{MEGLER}.intensjonFraBank"
+            assert headers["sender"] == BANK and headers["recipient"] == MEGLER
+            assert headers["message-type"] == "intensjonFraBank"
+            assert message_id.encode() in body
+            assert {e["messageId"] for e in events} == set(ids)
+            assert {e["status"] for e in events} == {"published"}
+            assert await history(engine, ids[0]) == [("published", "relay")]
+            assert await relay.backlog() == 0
+        finally:
+            await relay.stop()
+            await transport.close()
+
+
+class FlakyTransport(InProcessTransport):
+    """Refuses the first publishes of every batch, to show the relay retries rather than loses."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    async def publish(self, batch: list[OutgoingMessage]) -> None:
+        if self.failures > 0:
+            self.failures -= 1
+            raise PublishError(dict.fromkeys(range(len(batch)), "nack"))
+        await super().publish(batch)
+
+
+async def test_relay_retries_a_refused_batch_with_backoff(database_url: str) -> None:
+    transport = FlakyTransport(failures=3)
+    await transport.start()
+    async with broker_engine(database_url) as engine:
+        relay = OutboxRelay(engine, transport, poll_interval_s=0.05, retry_base_s=0.05, retry_max_s=0.2)
+        ids = await store_messages(engine, BANK, MEGLER, count=5)
+        await relay.start()
+        try:
+
+            async def all_published() -> bool:
+                return set((await statuses(engine)).values()) == {"published"}
+
+            await eventually(all_published)
+            assert transport.failures == 0
+            assert transport.queue_depth("inbox", MEGLER) == len(ids)
+            assert await relay.backlog() == 0
+        finally:
+            await relay.stop()
+            await transport.close()
+
+
+async def test_relay_does_not_move_a_status_backwards(database_url: str) -> None:
+    import sqlalchemy as sa
+
+    from broker.store import tables
+
+    transport = InProcessTransport()
+    await transport.start()
+    async with broker_engine(database_url) as engine:
+        [message_id] = await store_messages(engine, BANK, MEGLER)
+        async with engine.begin() as conn:
+            await conn.execute(sa.update(tables.messages).values(status="confirmed"))
+        relay = OutboxRelay(engine, transport)
+        assert await relay.run_once() == 1
+        assert (await statuses(engine))[message_id] == "confirmed"
+        assert await history(engine, message_id) == []
+        assert await relay.run_once() == 0
+        await transport.close()
+
+
+async def test_a_leased_row_waits_and_an_expired_lease_is_claimed_again(database_url: str) -> None:
+    """A relay that died after claiming leaves a lease; while it holds nobody else publishes, then one does."""
+    transport = InProcessTransport()
+    await transport.start()
+    async with broker_engine(database_url) as engine:
+        await store_messages(engine, BANK, MEGLER, count=2)
+        holding = OutboxRelay(engine, transport, lease_s=60.0)
+        assert len(await holding._claim()) == 2
+        survivor = OutboxRelay(engine, transport)
+        assert await survivor.run_once() == 0
+
+        await store_messages(engine, BANK, MEGLER, count=2)
+        crashed = OutboxRelay(engine, transport, lease_s=0.0)
+        assert len(await crashed._claim()) == 2
+        assert await survivor.run_once() == 2
+        assert await survivor.backlog() == 4  # the held two, and two receipts enqueued after the confirm
+        assert await survivor.run_once() == 2
+        assert await survivor.backlog() == 2
+        await transport.close()
