@@ -1,0 +1,271 @@
+"""Stored messages: insert, scoped reads, listings paged on ``seq``, and status changes that never go back.
+
+Reads are scoped here, not in the callers: a participant only ever sees messages it sent or received, and
+a message it may not see looks exactly like one that does not exist. Inserts are plain Core statements
+(no ORM identity map), so a batch of messages costs one or two round trips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from broker.domain.lifecycle import MessageStatus, can_move
+from broker.domain.messages import StoredMessage
+from broker.store.history_repository import HistoryRepository
+from broker.store.tables import messages
+
+Box = Literal["inbox", "outbox"]
+BROKER_ACTOR = "broker"
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+
+# Derived from the lifecycle, so a new status can never be forgotten here.
+_EXPIRABLE = tuple(s.value for s in MessageStatus if can_move(s, MessageStatus.EXPIRED))
+_PURGEABLE = tuple(s.value for s in MessageStatus if can_move(s, MessageStatus.PURGED))
+
+_WITHOUT_CONTENT = tuple(c for c in messages.c if c.name != "content")
+
+
+def _to_message(row: sa.Row) -> StoredMessage:
+    values = row._asdict()
+    values.setdefault("content", None)
+    values["status"] = MessageStatus(values["status"])
+    return StoredMessage(**values)
+
+
+def _insert_values(message: StoredMessage) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "message_type": message.message_type,
+        "message_id": message.message_id,
+        "sender": message.sender,
+        "recipient": message.recipient,
+        "sender_reference": message.sender_reference,
+        "recipient_reference": message.recipient_reference,
+        "document_created": message.document_created,
+        "signer_subject": message.signer_subject,
+        "size": message.size,
+        "sha256": message.sha256,
+        "content": message.content,
+        "status": message.status.value,
+        "accepted_at": message.accepted_at,
+        "expires_at": message.expires_at,
+        "status_changed_at": message.status_changed_at,
+    }
+
+
+def _visible_to(orgnr: str) -> sa.ColumnElement[bool]:
+    return sa.or_(messages.c.sender == orgnr, messages.c.recipient == orgnr)
+
+
+class MessageRepository:
+    def __init__(self, connection: AsyncConnection, history: HistoryRepository) -> None:
+        self._connection = connection
+        self._history = history
+        self._sqlite = connection.dialect.name == "sqlite"
+
+    async def add(self, message: StoredMessage) -> StoredMessage:
+        """Store one message and its first history entry; returns it with the ``seq`` the database gave it."""
+        (stored,) = await self.add_many([message])
+        return stored
+
+    async def add_many(self, batch: Sequence[StoredMessage]) -> list[StoredMessage]:
+        """Store several messages in this transaction (group commit), each with its first history entry.
+
+        The first history entry names the sender as actor: the sender's submission is what put it there.
+        """
+        if not batch:
+            return []
+        rows = [_insert_values(message) for message in batch]
+        if self._sqlite:
+            seqs = await self._insert_sqlite(rows)
+        else:
+            result = await self._connection.execute(
+                sa.insert(messages).returning(messages.c.seq, sort_by_parameter_order=True), rows
+            )
+            seqs = list(result.scalars())
+        await self._history.append_many((m.id, m.status, m.sender, None, m.accepted_at) for m in batch)
+        return [replace(message, seq=seq) for message, seq in zip(batch, seqs, strict=True)]
+
+    async def _insert_sqlite(self, rows: list[dict[str, Any]]) -> list[int]:
+        """SQLite has no sequences: the first insert takes ``max(seq) + 1`` in the statement itself.
+
+        That insert also takes SQLite's single write lock for the rest of the transaction, so the numbers
+        after it are this transaction's alone until it commits; the unique index on ``seq`` backs this up.
+        """
+        next_seq = sa.select(sa.func.coalesce(sa.func.max(messages.c.seq), 0) + 1).scalar_subquery()
+        first = await self._connection.execute(
+            sa.insert(messages).values(**rows[0], seq=next_seq).returning(messages.c.seq)
+        )
+        start = first.scalar_one()
+        rest = [dict(row, seq=start + offset) for offset, row in enumerate(rows[1:], start=1)]
+        if rest:
+            await self._connection.execute(sa.insert(messages), rest)
+        return [start + offset for offset in range(len(rows))]
+
+    async def get(self, id: str, *, with_content: bool = True) -> StoredMessage | None:
+        """A message by broker id, whoever it belongs to: for the broker's own work, never for a caller."""
+        return await self._first(messages.c.id == id, with_content=with_content)
+
+    async def get_visible(self, id: str, orgnr: str, *, with_content: bool = True) -> StoredMessage | None:
+        """A message by broker id when ``orgnr`` sent or received it; None otherwise, as if it did not exist."""
+        return await self._first(messages.c.id == id, _visible_to(orgnr), with_content=with_content)
+
+    async def find_by_sender_message_id(
+        self, sender: str, message_id: str, *, with_content: bool = False
+    ) -> StoredMessage | None:
+        """The message a sender already sent with this id: a repeat is answered with it, not stored twice."""
+        return await self._first(
+            messages.c.sender == sender, messages.c.message_id == message_id, with_content=with_content
+        )
+
+    async def _first(self, *conditions: sa.ColumnElement[bool], with_content: bool) -> StoredMessage | None:
+        columns = tuple(messages.c) if with_content else _WITHOUT_CONTENT
+        result = await self._connection.execute(sa.select(*columns).where(*conditions))
+        row = result.first()
+        return _to_message(row) if row else None
+
+    async def list_for(
+        self,
+        orgnr: str,
+        box: Box,
+        *,
+        status: MessageStatus | None = None,
+        message_type: str | None = None,
+        reference: str | None = None,
+        since: datetime | None = None,
+        after_seq: int | None = None,
+        limit: int = DEFAULT_LIMIT,
+    ) -> list[StoredMessage]:
+        """One page of a participant's inbox or outbox in ``seq`` order, without content.
+
+        The next page starts ``after_seq`` = the last ``seq`` of this one: unlike an offset, that cursor
+        neither skips nor repeats a message when new ones arrive in between.
+        """
+        if box == "inbox":
+            conditions = [messages.c.recipient == orgnr]
+        elif box == "outbox":
+            conditions = [messages.c.sender == orgnr]
+        else:
+            raise ValueError(f"box must be 'inbox' or 'outbox', not {box!r}")
+        if status is not None:
+            conditions.append(messages.c.status == MessageStatus(status).value)
+        if message_type is not None:
+            conditions.append(messages.c.message_type == message_type)
+        if reference is not None:
+            conditions.append(
+                sa.or_(messages.c.sender_reference == reference, messages.c.recipient_reference == reference)
+            )
+        if since is not None:
+            conditions.append(messages.c.accepted_at >= since)
+        if after_seq is not None:
+            conditions.append(messages.c.seq > after_seq)
+        limit = max(1, min(limit, MAX_LIMIT))
+        result = await self._connection.execute(
+            sa.select(*_WITHOUT_CONTENT).where(*conditions).order_by(messages.c.seq).limit(limit)
+        )
+        return [_to_message(row) for row in result]
+
+    async def case_messages(self, reference: str, orgnr: str, *, limit: int = MAX_LIMIT) -> list[StoredMessage]:
+        """Every message of one case that ``orgnr`` may see, in order, without content.
+
+        A case is found by reference on either side: a reply carries the request's sender reference as its
+        recipient reference, so both directions of a conversation come back together.
+        """
+        result = await self._connection.execute(
+            sa.select(*_WITHOUT_CONTENT)
+            .where(
+                sa.or_(messages.c.sender_reference == reference, messages.c.recipient_reference == reference),
+                _visible_to(orgnr),
+            )
+            .order_by(messages.c.seq)
+            .limit(limit)
+        )
+        return [_to_message(row) for row in result]
+
+    async def set_status(
+        self,
+        id: str,
+        new_status: MessageStatus,
+        actor: str,
+        detail: str | None = None,
+        at: datetime | None = None,
+    ) -> bool:
+        """Move a message to ``new_status`` and record it; False when the lifecycle does not allow the move.
+
+        The update is conditional on the status read just before, so two processes racing to move one
+        message cannot both succeed or move it backwards: the loser re-reads and re-checks the lifecycle.
+        Moving to ``purged`` also deletes the content.
+        """
+        new_status = MessageStatus(new_status)
+        at = at or datetime.now(UTC)
+        values: dict[str, Any] = {"status": new_status.value, "status_changed_at": at}
+        if new_status is MessageStatus.PURGED:
+            values["content"] = None
+        while True:
+            result = await self._connection.execute(sa.select(messages.c.status).where(messages.c.id == id))
+            current = result.scalar_one_or_none()
+            if current is None or not can_move(MessageStatus(current), new_status):
+                return False
+            updated = await self._connection.execute(
+                sa.update(messages).where(messages.c.id == id, messages.c.status == current).values(**values)
+            )
+            if updated.rowcount == 1:
+                await self._history.append(id, new_status, actor, detail, at)
+                return True
+
+    async def expire_due(self, now: datetime, *, limit: int = MAX_LIMIT) -> list[str]:
+        """Mark messages not confirmed by their ``expires_at`` as expired; returns their ids (at most ``limit``)."""
+        due = (
+            sa.select(messages.c.id)
+            .where(messages.c.expires_at <= now, messages.c.status.in_(_EXPIRABLE))
+            .order_by(messages.c.seq)
+            .limit(limit)
+        )
+        return await self._move_many(
+            due, _EXPIRABLE, MessageStatus.EXPIRED, {"status_changed_at": now}, now, "time to live passed"
+        )
+
+    async def purge_due(self, cutoff: datetime, *, at: datetime | None = None, limit: int = MAX_LIMIT) -> list[str]:
+        """Delete the content of messages that reached a final status (confirmed, expired) before ``cutoff``.
+
+        Retention counts from the final status, so a message is kept for the full retention period after
+        its recipient is done with it. The row, its sha256 and its history stay: the trail outlives the bytes.
+        """
+        at = at or datetime.now(UTC)
+        due = (
+            sa.select(messages.c.id)
+            .where(messages.c.status.in_(_PURGEABLE), messages.c.status_changed_at <= cutoff)
+            .order_by(messages.c.seq)
+            .limit(limit)
+        )
+        return await self._move_many(
+            due, _PURGEABLE, MessageStatus.PURGED, {"status_changed_at": at, "content": None}, at, "retention passed"
+        )
+
+    async def _move_many(
+        self,
+        due: sa.Select,
+        allowed_from: tuple[str, ...],
+        new_status: MessageStatus,
+        values: dict[str, Any],
+        at: datetime,
+        detail: str,
+    ) -> list[str]:
+        # The status condition is repeated in the UPDATE: a row another process moved after the sub-select
+        # read it is left alone, so each message gets its history entry exactly once.
+        result = await self._connection.execute(
+            sa.update(messages)
+            .where(messages.c.id.in_(due.scalar_subquery()), messages.c.status.in_(allowed_from))
+            .values(status=new_status.value, **values)
+            .returning(messages.c.id)
+        )
+        ids = list(result.scalars())
+        await self._history.append_many((id, new_status, BROKER_ACTOR, detail, at) for id in ids)
+        return ids

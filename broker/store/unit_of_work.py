@@ -1,0 +1,69 @@
+"""The unit of work: one transaction and the repositories that work inside it.
+
+``async with UnitOfWork(engine) as uow:`` opens a connection and a transaction; nothing is kept unless
+``await uow.commit()`` is called, and leaving the block rolls back whatever was not committed. Everything
+a use case changes (a message, its history, its outbox row) therefore commits together or not at all.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from broker.store.history_repository import HistoryRepository
+from broker.store.message_repository import MessageRepository
+from broker.store.outbox_repository import OutboxRepository
+from broker.store.participant_repository import ParticipantRepository
+from broker.store.token_id_repository import TokenIdRepository
+
+
+class UnitOfWork:
+    participants: ParticipantRepository
+    messages: MessageRepository
+    history: HistoryRepository
+    outbox: OutboxRepository
+    token_ids: TokenIdRepository
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._connection: AsyncConnection | None = None
+
+    @property
+    def connection(self) -> AsyncConnection:
+        """The open connection, for the few callers (the outbox relay) that work on tables directly."""
+        if self._connection is None:
+            raise RuntimeError("the unit of work is not open: use it in 'async with'")
+        return self._connection
+
+    async def __aenter__(self) -> UnitOfWork:
+        connection = await self._engine.connect()
+        try:
+            await connection.begin()
+        except BaseException:
+            await connection.close()
+            raise
+        self._connection = connection
+        self.participants = ParticipantRepository(connection)
+        self.history = HistoryRepository(connection)
+        self.messages = MessageRepository(connection, self.history)
+        self.outbox = OutboxRepository(connection)
+        self.token_ids = TokenIdRepository(connection)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        connection, self._connection = self.connection, None
+        try:
+            if connection.in_transaction():
+                await connection.rollback()
+        finally:
+            await connection.close()
+
+    async def commit(self) -> None:
+        """Keep everything done so far; the unit of work stays usable and starts a new transaction."""
+        await self.connection.commit()
+
+    async def rollback(self) -> None:
+        await self.connection.rollback()
