@@ -31,12 +31,13 @@ DEMO_ORGANISATIONS: tuple[tuple[str, str], ...] = (
     ("971040238", "Kartverket"),
 )
 
-# Synthetic test numbers (birth month + 80), never real people: two buyers, two sellers.
+# Synthetic test numbers (birth month + 80), never real people: the buyers and the sellers of the
+# examples in xsd/examples.
 DEMO_PERSONS: tuple[tuple[str, str], ...] = (
-    ("01818510078", "Kari Nordmann"),
-    ("15929010067", "Ola Nordmann"),
-    ("23837810183", "Per Fjellheim"),
-    ("07889210189", "Liv Fjellheim"),
+    ("15889210181", "Kari Nordmann"),
+    ("03928810037", "Ola Nordmann"),
+    ("22817510020", "Per Hansen"),
+    ("04876610170", "Ingrid Hansen"),
 )
 
 CA_NAME = "DSVE Test CA"

@@ -17,19 +17,17 @@ from signxml import (
     XMLSigner,
 )
 
+from broker.config import XmlLimits
 from broker.xml.keys import SigningCredential
+from broker.xml.parsing import parse_xml
 
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"
 DS_SIGNATURE = f"{{{DS_NS}}}Signature"
 EXC_C14N = CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0
 
-# Signing never reads a document from outside, but the parser that turns bytes into a tree is hardened
-# all the same: one parser per call keeps lxml state out of threads' way.
-_PARSER_OPTIONS = {"resolve_entities": False, "no_network": True, "load_dtd": False, "huge_tree": False}
-
 
 class SigningError(ValueError):
-    """A document that cannot be signed as asked (no such Id, a DOCTYPE, a signature already present)."""
+    """A document that cannot be signed as asked (no such Id, a signature already present)."""
 
 
 def _signer(cred: SigningCredential, method: SignatureConstructionMethod) -> XMLSigner:
@@ -63,24 +61,13 @@ def sign_enveloped(root: etree._Element | etree._ElementTree, cred: SigningCrede
     return signed
 
 
-def parse_for_signing(data: bytes) -> etree._Element:
-    """Parse a document the caller wants signed, refusing DTDs and entities like the broker does."""
-    parser = etree.XMLParser(**_PARSER_OPTIONS)
-    try:
-        root = etree.fromstring(data, parser=parser)
-    except etree.XMLSyntaxError as exc:
-        raise SigningError(f"not well-formed XML: {exc}") from exc
-    tree = root.getroottree()
-    if tree.docinfo.internalDTD is not None or tree.docinfo.doctype:
-        raise SigningError("documents with a DOCTYPE are not signed")
-    if any(True for _ in root.iter(etree.Entity)):
-        raise SigningError("documents with entity references are not signed")
-    return root
-
-
 def sign_enveloped_bytes(data: bytes, cred: SigningCredential) -> bytes:
-    """Sign serialized XML; answers UTF-8 bytes with an XML declaration."""
-    signed = sign_enveloped(parse_for_signing(data), cred)
+    """Sign serialized XML; answers UTF-8 bytes with an XML declaration.
+
+    The bytes go through the broker's hardened parser and limits: a document the broker would refuse to
+    parse is not worth signing. Raises ``Refusal`` for such input.
+    """
+    signed = sign_enveloped(parse_xml(data, XmlLimits()), cred)
     return etree.tostring(signed, xml_declaration=True, encoding="UTF-8")
 
 
