@@ -1,0 +1,247 @@
+"""The RabbitMQ transport: robust connection, publisher confirms, ``mandatory`` publishes, quorum queues.
+
+aio-pika restores after a connection loss only the channels, exchanges, queues and consumers it still
+holds, so this class keeps a strong reference to every one of them for its whole life. A publish in
+flight when the connection drops fails and is retried by the relay; a delivery in flight comes back
+(redelivered), which is why consumers deduplicate by message id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import aio_pika
+import aiormq
+from aio_pika.abc import (
+    AbstractExchange,
+    AbstractIncomingMessage,
+    AbstractQueue,
+    AbstractRobustChannel,
+    AbstractRobustConnection,
+)
+
+from broker.routing.topology import Topology, declare_participant, declare_shared
+from broker.routing.transport import (
+    DEFAULT_DELIVERY_LIMIT,
+    HEADER_DEATH_REASON,
+    Handler,
+    OutgoingMessage,
+    PublishError,
+)
+
+log = logging.getLogger(__name__)
+
+# Raised when settling on a channel that is gone; the broker redelivers such a message anyway.
+_CHANNEL_GONE = (aio_pika.exceptions.ChannelInvalidStateError, aiormq.exceptions.AMQPError, ConnectionError)
+
+
+class RabbitDelivery:
+    def __init__(self, message: AbstractIncomingMessage) -> None:
+        self._message = message
+        self.body = message.body
+        self.message_id = message.message_id or ""
+        self.routing_key = message.routing_key or ""
+        self.headers: Mapping[str, str] = _plain_headers(message.headers)
+        self.redelivered = bool(message.redelivered)
+        count = message.headers.get("x-delivery-count", 0)
+        self.delivery_count = count if isinstance(count, int) else 0
+        self.settled = False
+
+    async def ack(self) -> None:
+        if not self.settled:
+            self.settled = True
+            with contextlib.suppress(*_CHANNEL_GONE):
+                await self._message.ack()
+
+    async def reject(self, requeue: bool) -> None:
+        if not self.settled:
+            self.settled = True
+            with contextlib.suppress(*_CHANNEL_GONE):
+                await self._message.reject(requeue=requeue)
+
+
+def _plain_headers(headers: Mapping[str, Any]) -> dict[str, str]:
+    plain: dict[str, str] = {}
+    for key, value in headers.items():
+        if isinstance(value, bytes):
+            plain[key] = value.decode("utf-8", "replace")
+        elif isinstance(value, str | int):
+            plain[key] = str(value)
+    deaths = headers.get("x-death")
+    if isinstance(deaths, list) and deaths and isinstance(deaths[0], Mapping):
+        reason = deaths[0].get("reason")
+        plain[HEADER_DEATH_REASON] = reason.decode() if isinstance(reason, bytes) else str(reason)
+    return plain
+
+
+class RabbitSubscription:
+    def __init__(self, owner: RabbitMqTransport, channel: AbstractRobustChannel, queue: AbstractQueue) -> None:
+        self._owner = owner
+        self.channel = channel
+        self.queue = queue
+        self.consumer_tag: str | None = None
+
+    async def cancel(self) -> None:
+        """Stop consuming and close the channel, which returns its unsettled deliveries to the queue."""
+        self._owner._subscriptions.discard(self)
+        if self.consumer_tag is not None:
+            with contextlib.suppress(*_CHANNEL_GONE):
+                await self.queue.cancel(self.consumer_tag)
+        with contextlib.suppress(*_CHANNEL_GONE):
+            await self.channel.close()
+
+
+class RabbitMqTransport:
+    """The transport contract on RabbitMQ, with names and arguments from :class:`Topology`."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "dsve",
+        delivery_limit: int = DEFAULT_DELIVERY_LIMIT,
+        connection_name: str = "dsve-broker",
+        reconnect_interval_s: float = 1.0,
+        publish_timeout_s: float = 30.0,
+    ) -> None:
+        self.topology = Topology(prefix, delivery_limit)
+        self._url = url
+        self._connection_name = connection_name
+        self._reconnect_interval_s = reconnect_interval_s
+        self._publish_timeout_s = publish_timeout_s
+        self._connection: AbstractRobustConnection | None = None
+        self._declare_channel: AbstractRobustChannel | None = None
+        self._publish_channel: AbstractRobustChannel | None = None
+        self._exchanges: dict[str, AbstractExchange] = {}
+        self._queues: dict[str, AbstractQueue] = {}
+        self._ensured: set[str] = set()
+        self._declare_lock = asyncio.Lock()
+        self._subscriptions: set[RabbitSubscription] = set()
+
+    async def start(self) -> None:
+        if self._connection is not None:
+            return
+        self._connection = await aio_pika.connect_robust(
+            self._url,
+            reconnect_interval=self._reconnect_interval_s,
+            client_properties={"connection_name": self._connection_name},
+        )
+        self._declare_channel = await self._connection.channel()
+        broker_dead = await declare_shared(self._declare_channel, self.topology)
+        self._queues[broker_dead.name] = broker_dead
+        self._publish_channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
+        for kind, name in (("messages", self.topology.messages_exchange), ("events", self.topology.events_exchange)):
+            self._exchanges[kind] = await self._publish_channel.declare_exchange(
+                name, aio_pika.ExchangeType.TOPIC, durable=True
+            )
+
+    async def close(self) -> None:
+        for subscription in list(self._subscriptions):
+            await subscription.cancel()
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await connection.close()
+        self._exchanges.clear()
+        self._queues.clear()
+        self._ensured.clear()
+
+    async def ensure_participant(self, orgnr: str) -> None:
+        if orgnr in self._ensured:
+            return
+        async with self._declare_lock:
+            if orgnr in self._ensured:
+                return
+            self._queues.update(await declare_participant(self._channel(self._declare_channel), self.topology, orgnr))
+            self._ensured.add(orgnr)
+
+    async def publish(self, batch: Sequence[OutgoingMessage]) -> None:
+        """Publish the whole batch at once and wait for every confirm (pipelined, not one by one)."""
+        self._channel(self._publish_channel)
+        results = await asyncio.gather(*(self._publish_one(m) for m in batch), return_exceptions=True)
+        failed: dict[int, str] = {}
+        for index, result in enumerate(results):
+            if isinstance(result, asyncio.CancelledError):
+                raise result
+            if isinstance(result, BaseException):
+                failed[index] = _describe(result)
+        if failed:
+            raise PublishError(failed)
+
+    async def _publish_one(self, outgoing: OutgoingMessage) -> None:
+        message = aio_pika.Message(
+            body=outgoing.body,
+            message_id=outgoing.message_id,
+            content_type=outgoing.content_type,
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            headers=dict(outgoing.headers),
+        )
+        await self._exchanges[outgoing.exchange].publish(
+            message, routing_key=outgoing.routing_key, mandatory=True, timeout=self._publish_timeout_s
+        )
+
+    async def consume(self, orgnr: str, handler: Handler, prefetch: int = 16) -> RabbitSubscription:
+        await self.ensure_participant(orgnr)
+        return await self._subscribe(
+            self.topology.inbox_queue(orgnr), self.topology.inbox_arguments(), handler, prefetch
+        )
+
+    async def consume_events(self, orgnr: str, handler: Handler) -> RabbitSubscription:
+        await self.ensure_participant(orgnr)
+        return await self._subscribe(self.topology.events_queue(orgnr), self.topology.plain_arguments(), handler, 64)
+
+    async def consume_dead_letters(self, orgnr: str | None, handler: Handler) -> RabbitSubscription:
+        if orgnr is None:
+            name = self.topology.broker_dead_queue
+        else:
+            await self.ensure_participant(orgnr)
+            name = self.topology.dead_queue(orgnr)
+        return await self._subscribe(name, self.topology.plain_arguments(), handler, 64)
+
+    def healthy(self) -> bool:
+        connection, channel = self._connection, self._publish_channel
+        return (
+            connection is not None
+            and connection.connected.is_set()
+            and not connection.is_closed
+            and channel is not None
+            and not channel.is_closed
+        )
+
+    async def _subscribe(
+        self, queue_name: str, arguments: dict[str, Any], handler: Handler, prefetch: int
+    ) -> RabbitSubscription:
+        if self._connection is None:
+            raise RuntimeError("the RabbitMQ transport is not started")
+        channel = await self._connection.channel()
+        await channel.set_qos(prefetch_count=prefetch)
+        queue = await channel.declare_queue(queue_name, durable=True, arguments=arguments)
+        subscription = RabbitSubscription(self, channel, queue)
+
+        async def on_message(message: AbstractIncomingMessage) -> None:
+            delivery = RabbitDelivery(message)
+            try:
+                await handler(delivery)
+            except Exception:
+                log.exception("handler failed on message %s from %s", delivery.message_id, queue_name)
+                await delivery.reject(requeue=True)
+
+        subscription.consumer_tag = await queue.consume(on_message, no_ack=False)
+        self._subscriptions.add(subscription)
+        return subscription
+
+    def _channel(self, channel: AbstractRobustChannel | None) -> AbstractRobustChannel:
+        if channel is None:
+            raise RuntimeError("the RabbitMQ transport is not started")
+        return channel
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, aiormq.exceptions.PublishError):
+        return "unroutable: returned by the server (no queue bound)"
+    if isinstance(error, aiormq.exceptions.DeliveryError):
+        return "nacked by the server"
+    return f"{type(error).__name__}: {error}"

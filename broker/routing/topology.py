@@ -1,0 +1,93 @@
+"""The RabbitMQ names and queue arguments (DESIGN §7), and their idempotent declaration.
+
+Arguments are explicit because RabbitMQ 3.10 sets no delivery limit by default, and because a queue
+re-declared with other arguments is refused: every process must declare exactly these. The dead-letter
+exchange keeps the routing key ``<recipient>.<messageType>``, so one binding per participant sorts its dead
+letters into ``P.dead.<orgnr>`` while the broker's own queue (bound ``#``) sees all of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractQueue
+
+from broker.routing.transport import DEFAULT_DELIVERY_LIMIT
+
+
+@dataclass(frozen=True, slots=True)
+class Topology:
+    prefix: str = "dsve"
+    delivery_limit: int = DEFAULT_DELIVERY_LIMIT
+
+    @property
+    def messages_exchange(self) -> str:
+        return f"{self.prefix}.messages"
+
+    @property
+    def events_exchange(self) -> str:
+        return f"{self.prefix}.events"
+
+    @property
+    def dead_exchange(self) -> str:
+        return f"{self.prefix}.dead"
+
+    @property
+    def broker_dead_queue(self) -> str:
+        return f"{self.prefix}.broker.dead"
+
+    def inbox_queue(self, orgnr: str) -> str:
+        return f"{self.prefix}.inbox.{orgnr}"
+
+    def dead_queue(self, orgnr: str) -> str:
+        return f"{self.prefix}.dead.{orgnr}"
+
+    def events_queue(self, orgnr: str) -> str:
+        return f"{self.prefix}.events.{orgnr}"
+
+    def exchanges(self) -> tuple[str, ...]:
+        return (self.messages_exchange, self.events_exchange, self.dead_exchange)
+
+    def participant_queues(self, orgnr: str) -> tuple[str, ...]:
+        return (self.inbox_queue(orgnr), self.dead_queue(orgnr), self.events_queue(orgnr))
+
+    def inbox_arguments(self) -> dict[str, Any]:
+        return {
+            "x-queue-type": "quorum",
+            "x-delivery-limit": self.delivery_limit,
+            "x-dead-letter-exchange": self.dead_exchange,
+        }
+
+    @staticmethod
+    def plain_arguments() -> dict[str, Any]:
+        """Dead-letter and events queues: replicated, without a limit (nothing handles them automatically)."""
+        return {"x-queue-type": "quorum"}
+
+
+def participant_binding(orgnr: str) -> str:
+    return f"{orgnr}.#"
+
+
+async def declare_shared(channel: AbstractChannel, topology: Topology) -> AbstractQueue:
+    """Declare the three exchanges and the broker's dead-letter queue; return that queue."""
+    for name in topology.exchanges():
+        await channel.declare_exchange(name, aio_pika.ExchangeType.TOPIC, durable=True)
+    queue = await channel.declare_queue(topology.broker_dead_queue, durable=True, arguments=topology.plain_arguments())
+    await queue.bind(topology.dead_exchange, routing_key="#")
+    return queue
+
+
+async def declare_participant(channel: AbstractChannel, topology: Topology, orgnr: str) -> dict[str, AbstractQueue]:
+    """Declare the participant's inbox, dead-letter and events queues and bind them; keyed by queue name."""
+    binding = participant_binding(orgnr)
+    inbox = await channel.declare_queue(topology.inbox_queue(orgnr), durable=True, arguments=topology.inbox_arguments())
+    await inbox.bind(topology.messages_exchange, routing_key=binding)
+    dead = await channel.declare_queue(topology.dead_queue(orgnr), durable=True, arguments=topology.plain_arguments())
+    await dead.bind(topology.dead_exchange, routing_key=binding)
+    events = await channel.declare_queue(
+        topology.events_queue(orgnr), durable=True, arguments=topology.plain_arguments()
+    )
+    await events.bind(topology.events_exchange, routing_key=binding)
+    return {queue.name: queue for queue in (inbox, dead, events)}
