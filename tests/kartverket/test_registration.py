@@ -111,3 +111,18 @@ async def test_seeding_twice_keeps_the_register(register):
     count = await register.document_count()
     assert not await seed(register)
     assert await register.document_count() == count
+
+
+def test_the_demo_persons_have_test_certificates_and_valid_numbers():
+    from broker.domain.identifiers import is_valid_fodselsnummer, is_valid_orgnr
+    from broker.xml.pki import DEMO_ORGANISATIONS, DEMO_PERSONS
+    from participants.kartverket.seed import SEED_UNITS
+
+    people = {share.holder.ident for share in DEMO_SALE.sellers + DEMO_SALE.buyers}
+    assert people <= {fnr for fnr, _ in DEMO_PERSONS}
+    banks = {DEMO_SALE.sellers_bank.ident, DEMO_SALE.buyers_bank.ident, DEMO_SALE.megler.ident}
+    assert banks | {DEMO_SALE.kartverket.ident} == {orgnr for orgnr, _ in DEMO_ORGANISATIONS}
+    for spec in SEED_UNITS:
+        for share in spec.owners:
+            valid = is_valid_fodselsnummer if share.holder.kind == "person" else is_valid_orgnr
+            assert valid(share.holder.ident), share.holder.masked

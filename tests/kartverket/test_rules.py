@@ -25,7 +25,7 @@ from participants.kartverket.seed import (
 )
 from tests.kartverket.conftest import demo_documents, demo_eierskifte, package, signed_by
 
-STRANGER = Party.person("12858810181", "Nora Bakken")
+STRANGER = Party.person("01818510078", "Nora Bakken")
 HILDE_STRAND = Party.person("27915510189", "Hilde Strand")
 
 
