@@ -1,0 +1,320 @@
+"""The schema catalogue under xsd/: every schema compiles, every example gets its stated verdict.
+
+Three validators must agree, because three kinds of code read these files: lxml (the broker's hot path),
+xmllint (what a participant's integrator runs by hand) and xmlschema (the simulators and the SDK decode
+and encode with it). Invalid examples state their verdict on the first line and the faulty line on the
+second, so a schema change that moves or hides a fault fails here.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+import xmlschema
+from lxml import etree
+
+from broker.domain.identifiers import is_valid_account_number, is_valid_fodselsnummer, is_valid_orgnr
+from broker.domain.participants import Role
+
+XSD_DIR = Path(__file__).resolve().parent.parent / "xsd"
+EXAMPLES = XSD_DIR / "examples"
+INVALID = EXAMPLES / "invalid"
+CATALOGUE = tomllib.loads((XSD_DIR / "catalogue.toml").read_text(encoding="utf-8"))
+FAMILIES = sorted({spec["family"] for spec in CATALOGUE.values()})
+XMLLINT = shutil.which("xmllint") or "/usr/bin/xmllint"
+DS_NS = "http://www.w3.org/2000/09/xmldsig#"
+
+VALID_EXAMPLES = sorted(EXAMPLES.glob("*.xml"))
+INVALID_EXAMPLES = sorted(INVALID.glob("*.xml"))
+_VERDICT = re.compile(r"<!-- expect: (schema|rule) -->")
+_FAULT_LINE = re.compile(r"<!-- fault: line (\d+): .+ -->")
+
+CHECKS = {"orgnr": is_valid_orgnr, "foedselsnummer": is_valid_fodselsnummer, "kontonummer": is_valid_account_number}
+
+
+class _XsdDirOnly(etree.Resolver):
+    """Resolves schema locations to files in xsd/ and refuses everything else, so no fetch can escape."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.resolved: list[str] = []
+
+    def resolve(self, system_url: str, public_id: str, context: object) -> object:
+        candidate = XSD_DIR / Path(system_url).name
+        if not candidate.is_file() or candidate.suffix != ".xsd":
+            raise LookupError(f"schema location outside xsd/: {system_url}")
+        self.resolved.append(candidate.name)
+        return self.resolve_filename(str(candidate), context)
+
+
+def _parser(resolver: etree.Resolver | None = None) -> etree.XMLParser:
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_blank_text=False
+    )
+    if resolver is not None:
+        parser.resolvers.add(resolver)
+    return parser
+
+
+_SCHEMAS: dict[str, etree.XMLSchema] = {}
+
+
+def lxml_schema(schema_file: str) -> etree.XMLSchema:
+    if schema_file not in _SCHEMAS:
+        parser = _parser(_XsdDirOnly())
+        _SCHEMAS[schema_file] = etree.XMLSchema(etree.parse(str(XSD_DIR / schema_file), parser))
+    return _SCHEMAS[schema_file]
+
+
+@functools.cache
+def decoder(schema_file: str) -> xmlschema.XMLSchema10:
+    return xmlschema.XMLSchema10(str(XSD_DIR / schema_file))
+
+
+def schema_for(example: Path) -> str:
+    """The schema of an example, from its root element through the catalogue."""
+    root = etree.parse(str(example), _parser()).getroot()
+    return CATALOGUE[etree.QName(root).localname]["schema"]
+
+
+def xmllint_valid(schema_file: str, example: Path) -> tuple[bool, str]:
+    result = subprocess.run(
+        [XMLLINT, "--noout", "--nonet", "--schema", str(XSD_DIR / schema_file), str(example)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    return result.returncode == 0, result.stderr
+
+
+def identifier_faults(tree: etree._ElementTree) -> list[str]:
+    """Every identifier element whose check digits are wrong, as 'name=value'."""
+    faults = []
+    for element in tree.iter(etree.Element):
+        check = CHECKS.get(etree.QName(element).localname)
+        if check is not None and not check(element.text or ""):
+            faults.append(f"{etree.QName(element).localname}={element.text}")
+    return faults
+
+
+def _ids(paths: list[Path]) -> list[str]:
+    return [path.stem for path in paths]
+
+
+# ----- the schemas themselves -----
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_family_schema_compiles_from_local_files_only(family: str) -> None:
+    resolver = _XsdDirOnly()
+    etree.XMLSchema(etree.parse(str(XSD_DIR / f"{family}.xsd"), _parser(resolver)))
+    assert "felles.xsd" in resolver.resolved
+    assert "xmldsig-core-schema.xsd" in resolver.resolved
+
+
+def test_no_schema_has_a_doctype_or_a_remote_location() -> None:
+    for schema_file in XSD_DIR.glob("*.xsd"):
+        tree = etree.parse(str(schema_file), _parser())
+        assert tree.docinfo.doctype == "", schema_file.name
+        for location in tree.getroot().xpath("//@schemaLocation"):
+            assert "/" not in location and ":" not in location, (schema_file.name, location)
+
+
+def test_family_schemas_keep_the_conventions() -> None:
+    xs = "{http://www.w3.org/2001/XMLSchema}"
+    felles = etree.parse(str(XSD_DIR / "felles.xsd"), _parser()).getroot()
+    assert felles.get("targetNamespace") is None
+    for family in FAMILIES:
+        root = etree.parse(str(XSD_DIR / f"{family}.xsd"), _parser()).getroot()
+        assert root.get("targetNamespace") == f"urn:no:dsve:{family}:v1"
+        assert root.get("elementFormDefault") == "qualified"
+        assert [inc.get("schemaLocation") for inc in root.iter(f"{xs}include")] == ["felles.xsd"]
+        for message in root.findall(f"{xs}element"):
+            particles = message.findall(f"{xs}complexType/{xs}sequence/*")
+            assert particles[0].get("name") == "hode", message.get("name")
+            assert particles[-1].get("ref") == "ds:Signature", message.get("name")
+            assert particles[-1].get("minOccurs") == "0", message.get("name")
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_xmlschema_loads_family_schema(family: str) -> None:
+    schema = xmlschema.XMLSchema10(str(XSD_DIR / f"{family}.xsd"))
+    declared = {name.split("}")[-1] for name in schema.elements}
+    expected = {name for name, spec in CATALOGUE.items() if spec["family"] == family}
+    assert declared == expected
+
+
+# ----- valid examples -----
+
+
+def test_one_example_per_catalogue_type() -> None:
+    assert len(CATALOGUE) == 21
+    assert {path.stem for path in VALID_EXAMPLES} == set(CATALOGUE)
+
+
+@pytest.mark.parametrize("example", VALID_EXAMPLES, ids=_ids(VALID_EXAMPLES))
+def test_valid_example_passes_lxml_and_xmllint(example: Path) -> None:
+    schema_file = schema_for(example)
+    schema = lxml_schema(schema_file)
+    tree = etree.parse(str(example), _parser())
+    assert schema.validate(tree), schema.error_log
+    ok, stderr = xmllint_valid(schema_file, example)
+    assert ok, stderr
+
+
+@pytest.mark.parametrize("example", VALID_EXAMPLES, ids=_ids(VALID_EXAMPLES))
+def test_valid_example_has_valid_check_digits(example: Path) -> None:
+    tree = etree.parse(str(example), _parser())
+    assert identifier_faults(tree) == []
+    assert tree.docinfo.doctype == ""
+
+
+@pytest.mark.parametrize("example", VALID_EXAMPLES, ids=_ids(VALID_EXAMPLES))
+def test_xmlschema_decodes_example(example: Path) -> None:
+    spec = CATALOGUE[example.stem]
+    schema = decoder(spec["schema"])
+    data = schema.to_dict(str(example), validation="strict")
+    assert isinstance(data, dict)
+    assert data["hode"]["meldingsid"]
+    assert data["hode"]["avsender"]["orgnr"] != data["hode"]["mottaker"]["orgnr"]
+
+
+# ----- the catalogue -----
+
+
+@pytest.mark.parametrize("message_type", sorted(CATALOGUE))
+def test_catalogue_entry_resolves_against_its_example(message_type: str) -> None:
+    spec = CATALOGUE[message_type]
+    assert spec["namespace"] == f"urn:no:dsve:{spec['family']}:v1"
+    assert spec["schema"] == f"{spec['family']}.xsd"
+    assert spec["description"]
+    roles = {role.value for role in Role}
+    assert spec["sender_roles"] and set(spec["sender_roles"]) <= roles
+    assert spec["recipient_roles"] and set(spec["recipient_roles"]) <= roles
+
+    root = etree.parse(str(EXAMPLES / f"{message_type}.xml"), _parser()).getroot()
+    assert root.tag == f"{{{spec['namespace']}}}{message_type}"
+    assert set(spec["paths"]) == {
+        "message_id",
+        "created",
+        "sender",
+        "recipient",
+        "sender_reference",
+        "recipient_reference",
+    }
+    for field, path in spec["paths"].items():
+        xpath = "/".join(f"n:{step}" for step in path.split("/"))
+        found = root.xpath(xpath, namespaces={"n": spec["namespace"]})
+        if field == "recipient_reference":
+            assert len(found) <= 1, path
+        else:
+            assert len(found) == 1, (field, path)
+            assert (found[0].text or "").strip(), (field, path)
+
+
+def test_intention_change_goes_both_ways() -> None:
+    spec = CATALOGUE["intensjonsendring"]
+    assert set(spec["sender_roles"]) == set(spec["recipient_roles"]) == {"bank", "megler"}
+
+
+def test_replies_carry_the_requests_reference() -> None:
+    """A reply copies the request's avsendersReferanse into mottakersReferanse (the correlation rule)."""
+    pairs = [
+        ("intensjonFraBank", "intensjonssvarFraMegler"),
+        ("pantedokument", "pantedokumentKvittering"),
+        ("kjoepekontraktforespoersel", "kjoepekontraktsvar"),
+        ("restgjeldsforespoersel", "restgjeldssvar"),
+        ("innfrielsessaldoforespoersel", "innfrielsessaldosvar"),
+        ("finansieringsforespoersel", "finansieringssvar"),
+        ("tinglysingsforsendelse", "forsendelsesstatus"),
+    ]
+
+    def field(message_type: str, name: str) -> str | None:
+        spec = CATALOGUE[message_type]
+        root = etree.parse(str(EXAMPLES / f"{message_type}.xml"), _parser()).getroot()
+        return root.findtext("/".join(f"{{{spec['namespace']}}}{s}" for s in spec["paths"][name].split("/")))
+
+    for request, reply in pairs:
+        assert field(reply, "recipient_reference") == field(request, "sender_reference"), reply
+        assert field(reply, "sender") == field(request, "recipient"), reply
+
+
+# ----- invalid examples -----
+
+
+def _verdict(example: Path) -> tuple[str, int]:
+    first, second = example.read_text(encoding="utf-8").splitlines()[:2]
+    verdict = _VERDICT.fullmatch(first)
+    fault = _FAULT_LINE.fullmatch(second)
+    assert verdict and fault, f"{example.name}: the first two lines must state the verdict and the fault line"
+    return verdict.group(1), int(fault.group(1))
+
+
+def test_invalid_examples_cover_every_family() -> None:
+    by_family: dict[str, list[str]] = {family: [] for family in FAMILIES}
+    for example in INVALID_EXAMPLES:
+        family = example.stem.split("-")[0]
+        assert family in by_family, example.name
+        by_family[family].append(example.name)
+    assert all(len(names) >= 2 for names in by_family.values()), by_family
+    rule_faults = [example for example in INVALID_EXAMPLES if _verdict(example)[0] == "rule"]
+    assert len(rule_faults) >= 3
+
+
+@pytest.mark.parametrize("example", INVALID_EXAMPLES, ids=_ids(INVALID_EXAMPLES))
+def test_invalid_example_gets_its_verdict(example: Path) -> None:
+    verdict, fault_line = _verdict(example)
+    family = example.stem.split("-")[0]
+    schema_file = f"{family}.xsd"
+    assert schema_for(example) == schema_file
+    tree = etree.parse(str(example), _parser())
+    schema = lxml_schema(schema_file)
+    lxml_ok = schema.validate(tree)
+    xmllint_ok, stderr = xmllint_valid(schema_file, example)
+    if verdict == "schema":
+        assert not lxml_ok
+        assert not xmllint_ok
+        assert [error.line for error in schema.error_log] == [fault_line], schema.error_log
+        assert f"{example.name}:{fault_line}:" in stderr
+        assert identifier_faults(tree) == []
+    else:
+        assert lxml_ok, schema.error_log
+        assert xmllint_ok, stderr
+        faults = identifier_faults(tree)
+        assert len(faults) == 1, faults
+        value = faults[0].split("=", 1)[1]
+        assert value in example.read_text(encoding="utf-8").splitlines()[fault_line - 1]
+
+
+@pytest.mark.parametrize("example", INVALID_EXAMPLES, ids=_ids(INVALID_EXAMPLES))
+def test_xmlschema_agrees_on_invalid_example(example: Path) -> None:
+    verdict, _ = _verdict(example)
+    schema = decoder(f"{example.stem.split('-')[0]}.xsd")
+    assert schema.is_valid(str(example)) is (verdict == "rule")
+
+
+# ----- signed documents still validate -----
+
+
+def test_signed_example_validates(test_pki) -> None:
+    """The optional enveloped ds:Signature and the inner signatures fit the schema as signxml writes them."""
+    from broker.xml.signing import sign_enveloped, sign_inner_document
+
+    tree = etree.parse(str(EXAMPLES / "pantedokument.xml"), _parser())
+    ns = CATALOGUE["pantedokument"]["namespace"]
+    container = tree.getroot().find(f"{{{ns}}}signaturer")
+    for fodselsnummer in ("15889210181", "03928810037"):
+        sign_inner_document(tree.getroot(), "pant-1", container, test_pki.credential(fodselsnummer))
+    signed = sign_enveloped(tree.getroot(), test_pki.credential("910000004"))
+    assert len(container) == 2
+    assert signed[-1].tag == f"{{{DS_NS}}}Signature"
+    schema = lxml_schema("pant.xsd")
+    assert schema.validate(signed.getroottree()), schema.error_log
+    assert decoder("pant.xsd").is_valid(etree.tostring(signed).decode())
