@@ -2,30 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from broker.routing.transport import HEADER_DEATH_REASON, OutgoingMessage, PublishError, Transport
+from tests.routing.conftest import DELIVERY_LIMIT
 from tests.routing.rows import BANK, MEGLER
-from tests.routing.transports import Collector, inprocess_transport, rabbitmq_transport
-
-DELIVERY_LIMIT = 2
-
-
-@pytest.fixture(params=["inprocess", pytest.param("rabbitmq", marks=pytest.mark.rabbitmq)])
-async def transport(request: pytest.FixtureRequest) -> AsyncIterator[Transport]:
-    if request.param == "inprocess":
-        async with inprocess_transport(DELIVERY_LIMIT) as bus:
-            await bus.ensure_participant(MEGLER)
-            await bus.ensure_participant(BANK)
-            yield bus
-        return
-    url, prefix = request.getfixturevalue("amqp_url"), request.getfixturevalue("amqp_prefix")
-    async with rabbitmq_transport(url, prefix, [MEGLER, BANK], DELIVERY_LIMIT) as bus:
-        await bus.ensure_participant(MEGLER)
-        await bus.ensure_participant(BANK)
-        yield bus
+from tests.routing.transports import Collector
 
 
 def message(n: int, recipient: str = MEGLER) -> OutgoingMessage:
