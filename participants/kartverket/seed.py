@@ -183,7 +183,7 @@ SEED_UNITS: tuple[SeedUnit, ...] = (
         Matrikkelenhet("5001", 403, 18),
         "Bakkegata 3, 7014 Trondheim",
         (
-            Share(_person("30976810046", "Marte Ås"), 2, 3),
+            Share(_person("30876810189", "Marte Ås"), 2, 3),
             Share(_person("17844610041", "Tor Ås"), 1, 3),
         ),
         _doc(2011, 264001),
@@ -200,7 +200,7 @@ SEED_UNITS: tuple[SeedUnit, ...] = (
     SeedUnit(
         Borettslagsandel("990000204", 14),
         "Lerkendal Borettslag andel 14, Trondheim",
-        (Share(_person("02959010059", "Eirik Moe"), 1, 1),),
+        (Share(_person("02859010000", "Eirik Moe"), 1, 1),),
         _doc(2020, 510077),
         _at(2020, 3, 2),
     ),
