@@ -124,6 +124,10 @@ def _b64(node: etree._Element, where: str) -> bytes:
 def _parse_signature(signature: etree._Element, transforms: tuple[str, ...]) -> _SignatureParts:
     """Read a ds:Signature that follows the profile exactly; refuse any deviation with a precise detail."""
     _attrs(signature, {"Id"}, "Signature")
+    declared = signature.find(f"{_DS}SignedInfo/{_DS}SignatureMethod")
+    if declared is not None:
+        # Name a weak algorithm (SHA-1, HMAC) before any structural complaint it would otherwise cause.
+        _refuse_weak(declared.get("Algorithm", ""), "SignatureMethod", SIGNATURE_METHODS)
     parts = _elements(signature, "Signature")
     _expect(parts, ("SignedInfo", "SignatureValue", "KeyInfo"), "Signature")
     signed_info, signature_value, key_info = parts
