@@ -1,0 +1,21 @@
+# One image for the broker and the simulators: `dsve serve`, `dsve sim kartverket|bank|megler`.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libxml2-utils xmlsec1 curl \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY broker ./broker
+COPY participants ./participants
+COPY xsd ./xsd
+RUN pip install --no-cache-dir -e . \
+ && useradd --system --uid 10001 --home /data dsve \
+ && mkdir -p /data /pki && chown dsve /data /pki
+
+USER dsve
+ENV DSVE_DATA_DIR=/data DSVE_XSD_DIR=/app/xsd
+EXPOSE 8080
+CMD ["dsve", "serve", "--host", "0.0.0.0", "--port", "8080"]
