@@ -1,0 +1,259 @@
+"""The schema catalogue: which message types exist, their schemas, roles and routing-field paths.
+
+Loaded from ``xsd/catalogue.toml`` (format in ``xsd/README.md``). Schemas are compiled once per schema file
+and shared: compiling is milliseconds, validating is microseconds, so the broker must never compile per
+request. Schema documents are parsed with includes and imports resolved from local files under the schema's
+own directory only; a schema that reaches for the network or elsewhere on disk fails to compile.
+"""
+
+from __future__ import annotations
+
+import threading
+import tomllib
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from types import MappingProxyType
+from urllib.parse import unquote, urlsplit
+
+from lxml import etree
+
+from broker.domain.errors import Error, Issue, Refusal
+from broker.domain.participants import Role
+from broker.domain.routing_fields import RoutingFields
+
+CATALOGUE_FILE = "catalogue.toml"
+REQUIRED_PATHS = ("message_id", "sender", "recipient", "sender_reference")
+OPTIONAL_PATHS = ("recipient_reference", "created")
+_PREFIX = "m"
+
+
+class CatalogueError(ValueError):
+    """The catalogue or one of its schemas is broken: a deployment fault, not a client's."""
+
+
+def _compile_path(path: str, namespace: str) -> etree.XPath:
+    """``hode/avsender/orgnr`` becomes an XPath with every step in the family namespace."""
+    steps = [step for step in path.strip().split("/") if step]
+    if not steps or any(not step.isidentifier() for step in steps):
+        raise CatalogueError(f"routing path {path!r} must be element names separated by '/'")
+    return etree.XPath("/".join(f"{_PREFIX}:{step}" for step in steps), namespaces={_PREFIX: namespace})
+
+
+@dataclass(frozen=True, slots=True)
+class MessageTypeSpec:
+    """One message type of the catalogue; the root element's local name is the type's name."""
+
+    name: str
+    family: str
+    namespace: str
+    schema_file: Path
+    sender_roles: frozenset[Role]
+    recipient_roles: frozenset[Role]
+    paths: Mapping[str, str]
+    description: str = ""
+    _xpaths: Mapping[str, etree.XPath] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        missing = [key for key in REQUIRED_PATHS if key not in self.paths]
+        if missing:
+            raise CatalogueError(f"{self.name}: routing paths missing: {', '.join(missing)}")
+        compiled = {key: _compile_path(path, self.namespace) for key, path in self.paths.items()}
+        object.__setattr__(self, "paths", MappingProxyType(dict(self.paths)))
+        object.__setattr__(self, "_xpaths", MappingProxyType(compiled))
+
+    @property
+    def root_qname(self) -> str:
+        """The root element's name in Clark notation, ``{namespace}name``, as lxml spells ``tag``."""
+        return f"{{{self.namespace}}}{self.name}"
+
+    def _text(self, root: etree._Element, key: str) -> str | None:
+        xpath = self._xpaths.get(key)
+        if xpath is None:
+            return None
+        found = xpath(root)
+        if not found:
+            return None
+        text = (found[0].text or "").strip()
+        return text or None
+
+    def routing_fields(self, root: etree._Element) -> RoutingFields:
+        """The routing fields read from ``root``; a missing required field is a schema refusal."""
+        values = {key: self._text(root, key) for key in (*REQUIRED_PATHS, *OPTIONAL_PATHS)}
+        issues = [
+            Issue(
+                f"the routing field {key} ({self.paths[key]}) is missing",
+                path=f"/{self.name}/{self.paths[key]}",
+                code="routing-field",
+            )
+            for key in REQUIRED_PATHS
+            if values[key] is None
+        ]
+        created: datetime | None = None
+        if values["created"] is not None:
+            try:
+                created = datetime.fromisoformat(values["created"])
+            except ValueError:
+                issues.append(
+                    Issue(
+                        f"the creation time {values['created']!r} is not an ISO 8601 date and time",
+                        path=f"/{self.name}/{self.paths['created']}",
+                        code="routing-field",
+                    )
+                )
+        if issues:
+            raise Refusal(Error.SCHEMA_INVALID, issues[0].message, issues)
+        return RoutingFields(
+            message_type=self.name,
+            message_id=values["message_id"] or "",
+            sender=values["sender"] or "",
+            recipient=values["recipient"] or "",
+            sender_reference=values["sender_reference"] or "",
+            recipient_reference=values["recipient_reference"],
+            created=created,
+        )
+
+
+class _LocalOnly(etree.Resolver):
+    """Resolves schema includes and imports to files under one directory; everything else fails."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__()
+        self.root = root.resolve()
+        self.refused: list[str] = []
+
+    def _refuse(self, reason: str) -> object:
+        """Record why, then fail the load: libxml2 turns the failure into a schema parse error."""
+        self.refused.append(reason)
+        raise CatalogueError(reason)
+
+    def resolve(self, system_url: str | None, public_id: str | None, context: object) -> object:
+        if not system_url:
+            return None
+        parts = urlsplit(system_url)
+        if parts.scheme not in ("", "file") or parts.netloc not in ("", "localhost"):
+            return self._refuse(f"schema resource {system_url!r} is not a local file")
+        path = Path(unquote(parts.path) if parts.scheme else system_url).resolve()
+        if not path.is_relative_to(self.root):
+            return self._refuse(f"schema resource {system_url!r} is outside {self.root}")
+        return self.resolve_filename(str(path), context)
+
+
+def compile_schema(schema_file: Path, root: Path | None = None) -> etree.XMLSchema:
+    """Compile one XSD, resolving includes and imports from files under ``root`` (its directory by default)."""
+    schema_file = Path(schema_file).resolve()
+    resolver = _LocalOnly(root or schema_file.parent)
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    parser.resolvers.add(resolver)
+    try:
+        document = etree.parse(str(schema_file), parser)
+        return etree.XMLSchema(document)
+    except (OSError, etree.XMLSyntaxError, etree.XMLSchemaParseError) as exc:
+        if resolver.refused:
+            raise CatalogueError(f"cannot compile {schema_file.name}: {'; '.join(resolver.refused)}") from exc
+        raise CatalogueError(f"cannot compile {schema_file.name}: {exc}") from exc
+
+
+@dataclass(slots=True)
+class CompiledSchema:
+    """A compiled schema and the lock that guards its error log.
+
+    lxml validates each call in its own libxml2 context, but the validator's error log is one object per
+    schema: two threads validating at once would read each other's errors. The lock is held only around
+    one validation.
+    """
+
+    schema: etree.XMLSchema
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _roles(values: Iterable[str], where: str) -> frozenset[Role]:
+    try:
+        return frozenset(Role(value) for value in values)
+    except ValueError as exc:
+        raise CatalogueError(f"{where}: {exc}") from exc
+
+
+class Catalogue:
+    """The message types by name and by root element, with their compiled schemas."""
+
+    def __init__(self, specs: Iterable[MessageTypeSpec], xsd_dir: Path) -> None:
+        self.xsd_dir = Path(xsd_dir).resolve()
+        self._by_name: dict[str, MessageTypeSpec] = {}
+        for spec in specs:
+            if spec.name in self._by_name:
+                raise CatalogueError(f"message type {spec.name!r} is listed twice")
+            self._by_name[spec.name] = spec
+        self._by_root = {spec.root_qname: spec for spec in self._by_name.values()}
+        self._compiled: dict[Path, CompiledSchema] = {}
+        self._compile_lock = threading.Lock()
+
+    @classmethod
+    def load(cls, xsd_dir: Path) -> Catalogue:
+        """Read ``catalogue.toml`` in ``xsd_dir``; schemas compile on first use (or :meth:`compile_all`)."""
+        xsd_dir = Path(xsd_dir).resolve()
+        try:
+            with (xsd_dir / CATALOGUE_FILE).open("rb") as handle:
+                raw = tomllib.load(handle)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise CatalogueError(f"cannot read {xsd_dir / CATALOGUE_FILE}: {exc}") from exc
+        specs = []
+        for name, table in raw.items():
+            try:
+                schema_file = (xsd_dir / table["schema"]).resolve()
+                spec = MessageTypeSpec(
+                    name=name,
+                    family=table["family"],
+                    namespace=table["namespace"],
+                    schema_file=schema_file,
+                    sender_roles=_roles(table["sender_roles"], name),
+                    recipient_roles=_roles(table["recipient_roles"], name),
+                    paths=dict(table["paths"]),
+                    description=table.get("description", ""),
+                )
+            except (KeyError, TypeError) as exc:
+                raise CatalogueError(f"{name}: missing or malformed entry {exc}") from exc
+            if not schema_file.is_relative_to(xsd_dir) or not schema_file.is_file():
+                raise CatalogueError(f"{name}: schema {table['schema']!r} is not a file in {xsd_dir}")
+            specs.append(spec)
+        return cls(specs, xsd_dir)
+
+    def __getitem__(self, name: str) -> MessageTypeSpec:
+        return self._by_name[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
+
+    def __iter__(self) -> Iterator[MessageTypeSpec]:
+        return iter(self._by_name.values())
+
+    def __len__(self) -> int:
+        return len(self._by_name)
+
+    def spec_for_root(self, root: etree._Element) -> MessageTypeSpec | None:
+        """The type whose root element ``root`` is (namespace and local name), or None."""
+        return self._by_root.get(root.tag) if isinstance(root.tag, str) else None
+
+    def compiled(self, spec: MessageTypeSpec) -> CompiledSchema:
+        """The compiled schema of ``spec``, compiled on first use and shared by every type of the file."""
+        compiled = self._compiled.get(spec.schema_file)
+        if compiled is None:
+            with self._compile_lock:
+                compiled = self._compiled.get(spec.schema_file)
+                if compiled is None:
+                    compiled = CompiledSchema(compile_schema(spec.schema_file, self.xsd_dir))
+                    self._compiled[spec.schema_file] = compiled
+        return compiled
+
+    def schema_for(self, spec: MessageTypeSpec) -> etree.XMLSchema:
+        return self.compiled(spec).schema
+
+    def compile_all(self) -> None:
+        """Compile every schema now, so a broken schema fails at startup rather than on a request."""
+        for spec in self:
+            self.compiled(spec)
+
+    def schema_bytes(self, name: str) -> bytes:
+        """The XSD of one message type as stored (the family schema; KeyError for an unknown type)."""
+        return self._by_name[name].schema_file.read_bytes()
