@@ -318,3 +318,31 @@ def test_signed_example_validates(test_pki) -> None:
     schema = lxml_schema("pant.xsd")
     assert schema.validate(signed.getroottree()), schema.error_log
     assert decoder("pant.xsd").is_valid(etree.tostring(signed).decode())
+
+
+# ----- the broker's own validation agrees -----
+
+
+@pytest.fixture(scope="module")
+def broker_catalogue():
+    from broker.xml.catalogue import Catalogue
+
+    catalogue = Catalogue.load(XSD_DIR)
+    catalogue.compile_all()
+    return catalogue
+
+
+@pytest.mark.parametrize("example", VALID_EXAMPLES + INVALID_EXAMPLES, ids=_ids(VALID_EXAMPLES + INVALID_EXAMPLES))
+def test_broker_validation_gives_the_stated_verdict(example: Path, broker_catalogue) -> None:
+    from broker.config import XmlLimits
+    from broker.domain.errors import Error
+    from broker.xml.validation import validate_bytes
+
+    report = validate_bytes(example.read_bytes(), broker_catalogue, XmlLimits())
+    if example.parent == EXAMPLES:
+        assert report.ok, report.as_dict()
+        assert report.message_type == example.stem
+        return
+    verdict, fault_line = _verdict(example)
+    assert report.error is (Error.SCHEMA_INVALID if verdict == "schema" else Error.RULE_VIOLATION)
+    assert [issue.line for issue in report.issues] == [fault_line], report.as_dict()
