@@ -1,9 +1,193 @@
-"""Subcommands: participant."""
+"""Subcommands: ``dsve participants add|list|disable|enable|load``, the participant registry.
+
+Every command first brings the store's schema up to date, so a fresh deployment can be seeded with
+nothing run before it.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from broker.cli.db_commands import add_database_option, database_url, shown_url
+from broker.config import Settings
+from broker.domain.participants import Participant, Role
+
+T = TypeVar("T")
+
+
+def _with_store(args: argparse.Namespace, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    from broker.store import migrate
+    from broker.store.engine import create_engine
+
+    async def run() -> T:
+        engine = create_engine(database_url(args))
+        try:
+            await migrate.upgrade(engine)
+            return await work(engine)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def _report_store_error(command: str, args: argparse.Namespace, exc: Exception) -> int:
+    print(f"dsve participants {command}: {shown_url(database_url(args))}: {exc}", file=sys.stderr)
+    return 1
+
+
+def _add(args: argparse.Namespace) -> int:
+    from broker.registry import RegistryError, build_participant, read_catalogue_entries, register_participants
+
+    try:
+        certificate_pem = Path(args.cert).read_text(encoding="ascii")
+        participant = build_participant(
+            orgnr=args.orgnr,
+            role=args.role,
+            name=args.name,
+            certificate_pem=certificate_pem,
+            entries=read_catalogue_entries(Settings.from_env().xsd_dir),
+            sends=args.sends,
+            receives=args.receives,
+            active=not args.inactive,
+        )
+    except (OSError, UnicodeDecodeError, RegistryError) as exc:
+        print(f"dsve participants add: {exc}", file=sys.stderr)
+        return 2
+    try:
+        _with_store(args, lambda engine: register_participants(engine, [participant]))
+    except (SQLAlchemyError, OSError) as exc:
+        return _report_store_error("add", args, exc)
+    print(
+        f"registered {participant.orgnr} {participant.name} ({participant.role.value}): "
+        f"sends {len(participant.sends)} types, receives {len(participant.receives)}"
+    )
+    return 0
+
+
+def _as_json(participant: Participant) -> dict[str, object]:
+    return {
+        "orgnr": participant.orgnr,
+        "role": participant.role.value,
+        "name": participant.name,
+        "active": participant.active,
+        "sends": sorted(participant.sends),
+        "receives": sorted(participant.receives),
+    }
+
+
+def _table(participants: list[Participant]) -> str:
+    header = ("ORGNR", "ROLE", "ACTIVE", "SENDS", "RECEIVES", "NAME")
+    rows = [
+        (p.orgnr, p.role.value, "yes" if p.active else "no", str(len(p.sends)), str(len(p.receives)), p.name)
+        for p in participants
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
+    return "\n".join(
+        "  ".join([*(cell.ljust(width) for cell, width in zip(row, widths, strict=False)), row[-1]]).rstrip()
+        for row in [header, *rows]
+    )
+
+
+def _list(args: argparse.Namespace) -> int:
+    from broker.store.unit_of_work import UnitOfWork
+
+    async def fetch(engine: AsyncEngine) -> list[Participant]:
+        async with UnitOfWork(engine) as uow:
+            return await uow.participants.list()
+
+    try:
+        participants = _with_store(args, fetch)
+    except (SQLAlchemyError, OSError) as exc:
+        return _report_store_error("list", args, exc)
+    if args.format == "json":
+        print(json.dumps([_as_json(p) for p in participants], ensure_ascii=False, indent=2))
+    else:
+        print(_table(participants))
+    return 0
+
+
+def _set_active(active: bool) -> Callable[[argparse.Namespace], int]:
+    command = "enable" if active else "disable"
+
+    def run(args: argparse.Namespace) -> int:
+        from broker.store.unit_of_work import UnitOfWork
+
+        async def change(engine: AsyncEngine) -> bool:
+            async with UnitOfWork(engine) as uow:
+                changed = await uow.participants.set_active(args.orgnr, active)
+                await uow.commit()
+                return changed
+
+        try:
+            changed = _with_store(args, change)
+        except (SQLAlchemyError, OSError) as exc:
+            return _report_store_error(command, args, exc)
+        if not changed:
+            print(f"dsve participants {command}: {args.orgnr} is not registered", file=sys.stderr)
+            return 1
+        print(f"{args.orgnr} {command}d")
+        return 0
+
+    return run
+
+
+def _load(args: argparse.Namespace) -> int:
+    from broker.registry import RegistryError, load_participants_file, register_participants
+
+    try:
+        participants = load_participants_file(args.file, Settings.from_env().xsd_dir)
+    except RegistryError as exc:
+        print(f"dsve participants load: {exc}", file=sys.stderr)
+        return 2
+    try:
+        count = _with_store(args, lambda engine: register_participants(engine, participants))
+    except (SQLAlchemyError, OSError) as exc:
+        return _report_store_error("load", args, exc)
+    print(f"registered {count} participants from {args.file}")
+    return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add this group's subcommands."""
+    group = subparsers.add_parser("participants", help="the participant registry")
+    commands = group.add_subparsers(dest="participants_command", metavar="COMMAND", required=True)
+
+    add = commands.add_parser("add", help="register a participant, or update one already registered")
+    add.add_argument("--orgnr", required=True)
+    add.add_argument("--role", required=True, choices=[r.value for r in Role])
+    add.add_argument("--name", required=True)
+    add.add_argument("--cert", required=True, metavar="PEM", help="its enterprise certificate")
+    add.add_argument("--sends", nargs="+", metavar="TYPE", help="default: every type the catalogue lets its role send")
+    add.add_argument("--receives", nargs="+", metavar="TYPE", help="default: every type its role may receive")
+    add.add_argument("--inactive", action="store_true", help="register it disabled")
+    add_database_option(add)
+    add.set_defaults(func=_add)
+
+    listing = commands.add_parser("list", help="show the registered participants")
+    listing.add_argument("--format", choices=("table", "json"), default="table")
+    add_database_option(listing)
+    listing.set_defaults(func=_list)
+
+    for active, verb in ((False, "disable"), (True, "enable")):
+        command = commands.add_parser(
+            verb,
+            help=f"{verb} a participant: "
+            + ("it may send and receive again" if active else "it can no longer send or receive"),
+        )
+        command.add_argument("orgnr", metavar="ORGNR")
+        add_database_option(command)
+        command.set_defaults(func=_set_active(active))
+
+    load = commands.add_parser("load", help="register every participant of a TOML seed file (idempotent)")
+    load.add_argument("file", metavar="FILE", type=Path)
+    add_database_option(load)
+    load.set_defaults(func=_load)
