@@ -1,0 +1,154 @@
+"""The bootstrap: ``create_app(settings)`` wires the store, the schema catalogue, the trust store, the
+signature verifier, the transport, the outbox relay, the dead-letter watcher, the lifecycle task and the
+HTTP routes into one aiohttp application.
+
+Objects are built here, synchronously and cheaply (reading a few small files); everything that talks to
+the outside (migrations, seeding, connecting the transport, background tasks) starts in the
+application's cleanup context and stops there in reverse order, so a test or ``dsve serve`` gets a clean
+start and a clean shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
+
+from aiohttp import web
+
+from broker.auth.access_tokens import AccessTokens
+from broker.auth.broker_key import load_or_create_token_key
+from broker.auth.grant import GrantPolicy
+from broker.config import Settings
+from broker.http.app_keys import (
+    ACCESS_TOKENS,
+    GRANT_POLICY,
+    METRICS,
+    READINESS,
+    SCRAPE_HOOKS,
+    SERVICES,
+    TRUST,
+)
+from broker.http.auth import auth_middleware
+from broker.http.metrics import BrokerMetrics, metrics_middleware
+from broker.http.problems import problem_middleware
+from broker.http.routes import add_routes
+from broker.registry import load_participants_file, register_participants
+from broker.routing.dead_letters import DeadLetterWatcher
+from broker.routing.relay import OutboxRelay
+from broker.routing.transport import Transport, create_transport
+from broker.store.engine import create_engine
+from broker.store.migrate import upgrade
+from broker.usecases.lifecycle import LifecycleTask
+from broker.usecases.services import Services, utc_now
+from broker.xml.catalogue import Catalogue
+from broker.xml.trust import TrustStore
+from broker.xml.verification import SignatureVerifier
+
+log = logging.getLogger("broker")
+
+RELAY = web.AppKey("relay", OutboxRelay)
+TRANSPORT = web.AppKey("transport", Transport)
+LIFECYCLE = web.AppKey("lifecycle", LifecycleTask)
+# Room for the multipart/form overhead of /token; message bodies are bounded by the streaming reader.
+_FORM_OVERHEAD_BYTES = 64 * 1024
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    transport: Transport | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> web.Application:
+    """The broker as an aiohttp application. ``transport`` replaces the one the settings name (tests)."""
+    settings = settings or Settings.from_env()
+    engine = create_engine(settings.effective_database_url)
+    catalogue = Catalogue.load(settings.xsd_dir)
+    trust = TrustStore.from_pem_files(settings.effective_trust_ca_files)
+    tokens = AccessTokens(
+        load_or_create_token_key(settings.effective_token_key_file), settings.token_audience, settings.token_lifetime_s
+    )
+    bus = transport if transport is not None else create_transport(settings)
+    relay = OutboxRelay(engine, bus)
+    services = Services(
+        settings=settings,
+        engine=engine,
+        catalogue=catalogue,
+        verifier=SignatureVerifier(trust, clock=clock),
+        outbox_written=relay.notify,
+        clock=clock,
+    )
+    metrics = BrokerMetrics()
+
+    app = web.Application(
+        middlewares=[metrics_middleware(metrics), problem_middleware, auth_middleware(tokens)],
+        client_max_size=_FORM_OVERHEAD_BYTES,
+    )
+    app[SERVICES] = services
+    app[ACCESS_TOKENS] = tokens
+    app[GRANT_POLICY] = GrantPolicy(audience=settings.token_audience, max_lifetime_s=settings.grant_max_lifetime_s)
+    app[TRUST] = trust
+    app[METRICS] = metrics
+    app[RELAY] = relay
+    app[TRANSPORT] = bus
+    app[LIFECYCLE] = LifecycleTask(services, settings.lifecycle_interval_s)
+    app[READINESS] = [_transport_check(bus)]
+    app[SCRAPE_HOOKS] = [_backlog_hook(relay, metrics)]
+    add_routes(app)
+    app.cleanup_ctx.append(_running_broker)
+    return app
+
+
+def _transport_check(transport: Transport) -> Callable[[], Awaitable[tuple[str, bool]]]:
+    async def check() -> tuple[str, bool]:
+        return "transport", transport.healthy()
+
+    return check
+
+
+def _backlog_hook(relay: OutboxRelay, metrics: BrokerMetrics) -> Callable[[], Awaitable[None]]:
+    async def refresh() -> None:
+        metrics.outbox_backlog.set(await relay.backlog())
+
+    return refresh
+
+
+async def _seed_participants(settings: Settings, services: Services) -> None:
+    if settings.participants_file is None:
+        return
+    participants = await asyncio.to_thread(load_participants_file, settings.participants_file, settings.xsd_dir)
+    count = await register_participants(services.engine, participants)
+    log.info("participants seeded", extra={"count": count, "file": str(settings.participants_file)})
+
+
+async def _running_broker(app: web.Application) -> AsyncIterator[None]:
+    """Start in dependency order, stop in reverse; a failed start undoes what had started."""
+    services = app[SERVICES]
+    transport, relay, lifecycle = app[TRANSPORT], app[RELAY], app[LIFECYCLE]
+    watcher = DeadLetterWatcher(services.engine, transport, on_event=relay.notify)
+    started: list[Callable[[], Awaitable[None]]] = [services.engine.dispose]
+    try:
+        # Migrations are idempotent at head, so every process may run them; the embedded default needs it.
+        await upgrade(services.engine)
+        await asyncio.to_thread(services.catalogue.compile_all)
+        await _seed_participants(services.settings, services)
+        await transport.start()
+        started.append(transport.close)
+        await relay.start()
+        started.append(relay.stop)
+        await watcher.start()
+        started.append(watcher.stop)
+        await lifecycle.start()
+        started.append(lifecycle.stop)
+        log.info(
+            "broker started", extra={"database": services.engine.dialect.name, "message_types": len(services.catalogue)}
+        )
+        yield
+    finally:
+        for stop in reversed(started):
+            try:
+                await stop()
+            except Exception:
+                log.exception("error while stopping the broker")
+        log.info("broker stopped")

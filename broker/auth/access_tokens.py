@@ -1,0 +1,90 @@
+"""Access tokens: short-lived JWTs the broker signs for an authenticated participant.
+
+A token names the participant (``sub`` = orgnr) and its scopes. The broker checks only its own
+signature, audience, issuer and expiry; it keeps no token table, so any broker process with the same key
+accepts a token another issued.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from broker.auth.broker_key import TOKEN_ALGORITHM
+from broker.domain.errors import Error, Refusal
+from broker.domain.identifiers import is_valid_orgnr
+
+SCOPE_SEND = "dsve:send"
+SCOPE_RECEIVE = "dsve:receive"
+ALL_SCOPES = (SCOPE_SEND, SCOPE_RECEIVE)
+ISSUER = "dsve-broker"
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is calling, as the access token says: every query is scoped to this orgnr."""
+
+    orgnr: str
+    scopes: frozenset[str]
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    access_token: str
+    expires_in: int
+    scope: str
+
+
+class AccessTokens:
+    """Issues and checks the broker's access tokens."""
+
+    def __init__(self, key: ed25519.Ed25519PrivateKey, audience: str, lifetime_s: int) -> None:
+        self._key = key
+        self._public_key = key.public_key()
+        self._audience = audience
+        self._lifetime_s = lifetime_s
+
+    def issue(self, orgnr: str, scopes: tuple[str, ...] = ALL_SCOPES) -> IssuedToken:
+        now = int(time.time())
+        scope = " ".join(scopes)
+        claims = {
+            "iss": ISSUER,
+            "sub": orgnr,
+            "aud": self._audience,
+            "iat": now,
+            "nbf": now,
+            "exp": now + self._lifetime_s,
+            "jti": str(uuid.uuid4()),
+            "scope": scope,
+        }
+        token = jwt.encode(claims, self._key, algorithm=TOKEN_ALGORITHM, headers={"typ": "at+jwt"})
+        return IssuedToken(access_token=token, expires_in=self._lifetime_s, scope=scope)
+
+    def authenticate(self, token: str) -> Caller:
+        """The caller a token names, or a TOKEN_INVALID refusal (bad signature, wrong audience, expired)."""
+        try:
+            claims = jwt.decode(
+                token,
+                self._public_key,
+                algorithms=[TOKEN_ALGORITHM],
+                audience=self._audience,
+                issuer=ISSUER,
+                options={"require": ["exp", "iat", "sub", "aud", "iss"]},
+                leeway=5,
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Refusal(Error.TOKEN_INVALID, "the access token has expired") from exc
+        except jwt.PyJWTError as exc:
+            raise Refusal(Error.TOKEN_INVALID, f"the access token is not valid: {exc}") from exc
+        orgnr = claims.get("sub")
+        scope = claims.get("scope", "")
+        if not isinstance(orgnr, str) or not is_valid_orgnr(orgnr) or not isinstance(scope, str):
+            raise Refusal(Error.TOKEN_INVALID, "the access token names no participant")
+        return Caller(orgnr=orgnr, scopes=frozenset(scope.split()))

@@ -1,0 +1,127 @@
+"""The token grant (RFC 7523 JWT bearer): a participant proves it holds its enterprise key.
+
+The assertion is a JWT signed with the enterprise key, carrying its certificate in ``x5c``. The broker
+trusts that certificate only when it chains to the pinned trust store AND is the very certificate
+registered for the orgnr the JWT claims, and the participant is active. ``jti`` is accepted once across
+every broker process (the store remembers it until the assertion expires), so a captured assertion
+cannot be replayed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import jwt
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+
+from broker.auth.access_tokens import AccessTokens, IssuedToken
+from broker.domain.errors import Error, Refusal
+from broker.domain.identifiers import is_valid_orgnr
+from broker.domain.participants import Participant
+
+JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+GRANT_ALGORITHMS = ("RS256", "ES256")
+# Clocks of participant systems drift; a few seconds either way is tolerated, no more.
+CLOCK_SKEW_S = 30
+
+# Raises a Refusal unless the leaf chains to a trusted root through the given intermediates.
+ChainCheck = Callable[[x509.Certificate, list[x509.Certificate]], None]
+ParticipantLookup = Callable[[str], Awaitable[Participant | None]]
+JtiOnce = Callable[[str, str, datetime], Awaitable[bool]]
+
+
+@dataclass(frozen=True, slots=True)
+class GrantPolicy:
+    audience: str
+    max_lifetime_s: int
+
+
+def _invalid(detail: str) -> Refusal:
+    return Refusal(Error.INVALID_GRANT, detail)
+
+
+def _certificates_from_x5c(header: dict[str, Any]) -> list[x509.Certificate]:
+    chain = header.get("x5c")
+    if not isinstance(chain, list) or not chain or len(chain) > 5:
+        raise _invalid("the assertion header must carry the enterprise certificate in x5c")
+    certificates = []
+    for entry in chain:
+        if not isinstance(entry, str):
+            raise _invalid("x5c entries must be base64 DER certificates")
+        try:
+            certificates.append(x509.load_der_x509_certificate(base64.b64decode(entry, validate=True)))
+        except (binascii.Error, ValueError) as exc:
+            raise _invalid("an x5c entry is not a base64 DER certificate") from exc
+    return certificates
+
+
+def _same_certificate(registered_pem: str, presented: x509.Certificate) -> bool:
+    try:
+        registered = x509.load_pem_x509_certificate(registered_pem.encode("ascii"))
+    except ValueError:
+        return False
+    return registered.fingerprint(hashes.SHA256()) == presented.fingerprint(hashes.SHA256())
+
+
+def read_unverified_claims(assertion: str) -> tuple[dict[str, Any], list[x509.Certificate]]:
+    """The JOSE header's certificates and the algorithm check, before anything is trusted."""
+    try:
+        header = jwt.get_unverified_header(assertion)
+    except jwt.PyJWTError as exc:
+        raise _invalid(f"the assertion is not a JWT: {exc}") from exc
+    if header.get("alg") not in GRANT_ALGORITHMS:
+        raise _invalid(f"the assertion must be signed with one of {', '.join(GRANT_ALGORITHMS)}")
+    return header, _certificates_from_x5c(header)
+
+
+async def grant_access_token(
+    assertion: str,
+    policy: GrantPolicy,
+    check_chain: ChainCheck,
+    find_participant: ParticipantLookup,
+    use_jti_once: JtiOnce,
+    tokens: AccessTokens,
+    now: float | None = None,
+) -> IssuedToken:
+    """Check a bearer-grant assertion and answer an access token for the participant it proves."""
+    current = time.time() if now is None else now
+    header, certificates = read_unverified_claims(assertion)
+    leaf, intermediates = certificates[0], certificates[1:]
+    try:
+        claims = jwt.decode(
+            assertion,
+            leaf.public_key(),  # type: ignore[arg-type]
+            algorithms=[header["alg"]],
+            audience=policy.audience,
+            options={"require": ["iss", "sub", "aud", "exp", "jti"], "verify_iat": False},
+            leeway=CLOCK_SKEW_S,
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise Refusal(Error.TOKEN_INVALID, "the assertion has expired") from exc
+    except jwt.PyJWTError as exc:
+        raise _invalid(f"the assertion does not verify: {exc}") from exc
+    issuer, subject, jti, expires = claims["iss"], claims["sub"], claims["jti"], claims["exp"]
+    if not isinstance(issuer, str) or issuer != subject or not is_valid_orgnr(issuer):
+        raise _invalid("iss and sub must both be the caller's organisation number")
+    if not isinstance(jti, str) or not 8 <= len(jti) <= 200:
+        raise _invalid("jti must be a unique string of 8 to 200 characters")
+    if not isinstance(expires, int | float) or expires > current + policy.max_lifetime_s + CLOCK_SKEW_S:
+        raise _invalid(f"the assertion may live at most {policy.max_lifetime_s} seconds")
+    check_chain(leaf, intermediates)
+    participant = await find_participant(issuer)
+    if participant is None or not _same_certificate(participant.certificate_pem, leaf):
+        raise _invalid("the certificate is not the one registered for this organisation")
+    if not participant.active:
+        raise _invalid("the participant is not active")
+    # Remembered until the assertion itself expires, after which it is refused on its expiry anyway.
+    remembered_until = datetime.fromtimestamp(float(expires) + CLOCK_SKEW_S, UTC)
+    if not await use_jti_once(jti, issuer, remembered_until):
+        raise Refusal(Error.TOKEN_REPLAYED, "this assertion's jti was used before")
+    return tokens.issue(issuer)

@@ -1,0 +1,70 @@
+"""Bearer-token authentication for the API.
+
+A handler states what it needs with ``@requires(...)``; the middleware reads that mark from the matched
+route, so an unmarked handler is public and a marked one can never run without a valid token. The
+authenticated ``Caller`` is put on the request for the handler; every query is scoped to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from aiohttp import web
+
+from broker.auth.access_tokens import AccessTokens, Caller
+from broker.domain.errors import Error, Refusal
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+H = TypeVar("H", bound=Handler)
+
+CALLER_KEY = web.RequestKey("caller", Caller)
+_REQUIRED_ATTR = "dsve_required_scopes"
+
+
+def requires(*any_of: str) -> Callable[[H], H]:
+    """Mark a handler as needing a token with at least one of ``any_of`` (or just a token, when empty)."""
+
+    def mark(handler: H) -> H:
+        setattr(handler, _REQUIRED_ATTR, frozenset(any_of))
+        return handler
+
+    return mark
+
+
+def required_scopes(request: web.Request) -> frozenset[str] | None:
+    """The scopes the matched route needs, or None when it is public."""
+    route = request.match_info.route
+    handler = getattr(route, "handler", None)
+    return getattr(handler, _REQUIRED_ATTR, None)
+
+
+def caller_of(request: web.Request) -> Caller:
+    caller = request.get(CALLER_KEY)
+    if not isinstance(caller, Caller):
+        raise Refusal(Error.TOKEN_MISSING, "this resource needs a bearer token")
+    return caller
+
+
+def _bearer_token(request: web.Request) -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Refusal(Error.TOKEN_MISSING, "send an access token: Authorization: Bearer <token>")
+    return token.strip()
+
+
+def auth_middleware(tokens: AccessTokens) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+    """Authenticates requests to marked routes before their handler (and before any body is read)."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        needed = required_scopes(request)
+        if needed is not None:
+            caller = tokens.authenticate(_bearer_token(request))
+            if needed and not needed & caller.scopes:
+                raise Refusal(Error.SCOPE_MISSING, f"this needs the scope {' or '.join(sorted(needed))}")
+            request[CALLER_KEY] = caller
+        return await handler(request)
+
+    return middleware

@@ -1,0 +1,34 @@
+"""``/healthz`` (the process answers), ``/readyz`` (store and transport usable), ``/metrics`` (Prometheus)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from broker.http.app_keys import METRICS, READINESS, SCRAPE_HOOKS, SERVICES
+from broker.http.metrics import METRICS_CONTENT_TYPE
+from broker.usecases.readiness import store_ready
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+@routes.get("/readyz")
+async def readyz(request: web.Request) -> web.Response:
+    checks = {"store": await store_ready(request.app[SERVICES])}
+    for check in request.app[READINESS]:
+        name, ok = await check()
+        checks[name] = ok
+    ready = all(checks.values())
+    body = {"status": "ready" if ready else "not ready", "checks": checks}
+    return web.json_response(body, status=200 if ready else 503)
+
+
+@routes.get("/metrics")
+async def metrics(request: web.Request) -> web.Response:
+    for hook in request.app[SCRAPE_HOOKS]:
+        await hook()
+    return web.Response(body=request.app[METRICS].exposition(), headers={"Content-Type": METRICS_CONTENT_TYPE})

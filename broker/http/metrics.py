@@ -1,0 +1,89 @@
+"""Prometheus metrics, one registry per application so that several apps in one process never mix counts.
+
+Labels stay bounded: routes are the route templates (``/api/v1/messages/{id}``), never raw paths; message
+types come from the catalogue; refusals are the catalogue's slugs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from broker.domain.errors import Error
+from broker.http.problems import REFUSAL_KEY
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class BrokerMetrics:
+    """The broker's counters and histograms, with the helpers the use cases and middleware call."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "dsve_http_requests_total", "HTTP requests answered", ["method", "route", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "dsve_http_request_duration_seconds",
+            "Time to answer an HTTP request",
+            ["method", "route"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+            registry=self.registry,
+        )
+        self.messages = Counter(
+            "dsve_messages_total", "Message status changes by type", ["message_type", "status"], registry=self.registry
+        )
+        self.refusals = Counter(
+            "dsve_refusals_total", "Requests refused, by reason", ["reason"], registry=self.registry
+        )
+        self.outbox_backlog = Gauge(
+            "dsve_outbox_backlog", "Outbox rows not yet published (at the last scrape)", registry=self.registry
+        )
+
+    def message_status(self, message_type: str, status: str) -> None:
+        self.messages.labels(message_type=message_type, status=status).inc()
+
+    def refused(self, error: Error) -> None:
+        self.refusals.labels(reason=error.spec.slug).inc()
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+METRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+def route_label(request: web.Request) -> str:
+    """The route template, so that per-message paths do not each become a time series."""
+    info = request.match_info
+    if info.http_exception is not None or info.route.resource is None:
+        return "unmatched"
+    return info.route.resource.canonical
+
+
+def metrics_middleware(metrics: BrokerMetrics) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+    """Counts every request and its latency; refusals are counted by the problem middleware's mark."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        finally:
+            route = route_label(request)
+            metrics.latency.labels(method=request.method, route=route).observe(time.perf_counter() - started)
+            metrics.requests.labels(method=request.method, route=route, status=str(status)).inc()
+            refusal = request.get(REFUSAL_KEY)
+            if isinstance(refusal, Error):
+                metrics.refused(refusal)
+
+    return middleware

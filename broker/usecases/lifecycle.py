@@ -1,0 +1,79 @@
+"""The lifecycle: messages not confirmed within their time-to-live expire; content is purged after retention.
+
+Both are conditional moves in the store (history row with time and actor, receipt to the sender), so
+several broker processes may run this loop against one database: a message moves once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from broker.domain.lifecycle import MessageStatus
+from broker.store.unit_of_work import UnitOfWork
+from broker.usecases.receipts import add_receipts_for
+from broker.usecases.services import Services
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class LifecyclePass:
+    expired: int
+    purged: int
+
+
+async def run_lifecycle_once(services: Services) -> LifecyclePass:
+    """Expire what is due, then purge content older than the retention period."""
+    now = services.clock()
+    cutoff = now - timedelta(seconds=services.settings.retention_s)
+    async with UnitOfWork(services.engine) as uow:
+        expired = await uow.messages.expire_due(now)
+        await add_receipts_for(uow, expired, MessageStatus.EXPIRED, now)
+        purged = await uow.messages.purge_due(cutoff, at=now)
+        await add_receipts_for(uow, purged, MessageStatus.PURGED, now)
+        await uow.commit()
+    done = LifecyclePass(len(expired), len(purged))
+    if done.expired or done.purged:
+        services.outbox_written()
+        log.info("lifecycle pass", extra={"expired": done.expired, "purged": done.purged})
+    return done
+
+
+class LifecycleTask:
+    """Runs ``run_lifecycle_once`` every ``interval_s`` until stopped; a failing pass is logged and retried."""
+
+    def __init__(self, services: Services, interval_s: float) -> None:
+        self._services = services
+        self._interval_s = interval_s
+        self._task: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._stop.clear()
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="message lifecycle")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._stop.set()
+        try:
+            await asyncio.wait_for(task, 5.0)
+        except TimeoutError:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                await run_lifecycle_once(self._services)
+            except Exception:
+                log.exception("lifecycle pass failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), self._interval_s)

@@ -1,0 +1,40 @@
+"""What the use cases need from the running broker, gathered once by ``create_app`` (the bootstrap).
+
+Use cases receive this object instead of reaching for globals, so a test can build one around any store
+and any transport, and two apps in one process never share state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from broker.config import Settings
+    from broker.xml.catalogue import Catalogue
+    from broker.xml.verification import SignatureVerifier
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _nothing() -> None:
+    return None
+
+
+@dataclass(slots=True)
+class Services:
+    """The store, the schema catalogue, the signature verifier and the relay's wake-up call."""
+
+    settings: Settings
+    engine: AsyncEngine
+    catalogue: Catalogue
+    verifier: SignatureVerifier
+    # Called after a commit that wrote outbox rows, so the relay publishes at once instead of at its next poll.
+    outbox_written: Callable[[], None] = field(default=_nothing)
+    clock: Callable[[], datetime] = field(default=utc_now)
