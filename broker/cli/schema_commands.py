@@ -1,9 +1,247 @@
-"""Subcommands: schema."""
+"""Subcommands: ``dsve validate`` (files against the catalogue or one schema) and ``dsve schemas``.
+
+Every ``dsve`` invocation imports this module to build its parser, so it imports nothing heavy at module
+level: lxml and the catalogue load only when a command of this group runs.
+
+Large batches are spread over every core: the parent compiles the schemas once, then forks workers that
+inherit them and validate chunks of files, answering compact tuples (nothing for a valid file) so that
+little crosses the process boundary. Output keeps the order of the input.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+# Below this many files a pool costs more than it saves.
+PARALLEL_THRESHOLD = 200
+CHUNKS_PER_WORKER = 8
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+
+class FileResult(NamedTuple):
+    """One file's outcome: issues as (line, column, path, message, code) tuples; ``unreadable`` says why not."""
+
+    file: str
+    message_type: str | None
+    issues: tuple[tuple[int, int, str, str, str], ...]
+    unreadable: str | None = None
+
+
+# What a validating process holds: (catalogue or None, compiled --schema or None, limits). Set in the parent
+# before forking, so workers inherit compiled schemas; set by the initializer where processes are spawned.
+_state: tuple[Any, Any, Any] | None = None
+
+
+def _load_state(xsd_dir: str, schema_file: str | None) -> tuple[Any, Any, Any]:
+    from broker.config import Settings
+    from broker.xml.catalogue import Catalogue, CompiledSchema, compile_schema
+
+    limits = Settings.from_env().limits
+    if schema_file is not None:
+        return None, CompiledSchema(compile_schema(Path(schema_file))), limits
+    catalogue = Catalogue.load(Path(xsd_dir))
+    catalogue.compile_all()
+    return catalogue, None, limits
+
+
+def _init_worker(xsd_dir: str, schema_file: str | None) -> None:
+    global _state
+    if _state is None:
+        _state = _load_state(xsd_dir, schema_file)
+
+
+def _validate_file(name: str) -> FileResult:
+    from broker.domain.errors import Refusal
+    from broker.xml.parsing import parse_xml
+    from broker.xml.validation import validate_tree, validate_with_schema
+
+    assert _state is not None
+    catalogue, compiled, limits = _state
+    try:
+        with open(name, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        return FileResult(name, None, (), exc.strerror or str(exc))
+    try:
+        tree = parse_xml(data, limits)
+    except Refusal as refusal:
+        return FileResult(name, None, tuple((i.line, i.column, i.path, i.message, i.code) for i in refusal.issues))
+    if compiled is not None:
+        report = validate_with_schema(tree, compiled, data)
+    else:
+        report = validate_tree(tree, catalogue, data)
+    issues = tuple((i.line, i.column, i.path, i.message, i.code) for i in report.issues)
+    return FileResult(name, report.message_type, issues)
+
+
+def _validate_chunk(names: list[str]) -> list[FileResult]:
+    return [_validate_file(name) for name in names]
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _collect(targets: Sequence[str]) -> tuple[list[str], list[FileResult]]:
+    """Files to validate (directories walked for ``*.xml``, sorted), and the targets that do not exist."""
+    files: list[str] = []
+    missing: list[FileResult] = []
+    for target in targets:
+        path = Path(target)
+        if path.is_dir():
+            files.extend(str(p) for p in sorted(path.rglob("*.xml")) if p.is_file())
+        elif path.exists():
+            files.append(target)
+        else:
+            missing.append(FileResult(target, None, (), "no such file or directory"))
+    return files, missing
+
+
+def _run(files: list[str], jobs: int, xsd_dir: str, schema_file: str | None) -> Iterable[FileResult]:
+    if jobs <= 1 or len(files) < PARALLEL_THRESHOLD:
+        for name in files:
+            yield _validate_file(name)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    size = max(25, -(-len(files) // (jobs * CHUNKS_PER_WORKER)))
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(jobs, context, _init_worker, (xsd_dir, schema_file)) as pool:
+        for results in pool.map(_validate_chunk, _chunks(files, size)):
+            yield from results
+
+
+def _print_text(results: Iterable[FileResult], out: Any) -> tuple[int, int, int]:
+    valid = invalid = unreadable = 0
+    write = out.write
+    for result in results:
+        if result.unreadable is not None:
+            unreadable += 1
+            write(f"{result.file}:0:0: cannot read: {result.unreadable}\n")
+        elif result.issues:
+            invalid += 1
+            for line, column, _path, message, _code in result.issues:
+                write(f"{result.file}:{line}:{column}: {message}\n")
+        else:
+            valid += 1
+    return valid, invalid, unreadable
+
+
+def _as_json(result: FileResult) -> dict[str, object]:
+    errors = [
+        {"line": line, "column": column, "path": path, "message": message, "code": code}
+        for line, column, path, message, code in result.issues
+    ]
+    entry: dict[str, object] = {
+        "file": result.file,
+        "messageType": result.message_type,
+        "valid": result.unreadable is None and not result.issues,
+        "errors": errors,
+    }
+    if result.unreadable is not None:
+        entry["unreadable"] = result.unreadable
+    return entry
+
+
+def _exit_code(invalid: int, unreadable: int) -> int:
+    if unreadable:
+        return EXIT_USAGE
+    return EXIT_INVALID if invalid else EXIT_OK
+
+
+def validate_command(args: argparse.Namespace) -> int:
+    """``dsve validate``: exit 0 when every file is valid, 1 when any is invalid, 2 on usage or I/O trouble."""
+    global _state
+    from broker.config import Settings
+    from broker.xml.catalogue import CatalogueError
+
+    try:
+        xsd_dir = str(args.xsd_dir or Settings.from_env().xsd_dir)
+        _state = _load_state(xsd_dir, args.schema)
+    except (CatalogueError, ValueError, OSError) as exc:
+        print(f"dsve validate: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    files, missing = _collect(args.paths)
+    if not files and not missing:
+        print("dsve validate: no *.xml files found", file=sys.stderr)
+        return EXIT_USAGE
+    jobs = args.jobs or os.cpu_count() or 1
+    results = _run(files, jobs, xsd_dir, args.schema)
+    if args.format == "json":
+        entries = [_as_json(r) for r in missing] + [_as_json(r) for r in results]
+        invalid = sum(1 for e in entries if not e["valid"] and "unreadable" not in e)
+        unreadable = sum(1 for e in entries if "unreadable" in e)
+        summary = {"files": len(entries), "valid": len(entries) - invalid - unreadable, "invalid": invalid}
+        summary["unreadable"] = unreadable
+        json.dump({"files": entries, "summary": summary}, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+        return _exit_code(invalid, unreadable)
+    valid, invalid, unreadable = _print_text([*missing, *results], sys.stdout)
+    total = valid + invalid + unreadable
+    tail = f", {unreadable} unreadable" if unreadable else ""
+    print(f"{total} file{'s' if total != 1 else ''}: {valid} valid, {invalid} invalid{tail}")
+    return _exit_code(invalid, unreadable)
+
+
+def schemas_command(args: argparse.Namespace) -> int:
+    """``dsve schemas``: the catalogue, one line per message type (or JSON)."""
+    from broker.config import Settings
+    from broker.xml.catalogue import Catalogue, CatalogueError
+
+    try:
+        catalogue = Catalogue.load(Path(args.xsd_dir or Settings.from_env().xsd_dir))
+    except (CatalogueError, ValueError) as exc:
+        print(f"dsve schemas: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.format == "json":
+        entries = [
+            {
+                "messageType": spec.name,
+                "family": spec.family,
+                "namespace": spec.namespace,
+                "schema": spec.schema_file.name,
+                "senderRoles": sorted(spec.sender_roles),
+                "recipientRoles": sorted(spec.recipient_roles),
+                "description": spec.description,
+            }
+            for spec in catalogue
+        ]
+        json.dump(entries, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    width = max((len(spec.name) for spec in catalogue), default=0)
+    family_width = max((len(spec.family) for spec in catalogue), default=0)
+    for spec in catalogue:
+        roles = f"{'|'.join(sorted(spec.sender_roles))} → {'|'.join(sorted(spec.recipient_roles))}"
+        print(f"{spec.name:<{width}}  {spec.family:<{family_width}}  {roles}")
+    return EXIT_OK
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add this group's subcommands."""
+    """Add ``validate`` and ``schemas``."""
+    validate = subparsers.add_parser(
+        "validate",
+        help="validate XML files against the catalogue (type from the root element) or one schema",
+        description="Validate XML files. Each error is printed as file:line:column: message. "
+        "Exit 0 when all are valid, 1 when any is invalid, 2 on usage errors or unreadable files.",
+    )
+    validate.add_argument("paths", nargs="+", metavar="FILE|DIR", help="files, or directories to walk for *.xml")
+    validate.add_argument("--schema", metavar="X.xsd", help="validate against this schema instead of the catalogue")
+    validate.add_argument("--format", choices=("text", "json"), default="text")
+    validate.add_argument("--xsd-dir", metavar="DIR", help="the catalogue directory (default: DSVE_XSD_DIR)")
+    validate.add_argument("--jobs", type=int, default=0, metavar="N", help="worker processes (default: every core)")
+    validate.set_defaults(func=validate_command)
+
+    schemas = subparsers.add_parser("schemas", help="list the message catalogue: type, family, sender → recipient")
+    schemas.add_argument("--format", choices=("text", "json"), default="text")
+    schemas.add_argument("--xsd-dir", metavar="DIR", help="the catalogue directory (default: DSVE_XSD_DIR)")
+    schemas.set_defaults(func=schemas_command)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
 import pytest
 from lxml import etree
 
-from broker.config import XmlLimits
+from broker.config import REPO_XSD_DIR, XmlLimits
 from broker.domain.errors import Error
 from broker.xml.catalogue import Catalogue, compile_schema
 from broker.xml.parsing import parse_xml
@@ -195,3 +196,26 @@ def test_concurrent_validations_keep_their_own_errors(catalogue: Catalogue) -> N
     for thread in threads:
         thread.join()
     assert failures == []
+
+
+REPO_EXAMPLES = REPO_XSD_DIR / "examples"
+
+
+@pytest.mark.skipif(not (REPO_XSD_DIR / "catalogue.toml").exists(), reason="the repository catalogue is not there")
+def test_repository_examples_are_refused_by_the_check_they_name() -> None:
+    catalogue = Catalogue.load(REPO_XSD_DIR)
+    for example in sorted(REPO_EXAMPLES.glob("*.xml")):
+        report = validate_bytes(example.read_bytes(), catalogue, LIMITS)
+        assert report.ok, (example.name, report.issues)
+    for example in sorted((REPO_EXAMPLES / "invalid").glob("*.xml")):
+        data = example.read_bytes()
+        expected = re.search(rb"<!--\s*expect:\s*(\w+)\s*-->", data)
+        assert expected, example.name
+        report = validate_bytes(data, catalogue, LIMITS)
+        assert not report.ok, example.name
+        kind = expected.group(1).decode()
+        assert report.error is (Error.RULE_VIOLATION if kind == "rule" else Error.SCHEMA_INVALID), example.name
+        assert all(issue.line > 0 and issue.column > 0 and issue.path for issue in report.issues), example.name
+        fault_line = re.search(rb"<!--\s*fault:\s*line (\d+)", data)
+        if fault_line:
+            assert report.issues[0].line == int(fault_line.group(1)), (example.name, report.issues)

@@ -1,0 +1,143 @@
+"""``dsve validate`` and ``dsve schemas``: output lines at the right positions, JSON, exit codes, batches."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from broker.cli import main
+from broker.cli.schema_commands import PARALLEL_THRESHOLD
+
+MINI = Path(__file__).parent / "data" / "mini"
+VALID = (MINI / "pantedokument.xml").read_text()
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["validate", "--xsd-dir", str(MINI), *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def position_of(text: str, needle: str) -> tuple[int, int]:
+    at = text.index(needle)
+    return text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
+
+
+def test_valid_file_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, str(MINI / "pantedokument.xml"))
+    assert code == 0
+    assert out == "1 file: 1 valid, 0 invalid\n"
+
+
+def test_each_error_is_printed_at_its_line_and_column(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = (
+        VALID.replace("<orgnr>930000000</orgnr>", "<orgnr>930000001</orgnr>")
+        .replace("<beloep>3500000</beloep>", "<beloep>mange</beloep>")
+        .replace("<kontonummer>12345678903", "<kontonummer>1234")
+    )
+    bad = write(tmp_path / "bad.xml", text)
+    code, out, _ = run(capsys, str(bad))
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[-1] == "1 file: 0 valid, 1 invalid"
+    located = {tuple(line.split(":", 3)[1:3]) for line in lines[:-1]}
+    expected = {position_of(text, tag) for tag in ("<orgnr>930000001", "<beloep>", "<kontonummer>")}
+    assert located == {(str(line), str(column)) for line, column in expected}
+    assert all(line.startswith(f"{bad}:") for line in lines[:-1])
+    assert any("orgnr 930000001 has a wrong check digit" in line for line in lines)
+
+
+def test_not_well_formed_file_is_invalid_with_its_position(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = write(tmp_path / "broken.xml", "<a>\n  <b>\n</a>\n")
+    code, out, _ = run(capsys, str(bad))
+    assert code == 1
+    assert out.startswith(f"{bad}:3:")
+
+
+def test_missing_file_exits_two(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, str(MINI / "pantedokument.xml"), str(tmp_path / "finnes-ikke.xml"))
+    assert code == 2
+    assert "cannot read" in out and "1 unreadable" in out
+
+
+def test_usage_errors_exit_two(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["validate"])
+    assert caught.value.code == 2
+    assert run(capsys, str(tmp_path))[0] == 2  # a directory without *.xml
+    assert run(capsys, "--schema", str(tmp_path / "none.xsd"), str(MINI / "pantedokument.xml"))[0] == 2
+    assert main(["validate", "--xsd-dir", str(tmp_path), str(MINI / "pantedokument.xml")]) == 2
+    capsys.readouterr()
+
+
+def test_json_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = write(tmp_path / "bad.xml", VALID.replace("<beloep>3500000</beloep>", "<beloep>-1</beloep>"))
+    code, out, _ = run(capsys, "--format", "json", str(MINI / "pantedokument.xml"), str(bad))
+    assert code == 1
+    document = json.loads(out)
+    assert document["summary"] == {"files": 2, "valid": 1, "invalid": 1, "unreadable": 0}
+    good_entry, bad_entry = document["files"]
+    assert good_entry == {
+        "file": str(MINI / "pantedokument.xml"),
+        "messageType": "pantedokument",
+        "valid": True,
+        "errors": [],
+    }
+    (error,) = bad_entry["errors"]
+    assert error["path"] == "/pantedokument/pant/beloep"
+    assert (error["line"], error["column"]) == position_of(VALID, "<beloep>")
+    assert error["code"] == "schema"
+
+
+def test_directories_are_walked_recursively_for_xml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path / "a" / "b" / "dyp.xml", VALID)
+    write(tmp_path / "topp.xml", VALID)
+    write(tmp_path / "notat.txt", "ikke xml")
+    code, out, _ = run(capsys, str(tmp_path))
+    assert code == 0
+    assert out == "2 files: 2 valid, 0 invalid\n"
+
+
+def test_any_schema_with_schema_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    schema = write(
+        tmp_path / "tall.xsd",
+        '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:element name="tall" type="xs:int"/></xs:schema>',
+    )
+    good = write(tmp_path / "god.xml", "<tall>7</tall>")
+    bad = write(tmp_path / "feil.xml", "<?xml version='1.0'?>\n<tall>sju</tall>")
+    code, out, _ = run(capsys, "--schema", str(schema), str(good), str(bad))
+    assert code == 1
+    assert out.splitlines()[0].startswith(f"{bad}:2:1: Element 'tall'")
+
+
+def test_large_batches_in_worker_processes_match_in_order(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad_text = VALID.replace("<beloep>3500000</beloep>", "<beloep>x</beloep>")
+    for n in range(PARALLEL_THRESHOLD + 10):
+        write(tmp_path / f"m{n:04d}.xml", bad_text if n % 7 == 0 else VALID)
+    code, parallel_out, _ = run(capsys, "--jobs", "2", str(tmp_path))
+    assert code == 1
+    _, serial_out, _ = run(capsys, "--jobs", "1", str(tmp_path))
+    assert parallel_out == serial_out
+    invalid = len(range(0, PARALLEL_THRESHOLD + 10, 7))
+    assert (
+        parallel_out.splitlines()[-1] == f"{PARALLEL_THRESHOLD + 10} files: {PARALLEL_THRESHOLD + 10 - invalid} "
+        f"valid, {invalid} invalid"
+    )
+
+
+def test_schemas_lists_the_catalogue(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schemas", "--xsd-dir", str(MINI)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["pantedokument", "pant", "bank", "→", "megler"]
+    assert main(["schemas", "--xsd-dir", str(MINI), "--format", "json"]) == 0
+    entries = json.loads(capsys.readouterr().out)
+    assert entries[1]["messageType"] == "pantedokumentKvittering"
+    assert entries[1]["senderRoles"] == ["megler"] and entries[1]["schema"] == "pant.xsd"
