@@ -10,10 +10,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from participants.kartverket.controls import ControlResult, Outcome, outcome_of
-from participants.kartverket.model import Operation, Package, RegisteredDocument
+from lxml import etree
+
+from broker.domain.errors import Error, Refusal
+from broker.xml.keys import SigningCredential
+from broker.xml.verification import SIGNATURE_TAG, SignatureVerifier, require_signer_orgnr
+from participants.kartverket.controls import Control, ControlResult, Outcome, outcome_of
+from participants.kartverket.messages import (
+    AVSLUTTET,
+    MOTTATT,
+    NAMESPACE,
+    DecodedDocument,
+    StatusReport,
+    SubmissionUnreadable,
+    decode_submission,
+    signed_status,
+)
+from participants.kartverket.model import Operation, Package, Party, RegisteredDocument, SignedDocument, Signers
 from participants.kartverket.register import LandRegister
 from participants.kartverket.rules import assess
+from participants.kartverket.seed import KARTVERKET
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,3 +55,71 @@ async def process_package(package: Package, register: LandRegister) -> Decision:
         if outcome is Outcome.TINGLYST and package.operation is Operation.TINGLYS:
             registered = await tx.register(package, register.clock())
     return Decision(package.innsendingsreferanse, package.operation, outcome, tuple(results), tuple(registered))
+
+
+def _signers_of(verifier: SignatureVerifier, root: etree._Element, decoded: DecodedDocument) -> SignedDocument:
+    """The document with the identities its valid signatures prove; a missing or bad signature is recorded
+    for the rules to report, so one bad document does not hide the others' findings."""
+    try:
+        identities = verifier.verify_inner(root, decoded.element_id)
+    except Refusal as refusal:
+        if refusal.error is Error.SIGNATURE_MISSING:
+            return SignedDocument(decoded.document, Signers())
+        return SignedDocument(decoded.document, Signers(), refusal.detail or refusal.error.spec.title)
+    persons = frozenset(i.fodselsnummer for i in identities if i.fodselsnummer)
+    organisations = frozenset(i.orgnr for i in identities if i.orgnr)
+    return SignedDocument(decoded.document, Signers(persons, organisations))
+
+
+def _verified_root(tree: etree._Element | etree._ElementTree, verifier: SignatureVerifier) -> etree._Element:
+    """The signed content: a tree still carrying the sender's enveloped signature is verified here and the
+    verifier's copy used; a tree without one is taken as the content a caller has already verified."""
+    root = tree.getroot() if isinstance(tree, etree._ElementTree) else tree
+    if len(root) and root[-1].tag == SIGNATURE_TAG:
+        verified = verifier.verify_enveloped(root)
+        sender = verified.root.find(f"{{{NAMESPACE}}}hode/{{{NAMESPACE}}}avsender/{{{NAMESPACE}}}orgnr")
+        require_signer_orgnr(verified, sender.text if sender is not None and sender.text else "")
+        return verified.root
+    return root
+
+
+async def handle_submission(
+    tree: etree._Element | etree._ElementTree,
+    verifier: SignatureVerifier,
+    register: LandRegister,
+    credential: SigningCredential,
+    kartverket: Party = KARTVERKET,
+) -> list[bytes]:
+    """Answer one ``tinglysingsforsendelse``: the signed MOTTATT status, then the signed AVSLUTTET status
+    with the outcome. Raises Refusal when the sender's own signature fails, and SubmissionUnreadable when
+    the package is too broken to say whom to answer: neither can be answered safely."""
+    root = _verified_root(tree, verifier)
+    try:
+        submission = decode_submission(root)
+    except SubmissionUnreadable as unreadable:
+        if unreadable.header is None:
+            raise
+        header = unreadable.header
+        reference = _text(root, "innsendingsreferanse") or header.sender_reference
+        finding = ControlResult(Control.FORSENDELSE_UGYLDIG, None, "; ".join(unreadable.problems)[:3500])
+        final = StatusReport(reference, AVSLUTTET, Outcome.AVVIST, (finding,))
+    else:
+        header = submission.header
+        reference = submission.innsendingsreferanse
+        final = None
+    received = signed_status(StatusReport(reference, MOTTATT), header, kartverket, register.clock(), credential)
+    if final is None:
+        package = Package(
+            reference,
+            submission.operation,
+            tuple(_signers_of(verifier, root, decoded) for decoded in submission.documents),
+            header.sender.ident,
+        )
+        decision = await process_package(package, register)
+        final = StatusReport(reference, AVSLUTTET, decision.outcome, decision.results, decision.registered)
+    return [received, signed_status(final, header, kartverket, register.clock(), credential)]
+
+
+def _text(root: etree._Element, name: str) -> str:
+    element = root.find(f"{{{NAMESPACE}}}{name}")
+    return (element.text or "").strip() if element is not None else ""

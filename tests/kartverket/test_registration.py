@@ -6,11 +6,13 @@ from dataclasses import replace
 
 import pytest
 
+from broker.domain.identifiers import is_valid_fodselsnummer, is_valid_orgnr
+from broker.xml.pki import DEMO_ORGANISATIONS, DEMO_PERSONS
 from participants.kartverket.controls import Control, Outcome
 from participants.kartverket.model import Operation, RightKind, SignedDocument
 from participants.kartverket.register import RegisterTransaction
 from participants.kartverket.registration import process_package
-from participants.kartverket.seed import DEMO_SALE
+from participants.kartverket.seed import DEMO_SALE, SEED_UNITS, seed
 from tests.kartverket.conftest import demo_documents, demo_pant, package, signed_by
 
 
@@ -105,8 +107,6 @@ async def test_valider_reports_the_same_refusals(register):
 
 
 async def test_seeding_twice_keeps_the_register(register):
-    from participants.kartverket.seed import seed
-
     await process_package(package(demo_documents()), register)
     count = await register.document_count()
     assert not await seed(register)
@@ -114,10 +114,6 @@ async def test_seeding_twice_keeps_the_register(register):
 
 
 def test_the_demo_persons_have_test_certificates_and_valid_numbers():
-    from broker.domain.identifiers import is_valid_fodselsnummer, is_valid_orgnr
-    from broker.xml.pki import DEMO_ORGANISATIONS, DEMO_PERSONS
-    from participants.kartverket.seed import SEED_UNITS
-
     people = {share.holder.ident for share in DEMO_SALE.sellers + DEMO_SALE.buyers}
     assert people <= {fnr for fnr, _ in DEMO_PERSONS}
     banks = {DEMO_SALE.sellers_bank.ident, DEMO_SALE.buyers_bank.ident, DEMO_SALE.megler.ident}
