@@ -6,7 +6,8 @@ published if and only if that change committed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +17,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from broker.store.tables import outbox
 
 OUTBOX_KINDS = frozenset({"message", "event"})
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """One publish to make once the transaction commits."""
+
+    kind: str
+    message_id: str
+    routing_key: str
+    headers: Mapping[str, Any] = field(default_factory=dict)
+    body: bytes | None = None
 
 
 class OutboxRepository:
@@ -31,16 +43,25 @@ class OutboxRepository:
         body: bytes | None = None,
     ) -> None:
         """Queue one publish: ``message`` (the body is read from the message row) or ``event`` (JSON body)."""
-        if kind not in OUTBOX_KINDS:
-            raise ValueError(f"outbox kind must be one of {sorted(OUTBOX_KINDS)}, not {kind!r}")
-        await self._connection.execute(
-            sa.insert(outbox).values(
-                kind=kind,
-                message_id=message_id,
-                routing_key=routing_key,
-                headers=dict(headers),
-                body=body,
-                created_at=datetime.now(UTC),
-                attempts=0,
+        await self.add_many([OutboxEntry(kind, message_id, routing_key, headers, body)])
+
+    async def add_many(self, entries: Iterable[OutboxEntry]) -> None:
+        """Queue several publishes in one round trip, for batches of messages committed together."""
+        now = datetime.now(UTC)
+        rows = []
+        for entry in entries:
+            if entry.kind not in OUTBOX_KINDS:
+                raise ValueError(f"outbox kind must be one of {sorted(OUTBOX_KINDS)}, not {entry.kind!r}")
+            rows.append(
+                {
+                    "kind": entry.kind,
+                    "message_id": entry.message_id,
+                    "routing_key": entry.routing_key,
+                    "headers": dict(entry.headers),
+                    "body": entry.body,
+                    "created_at": now,
+                    "attempts": 0,
+                }
             )
-        )
+        if rows:
+            await self._connection.execute(sa.insert(outbox), rows)

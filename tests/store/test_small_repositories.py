@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from broker.domain.lifecycle import MessageStatus
 from broker.domain.participants import Participant, Role
+from broker.store.outbox_repository import OutboxEntry
 from broker.store.tables import outbox, status_history
 from broker.store.unit_of_work import UnitOfWork
 from tests.store.conftest import BANK, MEGLER, OTHER_BANK, T0, make_message
@@ -96,6 +97,10 @@ async def test_outbox_rows_commit_with_the_message(engine: AsyncEngine) -> None:
         await uow.messages.add(message)
         await uow.outbox.add("message", message.id, f"{MEGLER}.intensjonFraBank", {"sender": BANK})
         await uow.outbox.add("event", message.id, f"{BANK}.accepted", {}, body=b'{"status": "accepted"}')
+        await uow.outbox.add_many(
+            [OutboxEntry("event", message.id, f"{BANK}.published"), OutboxEntry("event", message.id, f"{BANK}.x")]
+        )
+        await uow.outbox.add_many([])
         with pytest.raises(ValueError):
             await uow.outbox.add("letter", message.id, "x", {})
         await uow.commit()
@@ -103,6 +108,8 @@ async def test_outbox_rows_commit_with_the_message(engine: AsyncEngine) -> None:
     assert [(r.kind, r.routing_key, r.headers, r.body, r.attempts, r.published_at) for r in rows] == [
         ("message", f"{MEGLER}.intensjonFraBank", {"sender": BANK}, None, 0, None),
         ("event", f"{BANK}.accepted", {}, b'{"status": "accepted"}', 0, None),
+        ("event", f"{BANK}.published", {}, None, 0, None),
+        ("event", f"{BANK}.x", {}, None, 0, None),
     ]
     assert all(r.created_at.tzinfo is not None for r in rows)
 
