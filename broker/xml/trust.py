@@ -150,6 +150,11 @@ class TrustedChain:
 
     certificates: tuple[x509.Certificate, ...]
     identity: SignerIdentity
+    public_key: object = None
+
+    def __post_init__(self) -> None:
+        # Extracting the key from the certificate costs more than an RSA verification: do it once per chain.
+        object.__setattr__(self, "public_key", self.certificates[0].public_key())
 
 
 class TrustStore:

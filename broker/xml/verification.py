@@ -221,7 +221,7 @@ class SignatureVerifier:
 
     def _signer(self, parts: _SignatureParts) -> tuple[SignerIdentity, object]:
         chain = self._trust.trusted_chain(parts.certificates, self._clock())
-        return chain.identity, chain.certificates[0].public_key()
+        return chain.identity, chain.public_key
 
     def verify_enveloped(self, root_or_tree: etree._Element | etree._ElementTree) -> VerifiedDocument:
         """Verify the sender's enveloped signature; answer the signed content and the signer.
