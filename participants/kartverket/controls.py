@@ -32,6 +32,9 @@ class Control(enum.Enum):
     DOKUMENTREFERANSE_DUPLIKAT = ControlSpec(
         Outcome.AVVIST, "Dokumentreferansen er brukt av et annet dokument i forsendelsen"
     )
+    IDENTIFIKATOR_UGYLDIG = ControlSpec(
+        Outcome.AVVIST, "Et fødselsnummer eller organisasjonsnummer i dokumentet har feil kontrollsiffer"
+    )
     INNSENDINGSREFERANSE_BRUKT = ControlSpec(
         Outcome.NEKTET, "Innsendingsreferansen er brukt av en tidligere forsendelse"
     )

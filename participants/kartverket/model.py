@@ -207,6 +207,17 @@ class Samtykke:
 Dokument = Eierskifte | Pant | Sletting | Samtykke
 
 
+def parties_of(document: Dokument) -> tuple[Party, ...]:
+    """Every party a document names, so their identifiers' check digits can be checked in one place."""
+    if isinstance(document, Eierskifte):
+        return tuple(share.holder for share in document.sellers + document.buyers)
+    if isinstance(document, Pant):
+        return (*document.mortgagors, document.mortgagee)
+    if isinstance(document, Sletting):
+        return (document.holder,)
+    return (document.giver,)
+
+
 def units_of(document: Dokument) -> tuple[Registerenhet, ...]:
     """The units a document concerns: a mortgage may encumber several, every other document one."""
     return document.units if isinstance(document, Pant) else (document.unit,)

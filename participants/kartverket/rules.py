@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from broker.domain.identifiers import is_valid_fodselsnummer, is_valid_orgnr
 from participants.kartverket.controls import Control, ControlResult
 from participants.kartverket.model import (
     Eierskifte,
     Package,
     Pant,
     Party,
+    PartyKind,
     Right,
     RightKind,
     RightRef,
@@ -25,6 +27,7 @@ from participants.kartverket.model import (
     SignedDocument,
     Signers,
     Sletting,
+    parties_of,
     units_of,
 )
 
@@ -57,6 +60,12 @@ class RegisterState:
 
 Consents = set[tuple[str, RightRef, str]]
 """Valid consents of the package: (unit key, urådighet, reference of the document it lifts it for)."""
+
+
+def _valid_identifier(party: Party) -> bool:
+    if party.kind is PartyKind.PERSON:
+        return is_valid_fodselsnummer(party.ident)
+    return is_valid_orgnr(party.ident)
 
 
 def _names(parties: list[Party]) -> str:
@@ -163,6 +172,10 @@ class _Judge:
         doc = signed.document
         if self.references[doc.reference] > 1:
             self.fail(Control.DOKUMENTREFERANSE_DUPLIKAT, index, doc.reference)
+        invalid = [p for p in parties_of(doc) if not _valid_identifier(p)]
+        if invalid:
+            self.fail(Control.IDENTIFIKATOR_UGYLDIG, index, _names(invalid))
+            return
         signature_results = _signature_controls(index, signed)
         if signature_results:
             self.results.extend(signature_results)

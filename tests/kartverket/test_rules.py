@@ -154,3 +154,11 @@ async def test_a_consent_from_someone_else_does_not_count(register):
     consent = Samtykke("samtykke-1", RESTRICTED_UNIT, RESTRICTION, DEMO_SALE.buyers_bank, ("skjoete-1",))
     documents = [_restricted_sale(), SignedDocument(consent, signed_by(DEMO_SALE.buyers_bank))]
     await _refused(register, documents, Control.SAMTYKKEGIVER_ER_IKKE_RETTIGHETSHAVER, 2)
+
+
+async def test_a_personal_number_with_wrong_check_digits_rejects_the_package(register):
+    typo = Party.person(KARI_NORDMANN.ident[:-1] + str((int(KARI_NORDMANN.ident[-1]) + 1) % 10), "Kari Nordmann")
+    buyers = (Share(typo, 1, 2), Share(OLA_NORDMANN, 1, 2))
+    documents = demo_documents()
+    documents[0] = replace(documents[0], document=replace(demo_eierskifte(), buyers=buyers))
+    await _refused(register, documents, Control.IDENTIFIKATOR_UGYLDIG, 1, Outcome.AVVIST)
