@@ -1,0 +1,1 @@
+"""The bank simulator: a loan book and the bank's side of the DSVE process."""

@@ -1,0 +1,1 @@
+"""The megler (settlement company) simulator: cases, routing of incoming deeds, and the deed package."""
