@@ -1,7 +1,8 @@
 """The registration use case: judge a deed package and, when every control passes, register it whole.
 
-The rules and the writes run in one database transaction with the touched units locked, so two packages on
-the same unit are judged one after the other and neither sees the other half-done. ``process_package`` works
+The rules and the writes run in one database transaction with the touched units locked (row locks on
+PostgreSQL; SQLite lets one writer at a time), so two packages on the same unit are judged one after the
+other and neither sees the other half-done. ``process_package`` works
 on plain objects; ``handle_submission`` is the same use case for a verified XML tree, answering the signed
 status messages, so any transport (the broker's queue, a test, the demo) can drive it.
 """
