@@ -201,7 +201,7 @@ def parse_xml(data: bytes, limits: XmlLimits) -> etree._ElementTree:
     if size > limits.max_bytes:
         detail = f"the body is {size} bytes, more than the limit of {limits.max_bytes}"
         raise Refusal(Error.TOO_LARGE, detail, [Issue(detail, code=Error.TOO_LARGE.spec.slug)])
-    if not data.strip():
+    if not data or data.isspace():
         raise Refusal(Error.XML_NOT_WELL_FORMED, "the body is empty", [Issue("the body is empty", code="xml")])
     text = _check_encoding(data)
     doctype_at = _doctype_position(data, text)

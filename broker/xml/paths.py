@@ -21,7 +21,8 @@ _NODE_PATH_STEP = re.compile(r"^(?:(?P<prefix>[\w.-]+):)?(?P<name>\*|[\w.-]+)(?:
 
 
 def local_name(element: etree._Element) -> str:
-    return etree.QName(element).localname
+    """The tag without its namespace (``{urn:...}beloep`` is ``beloep``)."""
+    return element.tag.rpartition("}")[2]
 
 
 def _step_matches(element: etree._Element, step: re.Match[str]) -> bool:
