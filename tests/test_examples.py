@@ -346,3 +346,35 @@ def test_broker_validation_gives_the_stated_verdict(example: Path, broker_catalo
     verdict, fault_line = _verdict(example)
     assert report.error is (Error.SCHEMA_INVALID if verdict == "schema" else Error.RULE_VIOLATION)
     assert [issue.line for issue in report.issues] == [fault_line], report.as_dict()
+
+
+@pytest.mark.parametrize("example", VALID_EXAMPLES + INVALID_EXAMPLES, ids=_ids(VALID_EXAMPLES + INVALID_EXAMPLES))
+def test_dsve_validate_agrees_with_xmllint(example: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`dsve validate` exits 0 for a valid example and 1 for an invalid one, pointing at the fault line.
+
+    On schema faults its verdict is xmllint's; rule faults pass xmllint (check digits are no XSD matter) and
+    only the broker's rules refuse them.
+    """
+    from broker.cli import main
+
+    exit_code = main(["validate", str(example)])
+    output = capsys.readouterr().out
+    xmllint_ok, _ = xmllint_valid(schema_for(example), example)
+    if example.parent == EXAMPLES:
+        assert exit_code == 0, output
+        assert xmllint_ok
+        return
+    verdict, fault_line = _verdict(example)
+    assert exit_code == 1, output
+    assert xmllint_ok is (verdict == "rule")
+    assert f"{example}:{fault_line}:" in output
+
+
+def test_dsve_validate_walks_the_examples_directory(capsys: pytest.CaptureFixture[str]) -> None:
+    from broker.cli import main
+
+    assert main(["validate", str(EXAMPLES)]) == 1
+    output = capsys.readouterr().out
+    assert f"{len(VALID_EXAMPLES) + len(INVALID_EXAMPLES)} files" in output
+    for example in INVALID_EXAMPLES:
+        assert str(example) in output
