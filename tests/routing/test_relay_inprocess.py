@@ -35,7 +35,8 @@ async def test_relay_publishes_marks_published_and_sends_receipt(database_url: s
             relay.notify()
 
             async def all_published() -> bool:
-                return set((await statuses(engine)).values()) == {"published"} and len(events) == 3
+                published = set((await statuses(engine)).values()) == {"published"}
+                return published and len(events) == 3 and await relay.backlog() == 0
 
             await eventually(all_published, within=3.0)  # notify wakes the relay well before its 5 s poll
             assert sorted(m[0] for m in received) == sorted(ids)
@@ -47,7 +48,6 @@ async def test_relay_publishes_marks_published_and_sends_receipt(database_url: s
             assert {e["messageId"] for e in events} == set(ids)
             assert {e["status"] for e in events} == {"published"}
             assert await history(engine, ids[0]) == [("published", "relay")]
-            assert await relay.backlog() == 0
         finally:
             await relay.stop()
             await transport.close()
@@ -77,12 +77,12 @@ async def test_relay_retries_a_refused_batch_with_backoff(database_url: str) -> 
         try:
 
             async def all_published() -> bool:
-                return set((await statuses(engine)).values()) == {"published"}
+                return set((await statuses(engine)).values()) == {"published"} and await relay.backlog() == 0
 
             await eventually(all_published)
             assert transport.failures == 0
             assert transport.queue_depth("inbox", MEGLER) == len(ids)
-            assert await relay.backlog() == 0
+            assert transport.queue_depth("events", BANK) == len(ids)
         finally:
             await relay.stop()
             await transport.close()
