@@ -13,12 +13,18 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from broker.store.engine import create_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+# Several broker processes may start at once against one PostgreSQL, each migrating first: a transaction-level
+# advisory lock makes them take turns, so the second finds the schema current instead of racing to create it.
+# On SQLite the same is done by taking its write lock first (pysqlite would run the DDL outside any transaction).
+MIGRATION_LOCK_KEY = 0x44535645  # "DSVE"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -50,14 +56,22 @@ async def _on(url_or_engine: str | URL | AsyncEngine, work: object) -> object:
             await engine.dispose()
 
 
+def _locked(connection: Connection) -> Connection:
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+    elif connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    return connection
+
+
 async def upgrade(url: str | URL | AsyncEngine, revision: str = "head") -> None:
     """Bring the database up to ``revision``; a database already there is left as it is."""
-    await _on(url, lambda connection: command.upgrade(alembic_config(connection), revision))
+    await _on(url, lambda connection: command.upgrade(alembic_config(_locked(connection)), revision))
 
 
 async def downgrade(url: str | URL | AsyncEngine, revision: str) -> None:
     """Take the database down to ``revision`` (``base`` drops every table the migrations made)."""
-    await _on(url, lambda connection: command.downgrade(alembic_config(connection), revision))
+    await _on(url, lambda connection: command.downgrade(alembic_config(_locked(connection)), revision))
 
 
 async def current(url: str | URL | AsyncEngine) -> str | None:

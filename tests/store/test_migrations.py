@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -63,3 +65,10 @@ async def test_sqlite_connections_are_tuned(tmp_path) -> None:
     finally:
         await engine.dispose()
     assert pragmas == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 30_000, "synchronous": 1}
+
+
+async def test_brokers_starting_together_migrate_one_after_the_other(database_url: str) -> None:
+    await asyncio.gather(*(migrate.upgrade(database_url) for _ in range(4)))
+    assert await migrate.current(database_url) == migrate.head_revision()
+    diff, _ = await _diff_and_tables(database_url)
+    assert diff == []
