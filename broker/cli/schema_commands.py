@@ -15,6 +15,7 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -46,9 +47,8 @@ def _load_state(xsd_dir: str, schema_file: str | None) -> tuple[Any, Any, Any]:
     limits = Settings.from_env().limits
     if schema_file is not None:
         return None, CompiledSchema(compile_schema(Path(schema_file))), limits
-    catalogue = Catalogue.load(Path(xsd_dir))
-    catalogue.compile_all()
-    return catalogue, None, limits
+    # Schemas compile on first use: a run over one file compiles one schema, not the whole catalogue.
+    return Catalogue.load(Path(xsd_dir)), None, limits
 
 
 def _init_worker(xsd_dir: str, schema_file: str | None) -> None:
@@ -132,6 +132,9 @@ def _run(files: list[str], jobs: int, xsd_dir: str, schema_file: str | None) -> 
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
+    catalogue = _state[0] if _state is not None else None
+    if catalogue is not None:
+        catalogue.compile_all()  # once, here: the forked workers inherit the compiled schemas
     size = max(25, -(-len(files) // (jobs * CHUNKS_PER_WORKER)))
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(jobs, context, _init_worker, (xsd_dir, schema_file)) as pool:
@@ -194,17 +197,29 @@ def validate_command(args: argparse.Namespace) -> int:
         print("dsve validate: no *.xml files found", file=sys.stderr)
         return EXIT_USAGE
     jobs = args.jobs or os.cpu_count() or 1
-    results = _run(files, jobs, xsd_dir, args.schema)
-    if args.format == "json":
-        entries = [_as_json(r) for r in missing] + [_as_json(r) for r in results]
-        invalid = sum(1 for e in entries if not e["valid"] and "unreadable" not in e)
-        unreadable = sum(1 for e in entries if "unreadable" in e)
-        summary = {"files": len(entries), "valid": len(entries) - invalid - unreadable, "invalid": invalid}
-        summary["unreadable"] = unreadable
-        json.dump({"files": entries, "summary": summary}, sys.stdout, ensure_ascii=False, indent=2)
-        sys.stdout.write("\n")
-        return _exit_code(invalid, unreadable)
-    valid, invalid, unreadable = _print_text([*missing, *results], sys.stdout)
+    results = chain(missing, _run(files, jobs, xsd_dir, args.schema))
+    try:
+        if args.format == "json":
+            return _report_json(results)
+        return _report_text(results)
+    except CatalogueError as exc:  # a schema of the catalogue that fails to compile on first use
+        print(f"dsve validate: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _report_json(results: Iterable[FileResult]) -> int:
+    entries = [_as_json(r) for r in results]
+    unreadable = sum(1 for e in entries if "unreadable" in e)
+    invalid = sum(1 for e in entries if not e["valid"]) - unreadable
+    summary = {"files": len(entries), "valid": len(entries) - invalid - unreadable, "invalid": invalid}
+    summary["unreadable"] = unreadable
+    json.dump({"files": entries, "summary": summary}, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+    return _exit_code(invalid, unreadable)
+
+
+def _report_text(results: Iterable[FileResult]) -> int:
+    valid, invalid, unreadable = _print_text(results, sys.stdout)
     total = valid + invalid + unreadable
     tail = f", {unreadable} unreadable" if unreadable else ""
     print(f"{total} file{'s' if total != 1 else ''}: {valid} valid, {invalid} invalid{tail}")

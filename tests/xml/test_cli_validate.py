@@ -141,3 +141,12 @@ def test_schemas_lists_the_catalogue(capsys: pytest.CaptureFixture[str]) -> None
     entries = json.loads(capsys.readouterr().out)
     assert entries[1]["messageType"] == "pantedokumentKvittering"
     assert entries[1]["senderRoles"] == ["megler"] and entries[1]["schema"] == "pant.xsd"
+
+
+def test_a_catalogue_schema_that_fails_to_compile_exits_two(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for name in ("catalogue.toml", "common.xsd"):
+        (tmp_path / name).write_bytes((MINI / name).read_bytes())
+    (tmp_path / "pant.xsd").write_text("<xs:schema xmlns:xs='http://www.w3.org/2001/XMLSchema'><xs:bogus/></xs:schema>")
+    code = main(["validate", "--xsd-dir", str(tmp_path), str(MINI / "pantedokument.xml")])
+    assert code == 2
+    assert "pant.xsd" in capsys.readouterr().err
