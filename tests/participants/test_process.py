@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from lxml import etree
 
 from broker.xml.pki import TestPki
 from participants.bank.simulator import DONE
 from participants.kartverket.register import LandRegister
 from participants.kartverket.seed import seed
+from tests.participants.checks import assert_valid_and_signed
 from tests.participants.world import build_world
 
 
@@ -29,9 +31,6 @@ async def test_the_demo_sale_runs_from_bidding_round_to_registration_notices(
     await world.deliver([world.megler.send_financing_check(case)])
     _, intention = world.buyers_bank.send_intention(world.sale.megler, world.sale.buyer_persons, (world.sale.unit,))
     await world.deliver([intention])
-
-    for line in world.megler.timeline.events:
-        print(line)
     assert world.types() == [
         "finansieringsforespoersel",
         "finansieringssvar",
@@ -58,3 +57,36 @@ async def test_the_demo_sale_runs_from_bidding_round_to_registration_notices(
     assert [c.status for c in world.buyers_bank.cases.values()] == [DONE]
     assert [c.status for c in world.sellers_bank.cases.values()] == [DONE]
     assert world.sellers_bank.book.loans == []
+
+
+async def test_every_message_of_the_sale_validates_with_lxml_and_is_signed_by_its_sender(
+    test_pki: TestPki, register: LandRegister
+) -> None:
+    world = build_world(test_pki, register)
+    case = world.megler.cases[world.sale.reference]
+    await world.deliver([world.megler.send_financing_check(case)])
+    _, intention = world.buyers_bank.send_intention(world.sale.megler, world.sale.buyer_persons, (world.sale.unit,))
+    await world.deliver([intention])
+    checked = {assert_valid_and_signed(raw, world.verifier) for _, _, raw in world.delivered}
+    assert len(checked) == 18
+
+
+async def test_the_deed_package_carries_signatures_of_sellers_buyers_and_the_sellers_bank(
+    test_pki: TestPki, register: LandRegister
+) -> None:
+    world = build_world(test_pki, register)
+    case = world.megler.cases[world.sale.reference]
+    await world.deliver([world.megler.send_financing_check(case)])
+    _, intention = world.buyers_bank.send_intention(world.sale.megler, world.sale.buyer_persons, (world.sale.unit,))
+    await world.deliver([intention])
+    [package] = world.of_type("tinglysingsforsendelse")
+    root = world.verifier.verify_enveloped(etree.fromstring(package)).root
+    signers = {
+        element_id: {s.fodselsnummer or s.orgnr for s in world.verifier.verify_inner(root, element_id)}
+        for element_id in ("eierskifte-1", "sletting-1", "pant-1")
+    }
+    assert signers == {
+        "eierskifte-1": {p.fodselsnummer for p in world.sale.seller_persons},
+        "sletting-1": {world.sale.sellers_bank.orgnr},
+        "pant-1": {p.fodselsnummer for p in world.sale.buyer_persons},
+    }
