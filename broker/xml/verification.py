@@ -174,8 +174,7 @@ def _exc_c14n(node: etree._Element) -> bytes:
     return etree.tostring(node, method="c14n", exclusive=True, with_comments=False)
 
 
-def _check_signature_value(parts: _SignatureParts, public_key: object) -> None:
-    signed_info = _exc_c14n(parts.signed_info)
+def _check_signature_value(parts: _SignatureParts, public_key: object, signed_info: bytes) -> None:
     try:
         if parts.signature_method == RSA_SHA256:
             if not isinstance(public_key, rsa.RSAPublicKey):
@@ -193,9 +192,8 @@ def _check_signature_value(parts: _SignatureParts, public_key: object) -> None:
         raise _invalid("the SignatureValue does not verify with the certificate's key") from exc
 
 
-def _detach_signature(root: etree._Element) -> etree._Element:
-    """A copy of ``root`` without its last child (the signature), keeping the text around it, as c14n sees it."""
-    signed = copy.deepcopy(root)
+def _detach_signature(signed: etree._Element) -> etree._Element:
+    """Remove the last child (the signature) of a private copy, keeping the text around it, as c14n sees it."""
     signature = signed[-1]
     tail = signature.tail
     previous = signature.getprevious()
@@ -248,15 +246,19 @@ class SignatureVerifier:
             raise _invalid("the ds:Signature must be the root element's last child; something follows it")
         if signatures[0].tail is not None and signatures[0].tail.strip():
             raise _invalid("text follows the ds:Signature")
-        parts = _parse_signature(signatures[0], (ENVELOPED, EXC_C14N))
+        # From here on only a private copy is touched: lxml's c14n of an inner element briefly relinks the
+        # tree, so two threads canonicalising parts of one shared tree could corrupt it.
+        own = copy.deepcopy(root)
+        parts = _parse_signature(own[-1], (ENVELOPED, EXC_C14N))
         if parts.reference_uri != "":
             raise _invalid(f'the Reference must be URI="" (the whole document), not {parts.reference_uri!r}')
         signer, public_key = self._signer(parts)
-        signed = _detach_signature(root)
+        signed_info = _exc_c14n(parts.signed_info)
+        signed = _detach_signature(own)
         digest = hashlib.sha256(_exc_c14n(signed)).digest()
         if not hmac.compare_digest(digest, parts.digest_value):
             raise _invalid("the document's digest does not match the signed DigestValue: the content was changed")
-        _check_signature_value(parts, public_key)
+        _check_signature_value(parts, public_key, signed_info)
         return VerifiedDocument(root=signed, signer=signer)
 
     def verify_inner(self, root: etree._Element | etree._ElementTree, element_id: str) -> list[SignerIdentity]:
@@ -266,7 +268,8 @@ class SignatureVerifier:
         signed element. Pass the ``root`` of a ``VerifiedDocument`` so the inner signatures are read from
         verified content.
         """
-        element_root = root.getroot() if isinstance(root, etree._ElementTree) else root
+        given = root.getroot() if isinstance(root, etree._ElementTree) else root
+        element_root = copy.deepcopy(given)  # a private copy, for the same reason as in verify_enveloped
         matches = [
             node
             for node in element_root.iter()
@@ -297,7 +300,7 @@ class SignatureVerifier:
             signer, public_key = self._signer(parts)
             if not hmac.compare_digest(digest, parts.digest_value):
                 raise _invalid(f"signature {position} of {element_id!r}: the signed document was changed")
-            _check_signature_value(parts, public_key)
+            _check_signature_value(parts, public_key, _exc_c14n(parts.signed_info))
             signers.append(signer)
         return signers
 

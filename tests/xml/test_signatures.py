@@ -326,5 +326,5 @@ def test_verifier_is_safe_in_a_thread_pool(test_pki: TestPki) -> None:
             return exc.error.name
 
     with ThreadPoolExecutor(max_workers=4) as pool:
-        results = list(pool.map(outcome, [good, bad] * 50))
-    assert results == [BANK, "SIGNATURE_INVALID"] * 50
+        results = list(pool.map(outcome, [good, bad] * 200))
+    assert results == [BANK, "SIGNATURE_INVALID"] * 200
