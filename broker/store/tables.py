@@ -130,3 +130,56 @@ used_token_ids = sa.Table(
     sa.Column("issuer", sa.String(9), nullable=False),
     sa.Column("expires_at", UTC_TIMESTAMP, nullable=False),
 )
+
+# The web console's tables (``broker.console``): its users, their sessions, sign-in failures for the backoff,
+# and the property units each message names, indexed from the stored content for the case search.
+
+console_users = sa.Table(
+    "console_users",
+    metadata,
+    sa.Column("username", sa.String(64), primary_key=True),
+    sa.Column("password_hash", sa.String(200), nullable=False),  # argon2id, with its own salt and parameters
+    sa.Column("role", sa.String(16), nullable=False),  # "operator" or "participant"
+    sa.Column("orgnr", sa.String(9), nullable=True),  # a participant's staff: the only organisation they see
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+    sa.Column("created_at", UTC_TIMESTAMP, nullable=False),
+    sa.Column("updated_at", UTC_TIMESTAMP, nullable=False),
+)
+
+console_sessions = sa.Table(
+    "console_sessions",
+    metadata,
+    sa.Column("id_hash", sa.String(64), primary_key=True),  # sha256 of the cookie's id: a leaked row opens nothing
+    sa.Column("username", sa.String(64), sa.ForeignKey("console_users.username", ondelete="CASCADE"), nullable=False),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", UTC_TIMESTAMP, nullable=False),
+    sa.Column("expires_at", UTC_TIMESTAMP, nullable=False),
+    sa.Index("ix_console_sessions_expires_at", "expires_at"),
+)
+
+console_sign_in_failures = sa.Table(
+    "console_sign_in_failures",
+    metadata,
+    sa.Column("username", sa.String(64), primary_key=True),
+    sa.Column("client", sa.String(64), primary_key=True),  # the remote address the attempts came from
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("last_failure_at", UTC_TIMESTAMP, nullable=False),
+)
+
+console_indexed_messages = sa.Table(
+    "console_indexed_messages",
+    metadata,
+    sa.Column("message_id", sa.String(36), sa.ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), nullable=False),
+    sa.Index("ix_console_indexed_messages_seq", "seq"),
+)
+
+console_property_units = sa.Table(
+    "console_property_units",
+    metadata,
+    sa.Column("message_id", sa.String(36), sa.ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("unit", sa.String(40), primary_key=True),  # kommunenummer-gårdsnummer-bruksnummer
+    sa.Column("festenummer", sa.Integer, primary_key=True),
+    sa.Column("seksjonsnummer", sa.Integer, primary_key=True),
+    sa.Index("ix_console_property_units_unit", "unit"),
+)
