@@ -29,7 +29,11 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def problem_body(
-    error: Error, detail: str = "", instance: str = "", issues: list[Issue] | None = None, **extra: Any
+    error: Error,
+    detail: str = "",
+    instance: str = "",
+    issues: list[Issue] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     spec = error.spec
     body: dict[str, Any] = {
@@ -42,7 +46,7 @@ def problem_body(
     }
     if issues:
         body["errors"] = [issue.as_dict() for issue in issues]
-    body.update(extra)
+    body.update(extra or {})
     return body
 
 
@@ -62,7 +66,7 @@ def refusal_response(refusal: Refusal, request: web.Request) -> web.Response:
         extra["error"] = "invalid_grant"  # what an OAuth client library looks for (RFC 6749 §5.2)
     if refusal.error.spec.status == 401:
         headers = {"WWW-Authenticate": 'Bearer realm="dsve"'}
-    body = problem_body(refusal.error, refusal.detail, request.path, refusal.issues, **extra)
+    body = problem_body(refusal.error, refusal.detail, request.path, refusal.issues, extra)
     return problem_response(body, headers)
 
 

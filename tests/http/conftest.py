@@ -79,6 +79,7 @@ def example_message(
     recipient: str | None = None,
     message_id: str | None = None,
     reference: str | None = None,
+    recipient_reference: str | None = None,
 ) -> bytes:
     """An unsigned catalogue example with a fresh message id and, where given, other routing fields."""
     root = etree.fromstring((EXAMPLES / f"{message_type}.xml").read_bytes())
@@ -89,6 +90,8 @@ def example_message(
         _set_text(root, ("hode", "mottaker", "orgnr"), recipient)
     if reference:
         _set_text(root, ("hode", "avsendersReferanse"), reference)
+    if recipient_reference:
+        _set_text(root, ("hode", "mottakersReferanse"), recipient_reference)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
@@ -142,7 +145,8 @@ class Broker:
 
 
 @pytest.fixture
-async def broker(aiohttp_client: Any, tmp_path: Path, database_url: str, test_pki: TestPki) -> Broker:
+async def broker(database_url: str, aiohttp_client: Any, tmp_path: Path, test_pki: TestPki) -> Broker:
+    """A running broker on SQLite and on PostgreSQL (the database outlives the app: it is set up first)."""
     app = create_app(broker_settings(tmp_path, database_url, test_pki))
     client = await aiohttp_client(app)
     await register_demo(app[SERVICES], test_pki)
