@@ -14,6 +14,8 @@ from pathlib import Path
 
 from broker.xml.pki import TestPki
 
+_RUN_CLI = "import sys; from broker.cli import main; sys.exit(main(sys.argv[1:]))"
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -32,8 +34,7 @@ def test_serve_answers_and_stops_on_sigterm(tmp_path: Path, test_pki: TestPki) -
     env.pop("DSVE_DATABASE_URL", None)
     env.pop("DSVE_AMQP_URL", None)
     process = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from broker.cli import main; sys.exit(main(sys.argv[1:]))", "serve"]
-        + ["--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-c", _RUN_CLI, "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
