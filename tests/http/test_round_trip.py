@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 
-from tests.http.conftest import BANK, MEGLER, Broker
+from lxml import etree
+
+from broker.usecases.intake import THREAD_THRESHOLD_BYTES
+from tests.http.conftest import BANK, MEGLER, Broker, example_message
 
 
 async def test_send_list_download_confirm_round_trip(broker: Broker) -> None:
@@ -48,3 +52,19 @@ async def test_send_list_download_confirm_round_trip(broker: Broker) -> None:
 
     outbox = await broker.client.get("/api/v1/messages", params={"box": "outbox"}, headers=await broker.headers(BANK))
     assert [item["status"] for item in (await outbox.json())["items"]] == ["confirmed"]
+
+
+async def test_a_large_message_is_checked_off_the_loop_and_stored_byte_exact(sqlite_broker: Broker) -> None:
+    root = etree.fromstring(example_message("intensjonFraBank"))
+    buyers = next(child for child in root if etree.QName(child).localname == "kjoepere")
+    for _ in range(700):
+        buyers.append(copy.deepcopy(buyers[0]))
+    document = sqlite_broker.sign(etree.tostring(root, xml_declaration=True, encoding="UTF-8"), BANK)
+    assert len(document) > THREAD_THRESHOLD_BYTES
+    sent = await sqlite_broker.send(BANK, document)
+    assert sent.status == 201, await sent.text()
+    resource = await sent.json()
+    content = await sqlite_broker.client.get(
+        f"/api/v1/messages/{resource['id']}/content", headers=await sqlite_broker.headers(MEGLER)
+    )
+    assert await content.read() == document
