@@ -1,9 +1,41 @@
-"""The participant systems' commands (`dsve demo`, `dsve sim ...`), plugged into the `dsve` command."""
+"""The participant systems' commands (`dsve demo`, `dsve sim ...`), plugged into the `dsve` command.
+
+Imports stay inside the commands: `dsve` loads this module whenever a command is not a built-in one.
+"""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the demo and simulator subcommands."""
+    demo = subparsers.add_parser("demo", help="run a whole property sale through the broker and print it")
+    demo.add_argument("--data-dir", type=Path, help="keep the demo's files here (default: a temporary directory)")
+    demo.add_argument("--database-url", help="the broker's database (default: SQLite in the data directory)")
+    demo.add_argument("--amqp-url", help="route over this RabbitMQ (default: the in-process transport)")
+    demo.add_argument("--amqp-prefix", help="prefix of the exchanges and queues (default: unique per run)")
+    demo.set_defaults(func=_demo)
+
+    from participants.sim_commands import register_sim
+
+    register_sim(subparsers)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from rich.console import Console
+
+    from participants.demo import DemoOptions, run_demo
+
+    console = Console(highlight=False)
+    options = DemoOptions(args.data_dir, args.database_url, args.amqp_url, args.amqp_prefix)
+    result = asyncio.run(run_demo(options, console))
+    if result.ok:
+        console.print(f"[bold green]Demo fullført[/]: {result.messages} meldinger i saken, {result.seconds:.1f} s")
+        return 0
+    for failure in result.failures:
+        console.print(f"[bold red]FEIL[/]: {failure}")
+    return 1
