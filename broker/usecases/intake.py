@@ -13,6 +13,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -20,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from broker.domain.errors import Error, Refusal
 from broker.domain.lifecycle import MessageStatus
-from broker.domain.messages import StoredMessage
+from broker.domain.messages import HistoryEntry, StoredMessage
 from broker.domain.participants import Participant
 from broker.domain.routing_fields import RoutingFields
 from broker.routing.transport import (
@@ -83,7 +84,9 @@ def _verify_document(
     return spec, spec.routing_fields(verified.root), verified
 
 
+@lru_cache(maxsize=256)
 def _fingerprint(certificate_pem: str) -> str | None:
+    """Cached: the registered certificates are few and parsing one costs more than the whole lookup."""
     try:
         return x509.load_pem_x509_certificate(certificate_pem.encode("ascii")).fingerprint(hashes.SHA256()).hex()
     except ValueError:
@@ -197,8 +200,9 @@ async def submit_message(services: Services, caller: str, data: bytes) -> Submit
                 "message", stored.id, f"{routing.recipient}.{routing.message_type}", _routing_headers(routing)
             )
             await add_receipt(uow, stored.id, routing.sender, MessageStatus.ACCEPTED, now)
-            view = await load_view(uow, stored)
             await uow.commit()
+            # The store records the submission as the first history entry (the sender, at acceptance).
+            view = MessageView(stored, (HistoryEntry(MessageStatus.ACCEPTED, now, routing.sender),))
         except IntegrityError:
             # The same sender and message id committed in between (a concurrent resend): answer as a repeat.
             await uow.rollback()
