@@ -77,6 +77,8 @@ class ParticipantRunner:
         self._stop.set()
         if self._consumer is not None:
             await self._consumer.stop()
+        if self.dedup_store is not None:
+            await self.dedup_store.close()
         if self._poller_task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poller_task
