@@ -8,6 +8,7 @@ second, so a schema change that moves or hides a fault fails here.
 
 from __future__ import annotations
 
+import copy
 import functools
 import re
 import shutil
@@ -29,6 +30,9 @@ CATALOGUE = tomllib.loads((XSD_DIR / "catalogue.toml").read_text(encoding="utf-8
 FAMILIES = sorted({spec["family"] for spec in CATALOGUE.values()})
 XMLLINT = shutil.which("xmllint") or "/usr/bin/xmllint"
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"
+DOKUMENT_NS = "urn:no:dsve:dokument:v1"
+SIGNED_DOCUMENTS = {"pant", "sletting", "eierskifte", "samtykke"}
+XS = "{http://www.w3.org/2001/XMLSchema}"
 
 VALID_EXAMPLES = sorted(EXAMPLES.glob("*.xml"))
 INVALID_EXAMPLES = sorted(INVALID.glob("*.xml"))
@@ -128,7 +132,7 @@ def test_no_schema_has_a_doctype_or_a_remote_location() -> None:
 
 
 def test_family_schemas_keep_the_conventions() -> None:
-    xs = "{http://www.w3.org/2001/XMLSchema}"
+    xs = XS
     felles = etree.parse(str(XSD_DIR / "felles.xsd"), _parser()).getroot()
     assert felles.get("targetNamespace") is None
     for family in FAMILIES:
@@ -141,6 +145,67 @@ def test_family_schemas_keep_the_conventions() -> None:
             assert particles[0].get("name") == "hode", message.get("name")
             assert particles[-1].get("ref") == "ds:Signature", message.get("name")
             assert particles[-1].get("minOccurs") == "0", message.get("name")
+
+
+def test_signed_documents_have_a_namespace_of_their_own() -> None:
+    """dokument.xsd declares the signed inner documents as global elements in urn:no:dsve:dokument:v1, each
+    with the Id its detached signatures reference; the common types come in the chameleon way."""
+    resolver = _XsdDirOnly()
+    etree.XMLSchema(etree.parse(str(XSD_DIR / "dokument.xsd"), _parser(resolver)))
+    assert {"felles.xsd", "xmldsig-core-schema.xsd"} <= set(resolver.resolved)
+    root = etree.parse(str(XSD_DIR / "dokument.xsd"), _parser()).getroot()
+    assert root.get("targetNamespace") == DOKUMENT_NS
+    assert root.get("elementFormDefault") == "qualified"
+    assert [inc.get("schemaLocation") for inc in root.iter(f"{XS}include")] == ["felles.xsd"]
+    elements = {element.get("name"): element.get("type") for element in root.findall(f"{XS}element")}
+    assert set(elements) == SIGNED_DOCUMENTS
+    for type_name in elements.values():
+        [complex_type] = root.xpath("xs:complexType[@name=$n]", n=type_name, namespaces={"xs": XS[1:-1]})
+        [attribute] = complex_type.findall(f"{XS}attribute")
+        assert (attribute.get("name"), attribute.get("type"), attribute.get("use")) == ("Id", "xs:ID", "required")
+    declared = xmlschema.XMLSchema10(str(XSD_DIR / "dokument.xsd")).elements
+    assert {name.split("}")[-1] for name in declared} == SIGNED_DOCUMENTS
+
+
+def test_families_refer_to_the_signed_documents_and_never_declare_their_own() -> None:
+    """A family places a signed document by reference only, so the document keeps its namespace in every
+    message, and the detached signatures follow it in a ``signaturer`` of the family."""
+    felles = etree.parse(str(XSD_DIR / "felles.xsd"), _parser()).getroot()
+    assert not {t.get("name") for t in felles.iter(f"{XS}complexType")} & {"Pant", "Sletting"}
+    carriers = set()
+    for family in FAMILIES:
+        root = etree.parse(str(XSD_DIR / f"{family}.xsd"), _parser()).getroot()
+        assert not SIGNED_DOCUMENTS & {element.get("name") for element in root.iter(f"{XS}element")}, family
+        refs = [element for element in root.iter(f"{XS}element") if (element.get("ref") or "").startswith("dok:")]
+        if not refs:
+            continue
+        carriers.add(family)
+        assert root.nsmap["dok"] == DOKUMENT_NS
+        imports = {i.get("namespace"): i.get("schemaLocation") for i in root.iter(f"{XS}import")}
+        assert imports[DOKUMENT_NS] == "dokument.xsd"
+        for ref in refs:
+            assert ref.get("ref").split(":")[1] in SIGNED_DOCUMENTS
+            following = ref.getnext() if ref.getparent().tag != f"{XS}choice" else ref.getparent().getnext()
+            assert following.get("name") == "signaturer", (family, ref.get("ref"))
+    assert carriers == {"pant", "oppgjoer", "tinglysing"}
+
+
+WITH_DOCUMENTS = [e for e in VALID_EXAMPLES + INVALID_EXAMPLES if " Id=" in e.read_text(encoding="utf-8")]
+
+
+@pytest.mark.parametrize("example", WITH_DOCUMENTS, ids=_ids(WITH_DOCUMENTS))
+def test_examples_put_signed_documents_in_the_document_namespace(example: Path) -> None:
+    """Every signed document (an element with an Id) is in the document namespace, and so is everything in
+    it and nothing else."""
+    root = etree.parse(str(example), _parser()).getroot()
+    documents = [element for element in root.iter(etree.Element) if element.get("Id") is not None]
+    assert documents, example.name
+    for document in documents:
+        assert document.tag in {f"{{{DOKUMENT_NS}}}{name}" for name in SIGNED_DOCUMENTS}, document.sourceline
+        assert etree.QName(document.getparent()).namespace == etree.QName(root).namespace
+        assert all(etree.QName(e).namespace == DOKUMENT_NS for e in document.iter(etree.Element))
+    inside = sum(len(list(d.iter(etree.Element))) for d in documents)
+    assert inside == len(root.xpath("//d:*", namespaces={"d": DOKUMENT_NS})), example.name
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -318,6 +383,34 @@ def test_signed_example_validates(test_pki) -> None:
     schema = lxml_schema("pant.xsd")
     assert schema.validate(signed.getroottree()), schema.error_log
     assert decoder("pant.xsd").is_valid(etree.tostring(signed).decode())
+
+
+def test_a_signed_pant_moves_into_the_deed_package_unchanged(test_pki) -> None:
+    """The mortgagors sign the pant inside a pantedokument; the same element and signatures, copied into the
+    deed package, validate there and verify there: the document namespace travels with the document."""
+    from broker.xml.signing import sign_inner_document
+    from broker.xml.trust import TrustStore
+    from broker.xml.verification import SignatureVerifier
+
+    verifier = SignatureVerifier(TrustStore([test_pki.ca_certificate()]))
+    deed = etree.parse(str(EXAMPLES / "pantedokument.xml"), _parser()).getroot()
+    pant = deed.find(f"{{{DOKUMENT_NS}}}pant")
+    buyers = {"15889210181", "03928810037"}
+    for fodselsnummer in sorted(buyers):
+        sign_inner_document(deed, "pant-1", pant.getnext(), test_pki.credential(fodselsnummer))
+    assert {s.fodselsnummer for s in verifier.verify_inner(deed, "pant-1")} == buyers
+
+    package = etree.parse(str(EXAMPLES / "tinglysingsforsendelse.xml"), _parser()).getroot()
+    placeholder = package.find(f".//{{{DOKUMENT_NS}}}pant")
+    container = placeholder.getnext()
+    moved = copy.deepcopy(pant)
+    moved.tail = placeholder.tail
+    placeholder.getparent().replace(placeholder, moved)
+    container.extend(copy.deepcopy(signature) for signature in pant.getnext())
+
+    assert lxml_schema("tinglysing.xsd").validate(package), lxml_schema("tinglysing.xsd").error_log
+    assert decoder("tinglysing.xsd").is_valid(etree.tostring(package).decode())
+    assert {s.fodselsnummer for s in verifier.verify_inner(package, "pant-1")} == buyers
 
 
 # ----- the broker's own validation agrees -----

@@ -2,7 +2,9 @@
 
 Incoming packages are decoded into the register's plain objects; outgoing statuses are encoded from data by
 the schema's encoder (never by string building), so what Kartverket sends is valid by construction, and then
-signed with Kartverket's enterprise certificate.
+signed with Kartverket's enterprise certificate. The documents of a package (``eierskifte``, ``pant``,
+``sletting``, ``samtykke``) are in the document namespace of xsd/dokument.xsd, not the registration one:
+they arrive exactly as their signers signed them inside other messages.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from participants.kartverket.model import (
 from participants.kartverket.register import NORWAY
 
 NAMESPACE = "urn:no:dsve:tinglysing:v1"
+DOCUMENT_NAMESPACE = "urn:no:dsve:dokument:v1"
 SUBMISSION_TAG = f"{{{NAMESPACE}}}tinglysingsforsendelse"
 STATUS_TAG = f"{{{NAMESPACE}}}forsendelsesstatus"
 MOTTATT = "MOTTATT"
@@ -161,7 +164,9 @@ def decode_submission(root: etree._Element) -> Submission:
     if root.tag != SUBMISSION_TAG:
         name = etree.QName(root).localname
         raise SubmissionUnreadable([f"the root element is {name}, not a tinglysingsforsendelse"], None)
-    data, errors = tinglysing_schema().decode(root, validation="lax")
+    # Names are checked with their namespaces while validating; the data drops them, so the documents read the
+    # same whether the sender declared their namespace as the default or bound it to a prefix.
+    data, errors = tinglysing_schema().decode(root, validation="lax", strip_namespaces=True)
     header = _header(data)
     if errors or header is None:
         problems = [f"{error.path}: {error.reason}" for error in errors] or ["the header is incomplete"]

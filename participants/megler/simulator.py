@@ -23,7 +23,6 @@ from participants.megler.case import DELETION, MORTGAGE, TRANSFER, MeglerCase
 from participants.messages import megler_messages as out
 from participants.messages.envelope import ReceivedMessage, open_message
 from participants.messages.header import Header, now_oslo
-from participants.messages.inner import verify_registration_form
 from participants.messages.model import (
     Eierskifte,
     Organisation,
@@ -260,7 +259,7 @@ class MeglerSimulator:
         if self.verifier is None:
             return decision
         try:
-            signers = verify_registration_form(self.verifier, message.element("pant"), message.element("signaturer"))
+            signers = self.verifier.verify_inner(message.root, pant.element_id)
         except Refusal as exc:
             return routing.RoutingDecision(
                 routing.REFUSED, f"Signaturene på pantedokumentet holder ikke: {exc}", decision.case

@@ -20,7 +20,7 @@ from broker.xml.signing import sign_enveloped
 from broker.xml.trust import SignerIdentity
 from broker.xml.verification import SignatureVerifier, require_signer_orgnr
 from participants.messages.header import Header
-from participants.messages.inner import embed_signed
+from participants.messages.inner import document_tag, embed_signed
 from participants.messages.schemas import MessageSchemas, default_schemas
 
 
@@ -57,8 +57,14 @@ class ReceivedMessage:
     signer: SignerIdentity | None = None
 
     def element(self, local_name: str, index: int = 0) -> etree._Element:
+        """The ``index``-th element of the message's own family namespace with this local name."""
         namespace = etree.QName(self.root).namespace
         return list(self.root.iter(f"{{{namespace}}}{local_name}"))[index]
+
+    def document(self, kind: str, index: int = 0) -> etree._Element:
+        """The ``index``-th signed inner document of this kind (``pant``, ``sletting``), in the document
+        namespace."""
+        return list(self.root.iter(document_tag(kind)))[index]
 
 
 def open_message(

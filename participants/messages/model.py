@@ -2,7 +2,8 @@
 
 Each value converts to and from the dict shape xmlschema encodes and decodes (element names as keys,
 ``@Id`` for attributes, lists for repeated elements), so builders never write XML by hand and readers
-never walk raw trees.
+never walk raw trees. The signed inner documents (``Pant``, ``Sletting``, ``Eierskifte``) encode in the
+document namespace of xsd/dokument.xsd, so the same element can travel from one message to another.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from fractions import Fraction
 from typing import Any
 
 from broker.domain.identifiers import mask_fodselsnummer
+from participants.messages.schemas import in_document_namespace
 
 Data = dict[str, Any]
 
@@ -287,14 +289,16 @@ class Pant:
         prioritet: Data = {"prioritetsnummer": self.priority}
         if self.yields_to_amount is not None:
             prioritet["vikendeForBeloep"] = self.yields_to_amount
-        return {
-            "@Id": self.element_id,
-            "panthaver": self.mortgagee.to_data(),
-            "pantsettere": {"pantsetter": [p.to_data() for p in self.mortgagors]},
-            "beloep": self.amount,
-            "registerenheter": units_data(self.units),
-            "prioritet": prioritet,
-        }
+        return in_document_namespace(
+            {
+                "@Id": self.element_id,
+                "panthaver": self.mortgagee.to_data(),
+                "pantsettere": {"pantsetter": [p.to_data() for p in self.mortgagors]},
+                "beloep": self.amount,
+                "registerenheter": units_data(self.units),
+                "prioritet": prioritet,
+            }
+        )
 
     @classmethod
     def from_data(cls, data: Data) -> Pant:
@@ -320,12 +324,14 @@ class Sletting:
     holder: Organisation
 
     def to_data(self) -> Data:
-        return {
-            "@Id": self.element_id,
-            "registerenhet": self.unit.to_data(),
-            "rettsstiftelse": self.right.to_data(),
-            "rettighetshaver": self.holder.to_data(),
-        }
+        return in_document_namespace(
+            {
+                "@Id": self.element_id,
+                "registerenhet": self.unit.to_data(),
+                "rettsstiftelse": self.right.to_data(),
+                "rettighetshaver": self.holder.to_data(),
+            }
+        )
 
     @classmethod
     def from_data(cls, data: Data) -> Sletting:
@@ -358,4 +364,4 @@ class Eierskifte:
         }
         if self.takeover is not None:
             data["overtakelsesdato"] = self.takeover.isoformat()
-        return data
+        return in_document_namespace(data)

@@ -2,8 +2,8 @@
 
 It gathers documents signed by different people: the transfer of ownership, signed here by the sellers;
 the buyers' mortgage, signed by them and received from their bank; the deletion, signed by the sellers'
-bank and received from it. Received documents go in exactly as signed (in their registration form, see
-``inner``), so Kartverket verifies the very signatures the banks collected.
+bank and received from it. Received documents are copied in exactly as signed (they keep their own
+namespace, see ``inner``), so Kartverket verifies the very signatures the banks collected.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from broker.xml.keys import SigningCredential
 from broker.xml.signing import sign_enveloped
 from participants.messages.envelope import ReceivedMessage
 from participants.messages.header import Header
-from participants.messages.inner import replace_with, sign_in_place, signed_copy_for_registration
+from participants.messages.inner import document_tag, replace_with, sign_in_place, signed_copy
 from participants.messages.model import Data, Eierskifte
-from participants.messages.schemas import TINGLYSING_NS, MessageSchemas, default_schemas
+from participants.messages.schemas import TINGLYSING_NS, MessageSchemas, default_schemas, in_document_namespace
 
 VALIDATE = "valider"
 REGISTER = "tinglys"
@@ -32,14 +32,18 @@ class PresignedDocument:
 
     kind: str
     data: Data
-    form: etree._Element = field(repr=False)
+    element: etree._Element = field(repr=False)
     signatures: tuple[etree._Element, ...] = field(repr=False)
 
     @classmethod
     def from_message(cls, message: ReceivedMessage, kind: str) -> PresignedDocument:
-        """``kind`` is the element name: ``pant`` from a pantedokument, ``sletting`` from a slettingserklaering."""
-        form, signatures = signed_copy_for_registration(message.element(kind), message.element("signaturer"))
-        return cls(kind=kind, data=message.body[kind], form=form, signatures=tuple(signatures))
+        """``kind`` is the element name: ``pant`` from a pantedokument, ``sletting`` from a slettingserklaering.
+
+        The element is copied as received (from the verified tree when the message was verified), never
+        re-encoded: re-encoding could change whitespace or prefixes and so the digest the signers signed.
+        """
+        element, signatures = signed_copy(message.document(kind))
+        return cls(kind=kind, data=message.body[kind], element=element, signatures=tuple(signatures))
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,16 +79,19 @@ def tinglysingsforsendelse(
         "innsendingsreferanse": submission_reference,
         "operasjon": operation,
         "dokumenter": {
-            "dokument": [{"dokumentreferanse": d.reference, d.kind: d.data, "signaturer": {}} for d in documents]
+            "dokument": [
+                {"dokumentreferanse": d.reference, d.kind: in_document_namespace(d.data), "signaturer": {}}
+                for d in documents
+            ]
         },
     }
     root = schemas.encode("tinglysingsforsendelse", body)
     placed = root.iter(f"{{{TINGLYSING_NS}}}dokument")
     for document, element in zip(documents, list(placed), strict=True):
-        inner = element.find(f"{{{TINGLYSING_NS}}}{document.kind}")
+        inner = element.find(document_tag(document.kind))
         if document.presigned is not None:
             signatures = [copy.deepcopy(s) for s in document.presigned.signatures]
-            replace_with(inner, copy.deepcopy(document.presigned.form), signatures)
+            replace_with(inner, copy.deepcopy(document.presigned.element), signatures)
         else:
             sign_in_place(inner, list(document.signers))
     return etree.tostring(sign_enveloped(root, credential), xml_declaration=True, encoding="UTF-8")

@@ -22,6 +22,8 @@ from broker.config import REPO_XSD_DIR
 
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"
 TINGLYSING_NS = "urn:no:dsve:tinglysing:v1"
+DOKUMENT_NS = "urn:no:dsve:dokument:v1"
+"""The namespace of the signed inner documents (xsd/dokument.xsd), whichever message carries them."""
 
 
 class UnknownMessageType(KeyError):
@@ -86,9 +88,13 @@ class MessageSchemas:
         )
 
     def decode(self, root: etree._Element) -> tuple[MessageType, dict[str, Any]]:
-        """Validate and decode a received document; names come back without prefixes, signatures left out."""
+        """Validate and decode a received document; names come back without prefixes, signatures left out.
+
+        Validation checks every name with its namespace; the decoded data then drops the namespaces, so a
+        reader finds ``pant`` under that key however the sender chose to declare the document namespace.
+        """
         message_type = self.type_of(root)
-        data = self.schema(message_type).decode(root, namespaces={"": message_type.namespace, "ds": DS_NS})
+        data = self.schema(message_type).decode(root, strip_namespaces=True)
         return message_type, _without_markup(data)
 
     def validate(self, root: etree._Element) -> None:
@@ -96,14 +102,23 @@ class MessageSchemas:
         self.schema(self.type_of(root)).validate(root)
 
 
+def in_document_namespace(data: dict[str, Any]) -> dict[str, Any]:
+    """The data of a signed inner document, declaring its namespace as the default for its subtree.
+
+    xmlschema resolves unprefixed names against the default namespace in force, so the declaration makes the
+    encoder put the document and everything in it in the document namespace, whichever message holds it.
+    """
+    return {"@xmlns": DOKUMENT_NS, **{key: value for key, value in data.items() if key != "@xmlns"}}
+
+
 def _without_markup(value: Any) -> Any:
-    """Drop namespace declarations and XML-DSig elements: readers want the content, the signatures are checked
-    elsewhere."""
+    """Drop namespace declarations and XML-DSig signatures: readers want the content, the signatures are
+    checked elsewhere."""
     if isinstance(value, dict):
         return {
             key: _without_markup(item)
             for key, item in value.items()
-            if not key.startswith("@xmlns") and not key.startswith("ds:")
+            if not key.startswith("@xmlns") and key != "Signature"
         }
     if isinstance(value, list):
         return [_without_markup(item) for item in value]

@@ -9,11 +9,11 @@ from lxml import etree
 
 from broker.xml.pki import TestPki
 from broker.xml.signing import sign_enveloped, sign_inner_document
-from participants.kartverket.messages import NAMESPACE, SUBMISSION_TAG, tinglysing_schema
+from participants.kartverket.messages import DOCUMENT_NAMESPACE, NAMESPACE, SUBMISSION_TAG, tinglysing_schema
 from participants.kartverket.model import Matrikkelenhet, Party, Share
 from participants.kartverket.seed import DEMO_SALE
 
-NS = {"t": NAMESPACE}
+NS = {"t": NAMESPACE, "d": DOCUMENT_NAMESPACE}
 
 
 def party_data(party: Party) -> dict[str, Any]:
@@ -45,6 +45,7 @@ def demo_document_data() -> list[dict[str, Any]]:
         {
             "dokumentreferanse": "skjoete-1",
             "eierskifte": {
+                "@xmlns": DOCUMENT_NAMESPACE,
                 "@Id": "eierskifte-1",
                 "registerenhet": unit,
                 "overdragere": shares_data(DEMO_SALE.sellers),
@@ -56,6 +57,7 @@ def demo_document_data() -> list[dict[str, Any]]:
         {
             "dokumentreferanse": "pant-1",
             "pant": {
+                "@xmlns": DOCUMENT_NAMESPACE,
                 "@Id": "pant-1",
                 "panthaver": party_data(DEMO_SALE.buyers_bank)["organisasjon"],
                 "pantsettere": {"pantsetter": [party_data(s.holder)["person"] for s in DEMO_SALE.buyers]},
@@ -68,6 +70,7 @@ def demo_document_data() -> list[dict[str, Any]]:
         {
             "dokumentreferanse": "sletting-1",
             "sletting": {
+                "@xmlns": DOCUMENT_NAMESPACE,
                 "@Id": "sletting-1",
                 "registerenhet": unit,
                 "rettsstiftelse": {

@@ -121,7 +121,7 @@ async def test_a_document_changed_after_signing_rejects_the_package(
     root = package_element(demo_document_data())
 
     sign_documents(root, test_pki, DEMO_SIGNERS)
-    root.find(".//t:pant/t:beloep", NS).text = "9900000"
+    root.find(".//d:pant/d:beloep", NS).text = "9900000"
     package = sign_enveloped(root, test_pki.credential(DEMO_SALE.megler.ident))
 
     final = await _final(package, verifier, register, kartverket_credential, status_schema)

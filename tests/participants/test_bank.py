@@ -13,7 +13,6 @@ from participants.bank.loan_book import FinancingApproval, FinancingResult, Loan
 from participants.bank.seed import SELLERS_LOAN_ACCOUNT
 from participants.messages.envelope import open_message
 from participants.messages.header import Header
-from participants.messages.inner import verify_registration_form
 from participants.messages.megler_messages import innfrielsessaldoforespoersel, restgjeldsforespoersel
 from participants.messages.model import Matrikkelenhet, RightReference, as_list
 from tests.participants.checks import assert_valid_and_signed
@@ -104,7 +103,7 @@ async def test_sellers_bank_answers_debt_and_payoff_from_its_loan_book(test_pki:
     consent = open_message(declaration, world.verifier)
     assert consent.message_type == "slettingserklaering"
     assert consent.body["innfrielsesbeloep"] == loan_book.balance_on(sale.takeover_date)
-    signers = verify_registration_form(world.verifier, consent.element("sletting"), consent.element("signaturer"))
+    signers = world.verifier.verify_inner(consent.root, consent.document("sletting").get("Id"))
     assert [s.orgnr for s in signers] == [sale.sellers_bank.orgnr]
 
 

@@ -11,6 +11,7 @@ from broker.xml.pki import TestPki
 from participants.bank.simulator import DONE
 from participants.kartverket.register import LandRegister
 from participants.kartverket.seed import seed
+from participants.messages.schemas import DOKUMENT_NS
 from tests.participants.checks import assert_valid_and_signed
 from tests.participants.world import build_world
 
@@ -90,3 +91,37 @@ async def test_the_deed_package_carries_signatures_of_sellers_buyers_and_the_sel
         "sletting-1": {world.sale.sellers_bank.orgnr},
         "pant-1": {p.fodselsnummer for p in world.sale.buyer_persons},
     }
+
+
+def _exc_c14n(element: etree._Element) -> bytes:
+    return etree.tostring(element, method="c14n", exclusive=True)
+
+
+@pytest.mark.parametrize(
+    ("carrier", "kind", "element_id"),
+    [("pantedokument", "pant", "pant-1"), ("slettingserklaering", "sletting", "sletting-1")],
+)
+async def test_a_signed_document_verifies_where_it_was_signed_and_unchanged_in_the_deed_package(
+    test_pki: TestPki, register: LandRegister, carrier: str, kind: str, element_id: str
+) -> None:
+    """The buyers' pant (and the sellers' bank's sletting) is one signed object: the megler copies it from the
+    bank's message into the package, and the same signatures verify in both places."""
+    world = build_world(test_pki, register)
+    case = world.megler.cases[world.sale.reference]
+    await world.deliver([world.megler.send_financing_check(case)])
+    _, intention = world.buyers_bank.send_intention(world.sale.megler, world.sale.buyer_persons, (world.sale.unit,))
+    await world.deliver([intention])
+    [received] = world.of_type(carrier)
+    [package] = world.of_type("tinglysingsforsendelse")
+    roots = [world.verifier.verify_enveloped(etree.fromstring(raw)).root for raw in (received, package)]
+
+    signers = [{s.fodselsnummer or s.orgnr for s in world.verifier.verify_inner(r, element_id)} for r in roots]
+    expected = (
+        {p.fodselsnummer for p in world.sale.buyer_persons} if kind == "pant" else {world.sale.sellers_bank.orgnr}
+    )
+    assert signers == [expected, expected]
+
+    documents = [root.find(f".//{{{DOKUMENT_NS}}}{kind}") for root in roots]
+    assert _exc_c14n(documents[0]) == _exc_c14n(documents[1])
+    signatures = [[_exc_c14n(s) for s in document.getnext()] for document in documents]
+    assert signatures[0] == signatures[1] and len(signatures[0]) == len(expected)
