@@ -1,24 +1,26 @@
-"""Subcommands: ``dsve db upgrade|downgrade|current``, the schema migrations of the store."""
+"""Subcommands: ``dsve db upgrade|downgrade|current``, the schema migrations of the store.
+
+Every ``dsve`` invocation imports this module to build its parser, so SQLAlchemy and the settings are
+imported inside the functions that use them: ``dsve validate`` must not pay for the store.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
-
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
-
-from broker.config import Settings
 
 
 def database_url(args: argparse.Namespace) -> str:
     """``--database-url`` when given, else the configured one (``DSVE_DATABASE_URL`` or the SQLite default)."""
+    from broker.config import Settings
+
     return getattr(args, "database_url", None) or Settings.from_env().effective_database_url
 
 
 def shown_url(url: str) -> str:
     """The URL fit for a terminal or a log: any password is masked."""
+    from sqlalchemy.engine import make_url
+
     return make_url(url).render_as_string(hide_password=True)
 
 
@@ -29,6 +31,10 @@ def add_database_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _upgrade(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from sqlalchemy.exc import SQLAlchemyError
+
     from broker.store import migrate
 
     url = database_url(args)
@@ -43,6 +49,10 @@ def _upgrade(args: argparse.Namespace) -> int:
 
 
 def _downgrade(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from sqlalchemy.exc import SQLAlchemyError
+
     from broker.store import migrate
 
     url = database_url(args)
@@ -57,6 +67,10 @@ def _downgrade(args: argparse.Namespace) -> int:
 
 
 def _current(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from sqlalchemy.exc import SQLAlchemyError
+
     from broker.store import migrate
 
     url = database_url(args)

@@ -1,30 +1,31 @@
 """Subcommands: ``dsve participants add|list|disable|enable|load``, the participant registry.
 
 Every command first brings the store's schema up to date, so a fresh deployment can be seeded with
-nothing run before it.
+nothing run before it. Every ``dsve`` invocation imports this module to build its parser, so SQLAlchemy,
+the store and the registry are imported inside the commands.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
-
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from typing import TYPE_CHECKING, TypeVar
 
 from broker.cli.db_commands import add_database_option, database_url, shown_url
-from broker.config import Settings
 from broker.domain.participants import Participant, Role
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 T = TypeVar("T")
 
 
 def _with_store(args: argparse.Namespace, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    import asyncio
+
     from broker.store import migrate
     from broker.store.engine import create_engine
 
@@ -45,6 +46,9 @@ def _report_store_error(command: str, args: argparse.Namespace, exc: Exception) 
 
 
 def _add(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from broker.config import Settings
     from broker.registry import RegistryError, build_participant, read_catalogue_entries, register_participants
 
     try:
@@ -98,6 +102,8 @@ def _table(participants: list[Participant]) -> str:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from broker.store.unit_of_work import UnitOfWork
 
     async def fetch(engine: AsyncEngine) -> list[Participant]:
@@ -119,6 +125,8 @@ def _set_active(active: bool) -> Callable[[argparse.Namespace], int]:
     command = "enable" if active else "disable"
 
     def run(args: argparse.Namespace) -> int:
+        from sqlalchemy.exc import SQLAlchemyError
+
         from broker.store.unit_of_work import UnitOfWork
 
         async def change(engine: AsyncEngine) -> bool:
@@ -141,6 +149,9 @@ def _set_active(active: bool) -> Callable[[argparse.Namespace], int]:
 
 
 def _load(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from broker.config import Settings
     from broker.registry import RegistryError, load_participants_file, register_participants
 
     try:

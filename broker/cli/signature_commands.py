@@ -1,6 +1,8 @@
 """Subcommands: ``dsve sign``, ``dsve verify`` and ``dsve pki init``.
 
 Exit codes follow the CLI's rule: 0 ok, 1 a finding (a signature refused), 2 usage or unreadable input.
+Every ``dsve`` invocation imports this module to build its parser, so the signing, verification and PKI
+modules (cryptography, signxml, lxml) are imported inside the commands that use them.
 """
 
 from __future__ import annotations
@@ -9,15 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from broker.config import XmlLimits
-from broker.domain.errors import Refusal
 from broker.domain.identifiers import is_valid_fodselsnummer, is_valid_orgnr, mask_fodselsnummer
-from broker.xml.keys import CredentialError, SigningCredential
-from broker.xml.parsing import parse_xml
-from broker.xml.pki import DEMO_ORGANISATIONS, DEMO_PERSONS, init_test_pki
-from broker.xml.signing import SigningError, sign_enveloped_bytes
-from broker.xml.trust import TrustStore
-from broker.xml.verification import SignatureVerifier
 
 
 def _pair(kind: str, is_valid: object) -> object:
@@ -37,6 +31,10 @@ def _pair(kind: str, is_valid: object) -> object:
 
 
 def _sign(args: argparse.Namespace) -> int:
+    from broker.domain.errors import Refusal
+    from broker.xml.keys import CredentialError, SigningCredential
+    from broker.xml.signing import SigningError, sign_enveloped_bytes
+
     try:
         cred = SigningCredential.from_files(args.key, args.cert)
         data = Path(args.input).read_bytes()
@@ -59,6 +57,12 @@ def _sign(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from broker.config import XmlLimits
+    from broker.domain.errors import Refusal
+    from broker.xml.parsing import parse_xml
+    from broker.xml.trust import TrustStore
+    from broker.xml.verification import SignatureVerifier
+
     try:
         trust = TrustStore.from_pem_files(args.ca)
     except (OSError, ValueError) as exc:
@@ -82,6 +86,8 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _pki_init(args: argparse.Namespace) -> int:
+    from broker.xml.pki import DEMO_ORGANISATIONS, DEMO_PERSONS, init_test_pki
+
     chosen = bool(args.org or args.person)
     organisations = args.org if chosen else list(DEMO_ORGANISATIONS)
     persons = args.person if chosen else list(DEMO_PERSONS)
