@@ -6,6 +6,10 @@ directory, one subdirectory per message type. Then it times ``dsve validate DIR`
 schema file over that schema's files, and prints both wall times and their ratio (goal: dsve/xmllint ≤ 1).
 xmllint checks the schema only, so it finds fewer invalid files; both counts are printed.
 
+The two tools run alternately, ``--repeat`` times each, so load from other work on the machine falls on
+both alike; the best and worst wall times are printed with the load average before and after. ``dsve`` is
+the one installed beside this interpreter, so a version manager's shim in front of it is not timed.
+
     python bench/cli_validate.py            # 10,000 files
     python bench/cli_validate.py --smoke    # about 200 files, a few seconds
 """
@@ -89,18 +93,28 @@ def generate(directory: Path, count: int, seed: int) -> tuple[dict[Path, list[st
     return by_schema, schema_faults, rule_faults
 
 
-def time_dsve(directory: Path) -> tuple[float, str]:
+def dsve_command() -> str | None:
+    """The ``dsve`` script of this interpreter's environment, else the first on PATH."""
+    beside = Path(sys.executable).parent / "dsve"
+    return str(beside) if beside.is_file() else shutil.which("dsve")
+
+
+def time_dsve(dsve: str, directory: Path, xsd_dir: Path) -> tuple[float, str]:
     started = time.perf_counter()
-    result = subprocess.run(["dsve", "validate", str(directory)], capture_output=True, text=True, check=False)
+    command = [dsve, "validate", "--xsd-dir", str(xsd_dir), str(directory)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - started
     if result.returncode not in (0, 1):
         raise SystemExit(f"dsve validate failed ({result.returncode}): {result.stderr.strip()}")
     return elapsed, result.stdout.strip().splitlines()[-1]
 
 
-def time_startup(example: str, schema: Path) -> tuple[float, float]:
+def time_startup(dsve: str, example: str, schema: Path, xsd_dir: Path) -> tuple[float, float]:
     """Wall time of each tool on one file: what every invocation pays before its first file."""
-    runs = {"dsve": ["dsve", "validate", example], "xmllint": ["xmllint", "--noout", "--schema", str(schema), example]}
+    runs = {
+        "dsve": [dsve, "validate", "--xsd-dir", str(xsd_dir), example],
+        "xmllint": ["xmllint", "--noout", "--schema", str(schema), example],
+    }
     best = {}
     for name, command in runs.items():
         times = []
@@ -127,14 +141,24 @@ def time_xmllint(by_schema: dict[Path, list[str]]) -> tuple[float, int]:
     return time.perf_counter() - started, invalid
 
 
+def load_average() -> str:
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "?"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=10_000, help="files to generate (default 10,000)")
     parser.add_argument("--smoke", action="store_true", help="about 200 files: a quick check that it all runs")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs of each tool, alternating (default 3)")
     parser.add_argument("--seed", type=int, default=20261128)
     args = parser.parse_args()
     count = 200 if args.smoke else args.count
-    if shutil.which("xmllint") is None or shutil.which("dsve") is None:
+    repeat = 1 if args.smoke else max(1, args.repeat)
+    dsve = dsve_command()
+    if shutil.which("xmllint") is None or dsve is None:
         raise SystemExit("needs xmllint and the dsve command on PATH")
     directory = Path(tempfile.mkdtemp(prefix="dsve-bench-"))
     try:
@@ -146,19 +170,28 @@ def main() -> int:
         )
         # Warm the page cache and the interpreter's bytecode cache, so neither run pays for the other.
         time_xmllint(by_schema)
-        dsve_s, dsve_summary = time_dsve(directory)
-        xmllint_s, xmllint_invalid = time_xmllint(by_schema)
-        dsve_s = min(dsve_s, time_dsve(directory)[0])
+        time_dsve(dsve, directory, XSD_DIR)
+        load_before = load_average()
+        dsve_times: list[float] = []
+        xmllint_times: list[float] = []
+        for _ in range(repeat):
+            xmllint_s, xmllint_invalid = time_xmllint(by_schema)
+            xmllint_times.append(xmllint_s)
+            dsve_s, dsve_summary = time_dsve(dsve, directory, XSD_DIR)
+            dsve_times.append(dsve_s)
+        dsve_s, xmllint_s = min(dsve_times), min(xmllint_times)
         print(
-            f"dsve validate: {dsve_s:6.2f} s  ({count / dsve_s:8.0f} files/s, {os.cpu_count()} cores)  {dsve_summary}"
+            f"dsve validate: {dsve_s:6.2f} s (worst {max(dsve_times):.2f}; {count / dsve_s:6.0f} files/s, "
+            f"{os.cpu_count()} cores)  {dsve_summary}"
         )
         print(
-            f"xmllint:       {xmllint_s:6.2f} s  ({count / xmllint_s:8.0f} files/s)  "
+            f"xmllint:       {xmllint_s:6.2f} s (worst {max(xmllint_times):.2f}; {count / xmllint_s:6.0f} files/s)  "
             f"{xmllint_invalid} invalid (schema only)"
         )
-        print(f"ratio dsve/xmllint: {dsve_s / xmllint_s:.2f}")
+        load = f"load {load_before} → {load_average()}"
+        print(f"ratio dsve/xmllint: {dsve_s / xmllint_s:.2f} (best runs of {repeat}; {load})")
         schema, files = next(iter(by_schema.items()))
-        dsve_start, xmllint_start = time_startup(files[0], schema)
+        dsve_start, xmllint_start = time_startup(dsve, files[0], schema, XSD_DIR)
         print(
             f"one file (startup): dsve {dsve_start:.2f} s, xmllint {xmllint_start:.3f} s; "
             f"without startup: dsve {(dsve_s - dsve_start) * 1e6 / count:.0f} µs/file, "

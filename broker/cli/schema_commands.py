@@ -22,6 +22,8 @@ from typing import Any, NamedTuple
 # Below this many files a pool costs more than it saves.
 PARALLEL_THRESHOLD = 200
 CHUNKS_PER_WORKER = 8
+# Bytes asked for by a file's first read: more than almost any message, so most files need no second one.
+FIRST_READ = 1 << 16
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -35,73 +37,95 @@ class FileResult(NamedTuple):
     unreadable: str | None = None
 
 
-# What a validating process holds: (catalogue or None, compiled --schema or None, limits). Set in the parent
-# before forking, so workers inherit compiled schemas; set by the initializer where processes are spawned.
-_state: tuple[Any, Any, Any] | None = None
+Outcome = tuple[str | None, tuple[tuple[int, int, str, str, str], ...], str | None]
 
 
-def _load_state(xsd_dir: str, schema_file: str | None) -> tuple[Any, Any, Any]:
-    from broker.config import Settings
-    from broker.xml.catalogue import Catalogue, CompiledSchema, compile_schema
+class _Checker:
+    """Validates files in one process: the catalogue (or one ``--schema``), the limits and the functions it
+    calls, bound once, so the loop over thousands of files does no imports or lookups per file."""
 
-    limits = Settings.from_env().limits
-    if schema_file is not None:
-        return None, CompiledSchema(compile_schema(Path(schema_file))), limits
-    # Schemas compile on first use: a run over one file compiles one schema, not the whole catalogue.
-    return Catalogue.load(Path(xsd_dir)), None, limits
+    def __init__(self, xsd_dir: str, schema_file: str | None) -> None:
+        from broker.config import Settings
+        from broker.domain.errors import Refusal
+        from broker.xml.catalogue import Catalogue, CompiledSchema, compile_schema
+        from broker.xml.parsing import parse_xml
+        from broker.xml.validation import validate_tree, validate_with_schema
+
+        self.limits = Settings.from_env().limits
+        self.catalogue: Any = None
+        self.compiled: Any = None
+        if schema_file is not None:
+            self.compiled = CompiledSchema(compile_schema(Path(schema_file)))
+        else:
+            # Schemas compile on first use: a run over one file compiles one schema, not the whole catalogue.
+            self.catalogue = Catalogue.load(Path(xsd_dir))
+        self._refusal = Refusal
+        self._parse = parse_xml
+        self._validate_tree = validate_tree
+        self._validate_with_schema = validate_with_schema
+
+    def prepare_for_fork(self) -> None:
+        """Compile every schema now, once: forked workers inherit them instead of each compiling its own."""
+        if self.catalogue is not None:
+            self.catalogue.compile_all()
+
+    def outcome(self, name: str) -> Outcome:
+        """One file's (message type, issues, why unreadable): compact, as it crosses the process boundary."""
+        limits = self.limits
+        try:
+            data = _read(name, limits.max_bytes)
+        except OSError as exc:
+            return None, (), exc.strerror or str(exc)
+        try:
+            tree = self._parse(data, limits)
+        except self._refusal as refusal:
+            return None, tuple((i.line, i.column, i.path, i.message, i.code) for i in refusal.issues), None
+        if self.compiled is not None:
+            report = self._validate_with_schema(tree, self.compiled, data)
+        else:
+            report = self._validate_tree(tree, self.catalogue, data)
+        if not report.issues:
+            return report.message_type, (), None
+        return report.message_type, tuple((i.line, i.column, i.path, i.message, i.code) for i in report.issues), None
+
+    def outcomes(self, names: list[str]) -> list[Outcome]:
+        outcome = self.outcome
+        return [outcome(name) for name in names]
 
 
-def _init_worker(xsd_dir: str, schema_file: str | None) -> None:
-    global _state
-    if _state is None:
-        _state = _load_state(xsd_dir, schema_file)
+# The checker of this process. Set in the parent before forking, so the workers inherit it, compiled.
+_checker: _Checker | None = None
+
+
+def _validate_chunk(names: list[str]) -> list[Outcome]:
+    assert _checker is not None
+    return _checker.outcomes(names)
 
 
 def _read(name: str, max_bytes: int) -> bytes:
     """The file's bytes, at most ``max_bytes + 1`` of them (enough for the parser to refuse it as too large).
 
-    Plain descriptors rather than a buffered file object: per file this is most of the I/O overhead.
+    Plain descriptors rather than a buffered file object, and no ``stat``: a message fits the first read,
+    and a regular file answers a short read only at its end, so most files cost one open, read and close.
     """
+    limit = max_bytes + 1
     fd = os.open(name, os.O_RDONLY)
     try:
-        size = min(os.fstat(fd).st_size, max_bytes) + 1
-        chunks = []
-        while size > 0:
-            chunk = os.read(fd, size)
+        want = min(FIRST_READ, limit)
+        data = os.read(fd, want)
+        if len(data) < want:
+            return data
+        chunks = [data]
+        size = len(data)
+        while size < limit:
+            chunk = os.read(fd, min(1 << 20, limit - size))
             if not chunk:
                 break
             chunks.append(chunk)
-            size -= len(chunk)
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            size += len(chunk)
+        return b"".join(chunks)
     finally:
         os.close(fd)
-
-
-def _validate_file(name: str) -> FileResult:
-    from broker.domain.errors import Refusal
-    from broker.xml.parsing import parse_xml
-    from broker.xml.validation import validate_tree, validate_with_schema
-
-    assert _state is not None
-    catalogue, compiled, limits = _state
-    try:
-        data = _read(name, limits.max_bytes)
-    except OSError as exc:
-        return FileResult(name, None, (), exc.strerror or str(exc))
-    try:
-        tree = parse_xml(data, limits)
-    except Refusal as refusal:
-        return FileResult(name, None, tuple((i.line, i.column, i.path, i.message, i.code) for i in refusal.issues))
-    if compiled is not None:
-        report = validate_with_schema(tree, compiled, data)
-    else:
-        report = validate_tree(tree, catalogue, data)
-    issues = tuple((i.line, i.column, i.path, i.message, i.code) for i in report.issues)
-    return FileResult(name, report.message_type, issues)
-
-
-def _validate_chunk(names: list[str]) -> list[FileResult]:
-    return [_validate_file(name) for name in names]
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
@@ -109,37 +133,64 @@ def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
         yield items[start : start + size]
 
 
+def _xml_files(directory: str) -> list[str]:
+    """Every ``*.xml`` file under ``directory``, in the order of their path components.
+
+    One ``scandir`` per directory (the entry types come with the listing) rather than ``Path.rglob`` and a
+    ``stat`` per file: for ten thousand files that is the difference between about 10 and 100 ms. Like
+    ``rglob``, it does not descend into symbolic links to directories, but takes symbolic links to files.
+    """
+    found: list[tuple[tuple[str, ...], str]] = []
+    pending: list[tuple[str, tuple[str, ...]]] = [(directory, ())]
+    while pending:
+        folder, parts = pending.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = list(listing)
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                pending.append((entry.path, (*parts, entry.name)))
+            elif entry.name.endswith(".xml") and entry.is_file():
+                found.append(((*parts, entry.name), entry.path))
+    found.sort()
+    return [path for _, path in found]
+
+
 def _collect(targets: Sequence[str]) -> tuple[list[str], list[FileResult]]:
     """Files to validate (directories walked for ``*.xml``, sorted), and the targets that do not exist."""
     files: list[str] = []
     missing: list[FileResult] = []
     for target in targets:
-        path = Path(target)
-        if path.is_dir():
-            files.extend(str(p) for p in sorted(path.rglob("*.xml")) if p.is_file())
-        elif path.exists():
+        if os.path.isdir(target):
+            files.extend(_xml_files(str(Path(target))))
+        elif os.path.exists(target):
             files.append(target)
         else:
             missing.append(FileResult(target, None, (), "no such file or directory"))
     return files, missing
 
 
-def _run(files: list[str], jobs: int, xsd_dir: str, schema_file: str | None) -> Iterable[FileResult]:
+def _outcomes(files: list[str], jobs: int) -> Iterator[Outcome]:
+    assert _checker is not None
     if jobs <= 1 or len(files) < PARALLEL_THRESHOLD:
-        for name in files:
-            yield _validate_file(name)
+        yield from map(_checker.outcome, files)
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    catalogue = _state[0] if _state is not None else None
-    if catalogue is not None:
-        catalogue.compile_all()  # once, here: the forked workers inherit the compiled schemas
+    _checker.prepare_for_fork()
+    # Several chunks per worker, so a worker slowed by other work on the machine does not hold up the end.
     size = max(25, -(-len(files) // (jobs * CHUNKS_PER_WORKER)))
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(jobs, context, _init_worker, (xsd_dir, schema_file)) as pool:
-        for results in pool.map(_validate_chunk, _chunks(files, size)):
-            yield from results
+    with ProcessPoolExecutor(jobs, multiprocessing.get_context("fork")) as pool:
+        for outcomes in pool.map(_validate_chunk, _chunks(files, size)):
+            yield from outcomes
+
+
+def _run(files: list[str], jobs: int) -> Iterator[FileResult]:
+    for name, (message_type, issues, unreadable) in zip(files, _outcomes(files, jobs), strict=True):
+        yield FileResult(name, message_type, issues, unreadable)
 
 
 def _print_text(results: Iterable[FileResult], out: Any) -> tuple[int, int, int]:
@@ -182,13 +233,13 @@ def _exit_code(invalid: int, unreadable: int) -> int:
 
 def validate_command(args: argparse.Namespace) -> int:
     """``dsve validate``: exit 0 when every file is valid, 1 when any is invalid, 2 on usage or I/O trouble."""
-    global _state
+    global _checker
     from broker.config import Settings
     from broker.xml.catalogue import CatalogueError
 
     try:
         xsd_dir = str(args.xsd_dir or Settings.from_env().xsd_dir)
-        _state = _load_state(xsd_dir, args.schema)
+        _checker = _Checker(xsd_dir, args.schema)
     except (CatalogueError, ValueError, OSError) as exc:
         print(f"dsve validate: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -197,7 +248,7 @@ def validate_command(args: argparse.Namespace) -> int:
         print("dsve validate: no *.xml files found", file=sys.stderr)
         return EXIT_USAGE
     jobs = args.jobs or os.cpu_count() or 1
-    results = chain(missing, _run(files, jobs, xsd_dir, args.schema))
+    results = chain(missing, _run(files, jobs))
     try:
         if args.format == "json":
             return _report_json(results)
