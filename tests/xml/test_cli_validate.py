@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from broker.cli import main
-from broker.cli.schema_commands import PARALLEL_THRESHOLD
+from broker.cli.schema_commands import FIRST_READ, PARALLEL_THRESHOLD, _collect
 
 MINI = Path(__file__).parent / "data" / "mini"
 VALID = (MINI / "pantedokument.xml").read_text()
@@ -150,3 +152,50 @@ def test_a_catalogue_schema_that_fails_to_compile_exits_two(tmp_path: Path, caps
     code = main(["validate", "--xsd-dir", str(tmp_path), str(MINI / "pantedokument.xml")])
     assert code == 2
     assert "pant.xsd" in capsys.readouterr().err
+
+
+def test_walk_order_matches_path_order(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Components compare one by one: a/b.xml sorts before a.xml, unlike the plain strings.
+    for name in ("a/b.xml", "a.xml", "a/a/z.xml", "B.xml", ".skjult/c.xml", "a/ikke.xml.txt"):
+        write(tmp_path / name, VALID)
+    (tmp_path / "lenke").symlink_to(tmp_path / "a", target_is_directory=True)
+    files, missing = _collect([str(tmp_path)])
+    expected = [str(p) for p in sorted(tmp_path.rglob("*.xml")) if p.is_file()]
+    assert files == expected and not missing
+    assert [Path(f).relative_to(tmp_path).as_posix() for f in files] == [
+        ".skjult/c.xml",
+        "B.xml",
+        "a/a/z.xml",
+        "a/b.xml",
+        "a.xml",
+    ]
+
+
+def test_files_past_the_first_read_and_past_the_body_limit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    padding = "<!--" + "x" * (3 * FIRST_READ) + "-->\n"
+    large = write(tmp_path / "stor.xml", VALID.replace("<pantedokument", padding + "<pantedokument", 1))
+    code, out, _ = run(capsys, str(large))
+    assert (code, out) == (0, "1 file: 1 valid, 0 invalid\n")
+    monkeypatch.setenv("DSVE_MAX_BODY_BYTES", str(2 * FIRST_READ))
+    code, out, _ = run(capsys, str(large))
+    assert code == 1
+    assert out.startswith(f"{large}:0:0: the body is {2 * FIRST_READ + 1} bytes, more than the limit")
+
+
+def test_validate_imports_nothing_of_the_store_or_the_signatures() -> None:
+    """Start-up is most of the cost of a small run: building the parser must stay argparse-level."""
+    probe = (
+        "import sys; from broker.cli import main; main(['validate', '--xsd-dir', sys.argv[1], sys.argv[2]]); "
+        "heavy = ('sqlalchemy', 'cryptography', 'signxml', 'aiohttp', 'asyncio', 'importlib.metadata', 'xmlschema'); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m == 'importlib.metadata'))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(MINI), str(MINI / "pantedokument.xml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "[]"
