@@ -11,7 +11,6 @@ little crosses the process boundary. Output keeps the order of the input.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -259,6 +258,8 @@ def validate_command(args: argparse.Namespace) -> int:
 
 
 def _report_json(results: Iterable[FileResult]) -> int:
+    import json
+
     entries = [_as_json(r) for r in results]
     unreadable = sum(1 for e in entries if "unreadable" in e)
     invalid = sum(1 for e in entries if not e["valid"]) - unreadable
@@ -300,6 +301,8 @@ def schemas_command(args: argparse.Namespace) -> int:
             }
             for spec in catalogue
         ]
+        import json
+
         json.dump(entries, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
         return EXIT_OK
