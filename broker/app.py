@@ -21,6 +21,7 @@ from broker.auth.access_tokens import AccessTokens
 from broker.auth.broker_key import load_or_create_token_key
 from broker.auth.grant import GrantPolicy
 from broker.config import Settings
+from broker.console import setup_console
 from broker.http.app_keys import (
     ACCESS_TOKENS,
     GRANT_POLICY,
@@ -96,6 +97,7 @@ def create_app(
     app[READINESS] = [_transport_check(bus)]
     app[SCRAPE_HOOKS] = [_backlog_hook(relay, metrics)]
     add_routes(app)
+    setup_console(app, settings)
     app.cleanup_ctx.append(_running_broker)
     return app
 

@@ -17,7 +17,9 @@ def _served_routes(broker: Broker) -> set[tuple[str, str]]:
         if route.method in ("HEAD", "OPTIONS"):
             continue
         info = route.resource.get_info() if route.resource else {}
-        path = info.get("path") or info.get("formatter")
+        path = info.get("path") or info.get("formatter") or info.get("prefix")
+        if path.startswith("/console"):
+            continue  # the web console serves HTML pages, not the API that the OpenAPI document describes
         served.add((route.method.lower(), path))
     return served
 

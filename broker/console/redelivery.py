@@ -1,0 +1,56 @@
+"""Re-delivery of a dead-lettered message, the one change an operator makes from the console.
+
+In one transaction: the status moves back from ``dead_lettered`` to ``published`` (the lifecycle allows
+exactly that step, so a message that moved on meanwhile is left alone), a new outbox row queues the
+message again for its recipient, and the sender gets a receipt. The relay then publishes it as any other.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from broker.domain.lifecycle import MessageStatus
+from broker.routing.transport import (
+    HEADER_MESSAGE_TYPE,
+    HEADER_RECIPIENT,
+    HEADER_RECIPIENT_REFERENCE,
+    HEADER_SENDER,
+    HEADER_SENDER_REFERENCE,
+)
+from broker.store.unit_of_work import UnitOfWork
+from broker.usecases.receipts import add_receipt
+from broker.usecases.services import Services
+
+log = logging.getLogger("broker.console")
+
+ACTOR_PREFIX = "console:"
+ACTOR_LENGTH = 64
+
+
+async def redeliver(services: Services, message_id: str, username: str) -> bool:
+    """Queue a dead-lettered message again; False when it is not (or no longer) dead-lettered."""
+    now = services.clock()
+    actor = (ACTOR_PREFIX + username)[:ACTOR_LENGTH]
+    async with UnitOfWork(services.engine) as uow:
+        message = await uow.messages.get(message_id, with_content=False)
+        if message is None or message.status is not MessageStatus.DEAD_LETTERED:
+            return False
+        moved = await uow.messages.set_status(
+            message.id, MessageStatus.PUBLISHED, actor, "re-delivery requested in the console", now
+        )
+        if not moved:
+            return False
+        headers = {
+            HEADER_MESSAGE_TYPE: message.message_type,
+            HEADER_SENDER: message.sender,
+            HEADER_RECIPIENT: message.recipient,
+            HEADER_SENDER_REFERENCE: message.sender_reference,
+        }
+        if message.recipient_reference:
+            headers[HEADER_RECIPIENT_REFERENCE] = message.recipient_reference
+        await uow.outbox.add("message", message.id, f"{message.recipient}.{message.message_type}", headers)
+        await add_receipt(uow, message.id, message.sender, MessageStatus.PUBLISHED, now)
+        await uow.commit()
+    services.outbox_written()
+    log.info("message re-delivered from the console", extra={"username": username, "message_id": message_id})
+    return True

@@ -1,0 +1,76 @@
+"""The index of property units (matrikkelenheter) named in stored messages, for the console's case search.
+
+Messages are indexed after intake, from their stored content, by ``broker.console.property_index``; the
+intake path stays untouched. A message is marked indexed even when it names no unit (or was purged), so it
+is read once. Rows are inserted with ``ON CONFLICT DO NOTHING``, so two broker processes indexing the same
+message at once are harmless.
+
+On PostgreSQL a message with a lower ``seq`` may commit after one with a higher ``seq``; the scan for
+unindexed messages therefore looks back ``LOOKBACK`` numbers below the highest indexed ``seq`` rather than
+trusting a high-water mark alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from broker.store.dialect_insert import conflict_insert
+from broker.store.tables import console_indexed_messages, console_property_units, messages
+
+LOOKBACK = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class UnitRef:
+    """A matrikkelenhet: ``unit`` is ``kommunenummer-gårdsnummer-bruksnummer``."""
+
+    unit: str
+    festenummer: int = 0
+    seksjonsnummer: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PendingMessage:
+    id: str
+    seq: int
+    content: bytes | None
+
+
+class ConsolePropertyRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def unindexed(self, limit: int) -> list[PendingMessage]:
+        """The oldest messages not yet indexed, with their content."""
+        highest = sa.select(sa.func.coalesce(sa.func.max(console_indexed_messages.c.seq), 0)).scalar_subquery()
+        indexed = sa.select(console_indexed_messages.c.message_id).where(
+            console_indexed_messages.c.message_id == messages.c.id
+        )
+        result = await self._connection.execute(
+            sa.select(messages.c.id, messages.c.seq, messages.c.content)
+            .where(messages.c.seq > highest - LOOKBACK, ~indexed.exists())
+            .order_by(messages.c.seq)
+            .limit(limit)
+        )
+        return [PendingMessage(row.id, row.seq, row.content) for row in result]
+
+    async def record(self, indexed: Sequence[tuple[PendingMessage, Sequence[UnitRef]]]) -> None:
+        if not indexed:
+            return
+        units = [
+            {"message_id": m.id, "unit": u.unit, "festenummer": u.festenummer, "seksjonsnummer": u.seksjonsnummer}
+            for m, refs in indexed
+            for u in set(refs)
+        ]
+        if units:
+            await self._connection.execute(
+                conflict_insert(self._connection, console_property_units).on_conflict_do_nothing(), units
+            )
+        await self._connection.execute(
+            conflict_insert(self._connection, console_indexed_messages).on_conflict_do_nothing(),
+            [{"message_id": m.id, "seq": m.seq} for m, _ in indexed],
+        )
