@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "broker.cli.server_commands",
     "broker.cli.db_commands",
     "broker.cli.participant_commands",
+    "broker.cli.console_commands",
 )
 
 

@@ -54,6 +54,7 @@ SALE: tuple[tuple[str, str], ...] = (
 SETTLEMENT_CASE_SIZE = len(SALE) - len(FINANCING_TYPES)
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+_SIGN_IN_CSRF = re.compile(r'action="/console/login"[^>]*>\s*<input type="hidden" name="csrf_token" value="([^"]+)"')
 
 
 @cache
@@ -98,7 +99,9 @@ def csrf_token(html: str) -> str:
 
 async def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> Any:
     page = await client.get("/console/login")
-    token = csrf_token(await page.text())
+    match = _SIGN_IN_CSRF.search(await page.text())
+    assert match, "the sign-in page has no form with a CSRF token"
+    token = match.group(1)
     return await client.post(
         "/console/login",
         data={"csrf_token": token, "username": username, "password": password, "next": "/console/"},
