@@ -121,6 +121,7 @@ class RabbitMqTransport:
         self._ensured: set[str] = set()
         self._declare_lock = asyncio.Lock()
         self._subscriptions: set[RabbitSubscription] = set()
+        self._handlers: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         if self._connection is not None:
@@ -142,6 +143,8 @@ class RabbitMqTransport:
     async def close(self) -> None:
         for subscription in list(self._subscriptions):
             await subscription.cancel()
+        if self._handlers:
+            await asyncio.wait(list(self._handlers), timeout=self._publish_timeout_s)
         connection, self._connection = self._connection, None
         if connection is not None:
             await connection.close()
@@ -221,13 +224,21 @@ class RabbitMqTransport:
         queue = await channel.declare_queue(queue_name, durable=True, arguments=arguments)
         subscription = RabbitSubscription(self, channel, queue)
 
-        async def on_message(message: AbstractIncomingMessage) -> None:
-            delivery = RabbitDelivery(message)
+        async def handle(delivery: RabbitDelivery) -> None:
             try:
                 await handler(delivery)
             except Exception:
                 log.exception("handler failed on message %s from %s", delivery.message_id, queue_name)
                 await delivery.reject(requeue=True)
+
+        async def on_message(message: AbstractIncomingMessage) -> None:
+            # aiormq cancels its callbacks when the channel dies; a handler cut between its effect and
+            # its bookkeeping would apply the effect again on redelivery. It runs to the end in a task of
+            # its own (its settle is then void and the message comes back, to be recognised as handled).
+            task = asyncio.get_running_loop().create_task(handle(RabbitDelivery(message)))
+            self._handlers.add(task)
+            task.add_done_callback(self._handlers.discard)
+            await asyncio.shield(task)
 
         subscription.consumer_tag = await queue.consume(on_message, no_ack=False)
         self._subscriptions.add(subscription)

@@ -47,24 +47,33 @@ class InboxConsumer:
         # A redelivery may arrive while the first delivery of the same id is still being handled
         # (its channel died under it); the second waits for the first instead of running in parallel.
         self._in_flight: dict[str, asyncio.Future[None]] = {}
+        self._stopping = False
         self.handled = 0
         self.duplicates = 0
         self.failed = 0
 
     async def start(self) -> None:
         if self._subscription is None:
+            self._stopping = False
             await self._dedup.open()
             self._subscription = await self._transport.consume(self.orgnr, self._on_delivery, self.prefetch)
 
     async def stop(self) -> None:
+        """Stop consuming and wait for the handlings under way, so the dedup store may be closed after."""
+        self._stopping = True
         subscription, self._subscription = self._subscription, None
         if subscription is not None:
             await subscription.cancel()
+        while self._in_flight:
+            await asyncio.gather(*(asyncio.shield(f) for f in list(self._in_flight.values())))
 
     async def _on_delivery(self, delivery: Delivery) -> None:
         message_id = delivery.message_id
         while (earlier := self._in_flight.get(message_id)) is not None:
             await asyncio.shield(earlier)
+        if self._stopping:
+            await delivery.reject(requeue=True)
+            return
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._in_flight[message_id] = done
         try:

@@ -32,15 +32,17 @@ async def delete_topology(url: str, topology: Topology, orgnrs: Iterable[str]) -
 
 @asynccontextmanager
 async def rabbitmq_transport(
-    url: str, prefix: str, orgnrs: Iterable[str], delivery_limit: int = 2, **kwargs: object
+    url: str, prefix: str, orgnrs: Iterable[str], delivery_limit: int = 2, cleanup: bool = True, **kwargs: object
 ) -> AsyncIterator[RabbitMqTransport]:
+    """A started transport; with ``cleanup`` its exit deletes the test's topology (let the outermost do it)."""
     transport = RabbitMqTransport(url, prefix=prefix, delivery_limit=delivery_limit, **kwargs)  # type: ignore[arg-type]
     await transport.start()
     try:
         yield transport
     finally:
         await transport.close()
-        await delete_topology(url, transport.topology, orgnrs)
+        if cleanup:
+            await delete_topology(url, transport.topology, orgnrs)
 
 
 @asynccontextmanager
