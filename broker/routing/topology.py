@@ -8,6 +8,7 @@ letters into ``P.dead.<orgnr>`` while the broker's own queue (bound ``#``) sees 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,3 +92,13 @@ async def declare_participant(channel: AbstractChannel, topology: Topology, orgn
     )
     await events.bind(topology.events_exchange, routing_key=binding)
     return {queue.name: queue for queue in (inbox, dead, events)}
+
+
+async def delete_topology(channel: AbstractChannel, topology: Topology, orgnrs: Iterable[str]) -> None:
+    """Remove what a throw-away prefix declared (a demo run, a benchmark): its queues, then its exchanges."""
+    for orgnr in orgnrs:
+        for name in topology.participant_queues(orgnr):
+            await channel.queue_delete(name)
+    await channel.queue_delete(topology.broker_dead_queue)
+    for name in topology.exchanges():
+        await channel.exchange_delete(name)
