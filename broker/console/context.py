@@ -51,6 +51,8 @@ class ConsoleContext:
 
 CONSOLE = web.AppKey("console", ConsoleContext)
 PROPERTY_INDEXER = web.AppKey("console_property_indexer", PropertyIndexer)
+# On the broker's app: the console's sub-application, for tools that need its parts (the benchmark).
+CONSOLE_APP = web.AppKey("console_app", web.Application)
 VIEWER = web.RequestKey("console_viewer", Viewer)
 
 

@@ -14,7 +14,7 @@ from aiohttp import web
 from itsdangerous import URLSafeTimedSerializer
 
 from broker.config import Settings
-from broker.console.context import CONSOLE, PROPERTY_INDEXER, ConsoleContext
+from broker.console.context import CONSOLE, CONSOLE_APP, PROPERTY_INDEXER, ConsoleContext
 from broker.console.middleware import console_middleware
 from broker.console.options import ConsoleOptions
 from broker.console.property_index import PropertyIndexer
@@ -70,4 +70,5 @@ def setup_console(app: web.Application, settings: Settings, options: ConsoleOpti
     console.on_startup.append(start_indexer)
     console.on_shutdown.append(stop_indexer)
     app.add_subapp(PREFIX, console)
+    app[CONSOLE_APP] = console
     return console

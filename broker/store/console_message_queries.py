@@ -62,20 +62,19 @@ class ConsoleMessageQueries:
         )
         return [_message(row) for row in result]
 
-    async def count_by_status(self) -> dict[str, int]:
+    async def counts(self) -> tuple[dict[str, int], list[tuple[str, int]]]:
+        """Messages per status and per type (most first), from one grouped scan."""
         result = await self._connection.execute(
-            sa.select(messages.c.status, sa.func.count()).where(*self._visible()).group_by(messages.c.status)
-        )
-        return {status: count for status, count in result}
-
-    async def count_by_type(self) -> list[tuple[str, int]]:
-        result = await self._connection.execute(
-            sa.select(messages.c.message_type, sa.func.count().label("n"))
+            sa.select(messages.c.status, messages.c.message_type, sa.func.count())
             .where(*self._visible())
-            .group_by(messages.c.message_type)
-            .order_by(sa.desc("n"), messages.c.message_type)
+            .group_by(messages.c.status, messages.c.message_type)
         )
-        return [(message_type, count) for message_type, count in result]
+        by_status: dict[str, int] = {}
+        by_type: dict[str, int] = {}
+        for status, message_type, count in result:
+            by_status[status] = by_status.get(status, 0) + count
+            by_type[message_type] = by_type.get(message_type, 0) + count
+        return by_status, sorted(by_type.items(), key=lambda item: (-item[1], item[0]))
 
     async def relay_backlog(self) -> int:
         """Outbox rows (messages and receipts) not yet published; for a participant, those about its messages."""
@@ -144,22 +143,18 @@ class ConsoleMessageQueries:
             if not frontier or len(found) >= CASE_LIMIT:
                 break
             seen |= frontier
-            for message in await self._messages(self._touching(frontier), limit=CASE_LIMIT):
-                found.setdefault(message.id, message)
+            for message in await self._messages(self._naming({ref for _, ref in frontier}), limit=CASE_LIMIT):
+                if not frontier.isdisjoint(case_nodes(message)):
+                    found.setdefault(message.id, message)
             nodes = {node for m in found.values() for node in case_nodes(m)}
         return sorted(found.values(), key=lambda m: m.seq or 0)[:CASE_LIMIT]
 
     @staticmethod
-    def _touching(nodes: Iterable[CaseNode]) -> sa.ColumnElement[bool]:
-        return sa.or_(
-            *(
-                sa.or_(
-                    sa.and_(messages.c.sender == orgnr, messages.c.sender_reference == reference),
-                    sa.and_(messages.c.recipient == orgnr, messages.c.recipient_reference == reference),
-                )
-                for orgnr, reference in sorted(nodes)
-            )
-        )
+    def _naming(references: set[str]) -> sa.ColumnElement[bool]:
+        # Two IN lists over the two indexed reference columns: both databases answer it from the indexes.
+        # Which party owns each reference is checked on the rows that come back.
+        ordered = sorted(references)
+        return sa.or_(messages.c.sender_reference.in_(ordered), messages.c.recipient_reference.in_(ordered))
 
     async def message(self, id: str) -> StoredMessage | None:
         """One message with its content, if the scope may see it."""

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from broker.store.dialect_insert import conflict_insert
 from broker.store.tables import console_indexed_messages, console_property_units, messages
 
-LOOKBACK = 10_000
+LOOKBACK = 1_000
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,8 +36,7 @@ async def overview(request: web.Request) -> web.Response:
     now = ctx.clock()
     async with UnitOfWork(ctx.engine) as uow:
         queries = ConsoleMessageQueries(uow.connection, viewer.scope)
-        by_status = await queries.count_by_status()
-        by_type = await queries.count_by_type()
+        by_status, by_type = await queries.counts()
         backlog = await queries.relay_backlog()
         throughput = await queries.throughput(now, BUCKETS, BUCKET_WIDTH)
     statuses = [(status.value, by_status.get(status.value, 0)) for status in MessageStatus]

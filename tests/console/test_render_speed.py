@@ -1,0 +1,35 @@
+"""Pages stay fast with a full store: here 1,000 messages (``bench/console.py`` measures 10,000)."""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+from typing import Any
+
+from bench.console import add_operator, fill_store, page_paths, sign_in, time_pages
+from broker.app import create_app
+from broker.console.context import CONSOLE_APP, PROPERTY_INDEXER
+from broker.http.app_keys import SERVICES
+from broker.xml.pki import TestPki
+from tests.http.conftest import broker_settings, register_demo
+
+MESSAGES = 1_000
+GOAL_MS = 200.0
+
+
+async def test_every_page_renders_in_under_200_ms(aiohttp_client: Any, tmp_path: Path, test_pki: TestPki) -> None:
+    app = create_app(broker_settings(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'broker.db'}", test_pki))
+    client = await aiohttp_client(app)
+    engine = app[SERVICES].engine
+    await register_demo(app[SERVICES], test_pki)
+    cases = await fill_store(engine, MESSAGES)
+    await app[CONSOLE_APP][PROPERTY_INDEXER].catch_up(budget_s=60)
+    await add_operator(engine)
+    await sign_in(client)
+
+    timings = await time_pages(client, await page_paths(client, cases), repeat=5)
+
+    assert len(timings) == 8
+    medians = {name: statistics.median(samples) for name, samples in timings.items()}
+    slow = {name: ms for name, ms in medians.items() if ms >= GOAL_MS}
+    assert not slow, f"pages slower than {GOAL_MS} ms (median): {slow}"
