@@ -14,7 +14,7 @@ import dataclasses
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -156,8 +156,21 @@ async def _run_in(data_dir: Path, options: DemoOptions, console: Console, starte
             await participants_bus.close()
         await broker.stop()
         await register.close()
+        if settings.amqp_url and options.amqp_prefix is None:
+            await _delete_run_topology(settings, systems.handlers)
     result.seconds = time.monotonic() - started
     return result
+
+
+async def _delete_run_topology(settings: Settings, orgnrs: Iterable[str]) -> None:
+    """A demo on a shared RabbitMQ leaves nothing behind under the prefix it made up for itself."""
+    import aio_pika
+
+    from broker.routing.topology import Topology, delete_topology
+
+    connection = await aio_pika.connect(settings.amqp_url)
+    async with connection:
+        await delete_topology(await connection.channel(), Topology(settings.amqp_prefix), orgnrs)
 
 
 async def _first_case(
