@@ -82,20 +82,27 @@ class PropertyIndexer:
         """Index what is pending, batch by batch, until nothing is or the time budget is spent."""
         deadline = time.monotonic() + budget_s
         indexed = 0
+        while True:
+            count = await self._one_batch()
+            indexed += count
+            if count == 0 or time.monotonic() >= deadline:
+                return indexed
+
+    async def _one_batch(self) -> int:
+        # One batch at a time under the lock, so a search's catch-up takes turns with the background task.
+        # Reading and writing are separate transactions: on SQLite a read transaction cannot always turn into
+        # a write one after another writer committed, while a fresh write waits its turn (busy timeout).
         async with self._lock:
-            while True:
-                async with UnitOfWork(self._engine) as uow:
-                    repository = ConsolePropertyRepository(uow.connection)
-                    pending = await repository.unindexed(BATCH)
-                    if not pending:
-                        return indexed
-                    # Parsing is CPU work: off the event loop, so pages and the API stay responsive.
-                    found = await asyncio.to_thread(_extract, pending, self._limits)
-                    await repository.record(found)
-                    await uow.commit()
-                indexed += len(pending)
-                if time.monotonic() >= deadline:
-                    return indexed
+            async with UnitOfWork(self._engine) as uow:
+                pending = await ConsolePropertyRepository(uow.connection).unindexed(BATCH)
+            if not pending:
+                return 0
+            # Parsing is CPU work: off the event loop, so pages and the API stay responsive.
+            found = await asyncio.to_thread(_extract, pending, self._limits)
+            async with UnitOfWork(self._engine) as uow:
+                await ConsolePropertyRepository(uow.connection).record(found)
+                await uow.commit()
+            return len(pending)
 
     async def start(self) -> None:
         if self._task is None:
