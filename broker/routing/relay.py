@@ -61,6 +61,7 @@ class OutboxRelay:
         poll_interval_s: float = 1.0,
         retry_base_s: float = 0.2,
         retry_max_s: float = 10.0,
+        workers: int = 2,
     ) -> None:
         self._engine = engine
         self._transport = transport
@@ -71,27 +72,30 @@ class OutboxRelay:
         self.retry_max_s = retry_max_s
         self._skip_locked = engine.dialect.name == "postgresql"
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self.workers = max(1, workers)
+        self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self._ensured: set[str] = set()
         self.published_count = 0
 
     async def start(self) -> None:
-        if self._task is None:
+        """Start the workers: each claims and publishes its own batches, so confirms of several are in flight."""
+        if not self._tasks:
             self._stopping = False
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="outbox relay")
+            loop = asyncio.get_running_loop()
+            self._tasks = [loop.create_task(self._run(), name=f"outbox relay {n}") for n in range(self.workers)]
 
     async def stop(self, grace_s: float = 5.0) -> None:
         """Let the batch in hand finish (up to ``grace_s``); an interrupted batch is retried after its lease."""
-        task, self._task = self._task, None
-        if task is None:
+        tasks, self._tasks = self._tasks, []
+        if not tasks:
             return
         self._stopping = True
         self._wake.set()
-        try:
-            await asyncio.wait_for(asyncio.shield(task), grace_s)
-        except TimeoutError:
+        _, pending = await asyncio.wait(tasks, timeout=grace_s)
+        for task in pending:
             task.cancel()
+        for task in pending:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 

@@ -28,6 +28,5 @@ async def close_connections(name_prefix: str, explanation: str = "test") -> int:
     listing = await _rabbitmqctl("list_connections", "pid", "client_properties", "-q")
     rows = (_ROW.match(line) for line in listing.splitlines())
     pids = [row.group(1) for row in rows if row and row.group(2).startswith(name_prefix)]
-    for pid in pids:
-        await _rabbitmqctl("close_connection", pid, explanation)
+    await asyncio.gather(*(_rabbitmqctl("close_connection", pid, explanation) for pid in pids))
     return len(pids)

@@ -101,11 +101,11 @@ async def history(engine: AsyncEngine, message_id: str) -> list[tuple[str, str]]
     return [(row.status, row.actor) for row in rows]
 
 
-async def eventually(condition: Callable[[], Awaitable[bool]], within: float = 10.0) -> None:
+async def eventually(condition: Callable[[], Awaitable[bool]], within: float = 10.0, every: float = 0.05) -> None:
     """Wait until ``condition`` holds, failing the test after ``within`` seconds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     while not await condition():
         if loop.time() > deadline:
             raise AssertionError(f"condition not reached within {within} s")
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(every)
