@@ -14,7 +14,7 @@ from collections.abc import Callable
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from broker.domain.lifecycle import MessageStatus
-from broker.routing.status_moves import move_status, utcnow
+from broker.routing.status_moves import RELAY_ACTOR, move_status, utcnow
 from broker.routing.transport import HEADER_DEATH_REASON, HEADER_RECIPIENT, Delivery, Subscription, Transport
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,16 @@ class DeadLetterWatcher:
         recipient = delivery.headers.get(HEADER_RECIPIENT) or delivery.routing_key.split(".", 1)[0]
         detail = f"dead-lettered at {recipient}: {reason}"
         async with self._engine.begin() as conn:
+            # A dead letter can overtake the relay's own bookkeeping of the publish; it proves the publish,
+            # so the step is recorded here (and the relay, finding the message moved on, records nothing).
+            await move_status(
+                conn,
+                [delivery.message_id],
+                MessageStatus.PUBLISHED,
+                actor=RELAY_ACTOR,
+                at=utcnow(),
+                only_from=frozenset({MessageStatus.ACCEPTED}),
+            )
             moved = await move_status(
                 conn,
                 [delivery.message_id],

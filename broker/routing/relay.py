@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from broker.domain.lifecycle import MessageStatus
-from broker.routing.status_moves import MESSAGE_KIND, move_status, utcnow
+from broker.routing.status_moves import MESSAGE_KIND, RELAY_ACTOR, move_status, utcnow
 from broker.routing.transport import (
     HEADER_MESSAGE_TYPE,
     HEADER_RECIPIENT,
@@ -37,7 +37,7 @@ from broker.store import tables
 
 log = logging.getLogger(__name__)
 
-RELAY_ACTOR = "relay"
+FROM_ACCEPTED = frozenset({MessageStatus.ACCEPTED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +228,9 @@ class OutboxRelay:
                     .values(published_at=now, lease_until=None)
                 )
                 published = [c.outgoing.message_id for c in done if c.kind == MESSAGE_KIND and c.outgoing]
-                await move_status(conn, published, MessageStatus.PUBLISHED, actor=RELAY_ACTOR, at=now)
+                await move_status(
+                    conn, published, MessageStatus.PUBLISHED, actor=RELAY_ACTOR, at=now, only_from=FROM_ACCEPTED
+                )
             for claimed in failed:
                 # The lease becomes the row's backoff, so every relay waits before trying it again.
                 retry_at = now + timedelta(seconds=self._backoff(claimed.attempts))

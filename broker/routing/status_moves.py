@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from broker.domain.lifecycle import MessageStatus, can_move
 from broker.store import tables
 
+RELAY_ACTOR = "relay"
 EVENT_KIND = "event"
 MESSAGE_KIND = "message"
 
@@ -54,11 +55,16 @@ async def move_status(
     actor: str,
     at: datetime,
     detail: str | None = None,
+    only_from: frozenset[MessageStatus] | None = None,
 ) -> list[Moved]:
-    """Move the given messages to ``new`` where allowed; record history and enqueue the sender's receipts."""
+    """Move the given messages to ``new`` where allowed; record history and enqueue the sender's receipts.
+
+    ``only_from`` narrows the statuses a message may leave: the relay publishes only what is ``accepted``,
+    never re-publishing a message the dead-letter watcher has already moved on.
+    """
     if not message_ids:
         return []
-    allowed = [status.value for status in MessageStatus if can_move(status, new)]
+    allowed = [s.value for s in MessageStatus if can_move(s, new) and (only_from is None or s in only_from)]
     messages = tables.messages
     result = await conn.execute(
         sa.update(messages)

@@ -126,3 +126,41 @@ async def test_a_leased_row_waits_and_an_expired_lease_is_claimed_again(database
         assert await survivor.run_once() == 2
         assert await survivor.backlog() == 2
         await transport.close()
+
+
+async def test_dead_letters_are_recorded_with_a_receipt(database_url: str, tmp_path) -> None:
+    from broker.routing.dead_letters import DeadLetterWatcher
+    from participants.sdk.consumer import InboxConsumer, PermanentFailure
+    from participants.sdk.dedup import DedupStore
+    from tests.routing.transports import Collector
+
+    transport = InProcessTransport(delivery_limit=1)
+    await transport.start()
+    async with broker_engine(database_url) as engine:
+        relay = OutboxRelay(engine, transport)
+        watcher = DeadLetterWatcher(engine, transport, on_event=relay.notify)
+        await relay.start()
+        await watcher.start()
+
+        async def refuse(delivery) -> None:
+            raise PermanentFailure("unknown case")
+
+        store = DedupStore(f"sqlite+aiosqlite:///{tmp_path / 'handled.db'}")
+        await transport.ensure_participant(BANK)
+        consumer = InboxConsumer(transport, MEGLER, refuse, store)
+        await transport.ensure_participant(MEGLER)
+        await consumer.start()
+        receipts = Collector()
+        await transport.consume_events(BANK, receipts)
+        [message_id] = await store_messages(engine, BANK, MEGLER)
+        relay.notify()
+        await receipts.wait_for(2)
+        assert [json.loads(r.body)["status"] for r in receipts.deliveries] == ["published", "dead_lettered"]
+        assert (await statuses(engine))[message_id] == "dead_lettered"
+        assert await history(engine, message_id) == [("published", "relay"), ("dead_lettered", "broker")]
+        assert watcher.recorded == 1 and transport.queue_depth("dead", MEGLER) == 1
+        await consumer.stop()
+        await watcher.stop()
+        await relay.stop()
+        await store.close()
+        await transport.close()
