@@ -41,6 +41,7 @@ from broker.routing.relay import OutboxRelay
 from broker.routing.transport import Transport, create_transport
 from broker.store.engine import create_engine
 from broker.store.migrate import upgrade
+from broker.usecases.group_commit import GroupCommit
 from broker.usecases.lifecycle import LifecycleTask
 from broker.usecases.services import Services, utc_now
 from broker.xml.catalogue import Catalogue
@@ -80,6 +81,8 @@ def create_app(
         outbox_written=relay.notify,
         clock=clock,
     )
+    if settings.group_commit_max > 0:
+        services.group_commit = GroupCommit(services, settings.group_commit_max)
     metrics = BrokerMetrics()
 
     app = web.Application(
@@ -143,6 +146,8 @@ async def _running_broker(app: web.Application) -> AsyncIterator[None]:
         started.append(watcher.stop)
         await lifecycle.start()
         started.append(lifecycle.stop)
+        if services.group_commit is not None:
+            started.append(services.group_commit.stop)  # first to stop: its last batch still reaches the relay
         log.info(
             "broker started", extra={"database": services.engine.dialect.name, "message_types": len(services.catalogue)}
         )

@@ -68,6 +68,7 @@ class Settings:
     access_log: bool = False
     log_level: str = "INFO"
     participants_file: Path | None = None
+    group_commit_max: int = 256
 
     @property
     def effective_database_url(self) -> str:
@@ -113,4 +114,5 @@ class Settings:
             access_log=_env_bool(env, "DSVE_ACCESS_LOG", False),
             log_level=_env(env, "DSVE_LOG_LEVEL", "INFO").upper(),
             participants_file=Path(participants_raw) if participants_raw else None,
+            group_commit_max=_env_int(env, "DSVE_GROUP_COMMIT_MAX", 256),
         )

@@ -125,6 +125,22 @@ class MessageRepository:
             messages.c.sender == sender, messages.c.message_id == message_id, with_content=with_content
         )
 
+    async def find_many_by_sender_message_ids(
+        self, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], StoredMessage]:
+        """The stored messages among ``keys`` (sender, message id), without content: one query for a batch."""
+        if not keys:
+            return {}
+        wanted = set(keys)
+        result = await self._connection.execute(
+            sa.select(*_WITHOUT_CONTENT).where(
+                messages.c.sender.in_(sorted({sender for sender, _ in wanted})),
+                messages.c.message_id.in_(sorted({message_id for _, message_id in wanted})),
+            )
+        )
+        found = (_to_message(row) for row in result)
+        return {(m.sender, m.message_id): m for m in found if (m.sender, m.message_id) in wanted}
+
     async def _first(self, *conditions: sa.ColumnElement[bool], with_content: bool) -> StoredMessage | None:
         columns = tuple(messages.c) if with_content else _WITHOUT_CONTENT
         result = await self._connection.execute(sa.select(*columns).where(*conditions))

@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 from cryptography import x509
@@ -31,9 +32,10 @@ from broker.routing.transport import (
     HEADER_SENDER,
     HEADER_SENDER_REFERENCE,
 )
+from broker.store.outbox_repository import OutboxEntry
 from broker.store.unit_of_work import UnitOfWork
 from broker.usecases.message_views import MessageView, load_view
-from broker.usecases.receipts import add_receipt
+from broker.usecases.receipts import EVENT_KIND, receipt_body
 from broker.usecases.services import Services
 from broker.xml.catalogue import MessageTypeSpec
 from broker.xml.parsing import parse_xml
@@ -110,10 +112,22 @@ def _check_party(participant: Participant | None, orgnr: str, spec: MessageTypeS
     return participant
 
 
-async def check_message(
+@dataclass(frozen=True, slots=True)
+class VerifiedSubmission:
+    """A document past every check that needs no store: schema, rules, signature, signer = sender = caller."""
+
+    data: bytes
+    sha256: str
+    spec: MessageTypeSpec
+    routing: RoutingFields
+    signer_subject: str
+    signer_fingerprint: str
+
+
+async def verify_submission(
     services: Services, caller: str, data: bytes, trace: CheckTrace | None = None
-) -> CheckedMessage:
-    """Every check of the pipeline, in order; the first failing stage refuses with all it found."""
+) -> VerifiedSubmission:
+    """The checks before the registry: size, parse, schema and rules, signature, sender = caller = signer."""
     trace = trace if trace is not None else CheckTrace()
     if len(data) > services.settings.limits.max_bytes:
         raise Refusal(Error.TOO_LARGE, f"the body exceeds the limit of {services.settings.limits.max_bytes} bytes")
@@ -124,32 +138,44 @@ async def check_message(
     if routing.sender != caller:
         raise Refusal(Error.SENDER_NOT_CALLER, f"the document's sender {routing.sender} is not the caller {caller}")
     require_signer_orgnr(verified, routing.sender)
-    async with UnitOfWork(services.engine) as uow:
-        sender = await uow.participants.get(routing.sender)
-        recipient = await uow.participants.get(routing.recipient)
-    sender = _check_party(sender, routing.sender, spec, sending=True)
-    if _fingerprint(sender.certificate_pem) != verified.signer.fingerprint:
-        raise Refusal(Error.SIGNER_MISMATCH, "the document is not signed with the sender's registered certificate")
-    _check_party(recipient, routing.recipient, spec, sending=False)
-    return CheckedMessage(
+    return VerifiedSubmission(
         data=data,
         sha256=hashlib.sha256(data).hexdigest(),
         spec=spec,
         routing=routing,
         signer_subject=verified.signer.subject,
+        signer_fingerprint=verified.signer.fingerprint,
     )
 
 
-def _routing_headers(routing: RoutingFields) -> dict[str, str]:
-    headers = {
-        HEADER_MESSAGE_TYPE: routing.message_type,
-        HEADER_SENDER: routing.sender,
-        HEADER_RECIPIENT: routing.recipient,
-        HEADER_SENDER_REFERENCE: routing.sender_reference,
-    }
-    if routing.recipient_reference:
-        headers[HEADER_RECIPIENT_REFERENCE] = routing.recipient_reference
-    return headers
+def check_parties(
+    submission: VerifiedSubmission, sender: Participant | None, recipient: Participant | None
+) -> CheckedMessage:
+    """The registry rules: both parties registered, active, of the right roles and capable; the document
+    signed with the sender's registered certificate."""
+    routing, spec = submission.routing, submission.spec
+    sender = _check_party(sender, routing.sender, spec, sending=True)
+    if _fingerprint(sender.certificate_pem) != submission.signer_fingerprint:
+        raise Refusal(Error.SIGNER_MISMATCH, "the document is not signed with the sender's registered certificate")
+    _check_party(recipient, routing.recipient, spec, sending=False)
+    return CheckedMessage(
+        data=submission.data,
+        sha256=submission.sha256,
+        spec=spec,
+        routing=routing,
+        signer_subject=submission.signer_subject,
+    )
+
+
+async def check_message(
+    services: Services, caller: str, data: bytes, trace: CheckTrace | None = None
+) -> CheckedMessage:
+    """Every check of the pipeline, in order; the first failing stage refuses with all it found."""
+    submission = await verify_submission(services, caller, data, trace)
+    async with UnitOfWork(services.engine) as uow:
+        sender = await uow.participants.get(submission.routing.sender)
+        recipient = await uow.participants.get(submission.routing.recipient)
+    return check_parties(submission, sender, recipient)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,50 +192,154 @@ def _repeat_or_conflict(existing: StoredMessage, sha256: str) -> None:
         )
 
 
-async def submit_message(services: Services, caller: str, data: bytes) -> SubmitResult:
-    """Check and store one message; a byte-identical repeat answers the message stored the first time."""
-    checked = await check_message(services, caller, data)
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """One verified document waiting to be stored, with the time it was accepted."""
+
+    verified: VerifiedSubmission
+    accepted_at: datetime
+
+
+Outcome = SubmitResult | Refusal
+
+
+def _new_message(checked: CheckedMessage, now: datetime, ttl_s: int) -> StoredMessage:
     routing = checked.routing
-    now = services.clock()
-    async with UnitOfWork(services.engine) as uow:
-        existing = await uow.messages.find_by_sender_message_id(routing.sender, routing.message_id)
-        if existing is not None:
-            _repeat_or_conflict(existing, checked.sha256)
-            return SubmitResult(await load_view(uow, existing), created=False)
-        message = StoredMessage(
-            id=str(uuid.uuid4()),
-            message_type=routing.message_type,
-            message_id=routing.message_id,
-            sender=routing.sender,
-            recipient=routing.recipient,
-            sender_reference=routing.sender_reference,
-            recipient_reference=routing.recipient_reference,
-            document_created=routing.created,
-            signer_subject=checked.signer_subject,
-            size=len(data),
-            sha256=checked.sha256,
-            content=data,
-            status=MessageStatus.ACCEPTED,
-            accepted_at=now,
-            expires_at=now + timedelta(seconds=services.settings.message_ttl_s),
-            status_changed_at=now,
-        )
+    return StoredMessage(
+        id=str(uuid.uuid4()),
+        message_type=routing.message_type,
+        message_id=routing.message_id,
+        sender=routing.sender,
+        recipient=routing.recipient,
+        sender_reference=routing.sender_reference,
+        recipient_reference=routing.recipient_reference,
+        document_created=routing.created,
+        signer_subject=checked.signer_subject,
+        size=len(checked.data),
+        sha256=checked.sha256,
+        content=checked.data,
+        status=MessageStatus.ACCEPTED,
+        accepted_at=now,
+        expires_at=now + timedelta(seconds=ttl_s),
+        status_changed_at=now,
+    )
+
+
+def _outbox_entries(stored: StoredMessage) -> tuple[OutboxEntry, OutboxEntry]:
+    """The message's publish and the sender's ``accepted`` receipt, in that order."""
+    routing_key = f"{stored.recipient}.{stored.message_type}"
+    headers = _routing_headers_of(stored)
+    receipt = OutboxEntry(
+        EVENT_KIND,
+        stored.id,
+        f"{stored.sender}.{MessageStatus.ACCEPTED.value}",
+        {"status": MessageStatus.ACCEPTED.value},
+        receipt_body(stored.id, MessageStatus.ACCEPTED, stored.accepted_at),
+    )
+    return OutboxEntry("message", stored.id, routing_key, headers), receipt
+
+
+def _routing_headers_of(stored: StoredMessage) -> dict[str, str]:
+    headers = {
+        HEADER_MESSAGE_TYPE: stored.message_type,
+        HEADER_SENDER: stored.sender,
+        HEADER_RECIPIENT: stored.recipient,
+        HEADER_SENDER_REFERENCE: stored.sender_reference,
+    }
+    if stored.recipient_reference:
+        headers[HEADER_RECIPIENT_REFERENCE] = stored.recipient_reference
+    return headers
+
+
+async def store_submissions(uow: UnitOfWork, submissions: Sequence[Submission], ttl_s: int) -> list[Outcome]:
+    """Apply the registry rules and the idempotency rule to each submission and store the new ones, all in
+    the unit of work's transaction; the caller commits. One outcome per submission, in order.
+
+    The rules are those of one message at a time, applied in arrival order: a byte-identical repeat of a
+    stored message, or of one earlier in the same batch, answers that message (200); other content under
+    a used (sender, message id) is a conflict (409). An ``IntegrityError`` (a concurrent process stored the
+    same id after the lookup) propagates: the caller retries one by one (``submit_alone``).
+    """
+    parties = {o for s in submissions for o in (s.verified.routing.sender, s.verified.routing.recipient)}
+    registered = {orgnr: await uow.participants.get(orgnr) for orgnr in sorted(parties)}
+    outcomes: list[Outcome | None] = [None] * len(submissions)
+    checked: dict[int, CheckedMessage] = {}
+    for index, submission in enumerate(submissions):
+        routing = submission.verified.routing
         try:
-            stored = await uow.messages.add(message)
-            await uow.outbox.add(
-                "message", stored.id, f"{routing.recipient}.{routing.message_type}", _routing_headers(routing)
-            )
-            await add_receipt(uow, stored.id, routing.sender, MessageStatus.ACCEPTED, now)
-            await uow.commit()
+            sender, recipient = registered[routing.sender], registered[routing.recipient]
+            checked[index] = check_parties(submission.verified, sender, recipient)
+        except Refusal as refusal:
+            outcomes[index] = refusal
+    existing = await uow.messages.find_many_by_sender_message_ids(
+        [(c.routing.sender, c.routing.message_id) for c in checked.values()]
+    )
+    fresh: dict[tuple[str, str], int] = {}  # (sender, message id) → index of its first submission in the batch
+    repeats: dict[int, int] = {}
+    new: list[tuple[int, StoredMessage]] = []
+    for index, message in checked.items():
+        key = (message.routing.sender, message.routing.message_id)
+        if key in existing:
+            try:
+                _repeat_or_conflict(existing[key], message.sha256)
+                outcomes[index] = SubmitResult(await load_view(uow, existing[key]), created=False)
+            except Refusal as refusal:
+                outcomes[index] = refusal
+        elif key in fresh:
+            first = fresh[key]
+            if checked[first].sha256 != message.sha256:
+                outcomes[index] = Refusal(
+                    Error.DUPLICATE_MESSAGE_ID,
+                    f"message id {message.routing.message_id} was already used by this sender for other content",
+                )
+            else:
+                repeats[index] = first
+        else:
+            fresh[key] = index
+            new.append((index, _new_message(message, submissions[index].accepted_at, ttl_s)))
+    if new:
+        stored = await uow.messages.add_many([message for _, message in new])
+        await uow.outbox.add_many(entry for message in stored for entry in _outbox_entries(message))
+        for (index, _), message in zip(new, stored, strict=True):
             # The store records the submission as the first history entry (the sender, at acceptance).
-            view = MessageView(stored, (HistoryEntry(MessageStatus.ACCEPTED, now, routing.sender),))
+            history = (HistoryEntry(MessageStatus.ACCEPTED, message.accepted_at, message.sender),)
+            outcomes[index] = SubmitResult(MessageView(message, history), created=True)
+    for index, first in repeats.items():
+        created = outcomes[first]
+        assert isinstance(created, SubmitResult)
+        outcomes[index] = SubmitResult(created.view, created=False)
+    assert all(outcome is not None for outcome in outcomes)
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+async def submit_alone(services: Services, submission: Submission) -> Outcome:
+    """Store one submission in a transaction of its own; a concurrent resend that wins the race is answered
+    as a repeat (or a conflict), exactly as if it had committed first."""
+    async with UnitOfWork(services.engine) as uow:
+        try:
+            (outcome,) = await store_submissions(uow, [submission], services.settings.message_ttl_s)
+            await uow.commit()
         except IntegrityError:
-            # The same sender and message id committed in between (a concurrent resend): answer as a repeat.
             await uow.rollback()
-            existing = await uow.messages.find_by_sender_message_id(routing.sender, routing.message_id)
-            if existing is None:
-                raise
-            _repeat_or_conflict(existing, checked.sha256)
-            return SubmitResult(await load_view(uow, existing), created=False)
-    services.outbox_written()
-    return SubmitResult(view, created=True)
+            (outcome,) = await store_submissions(uow, [submission], services.settings.message_ttl_s)
+            if isinstance(outcome, SubmitResult) and outcome.created:
+                raise  # still no stored row to answer with: the constraint that failed is another one
+            await uow.rollback()
+    if isinstance(outcome, SubmitResult) and outcome.created:
+        services.outbox_written()
+    return outcome
+
+
+async def submit_message(services: Services, caller: str, data: bytes) -> SubmitResult:
+    """Check and store one message; a byte-identical repeat answers the message stored the first time.
+
+    Storing goes through the group commit when the broker runs one (submissions that arrive together share
+    one transaction), else through a transaction of its own; the rules and answers are the same.
+    """
+    verified = await verify_submission(services, caller, data)
+    submission = Submission(verified, services.clock())
+    writer = services.group_commit
+    outcome = await (writer.submit(submission) if writer is not None else submit_alone(services, submission))
+    if isinstance(outcome, Refusal):
+        raise outcome
+    return outcome

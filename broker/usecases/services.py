@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from broker.config import Settings
+    from broker.usecases.group_commit import GroupCommit
     from broker.xml.catalogue import Catalogue
     from broker.xml.verification import SignatureVerifier
 
@@ -38,3 +39,5 @@ class Services:
     # Called after a commit that wrote outbox rows, so the relay publishes at once instead of at its next poll.
     outbox_written: Callable[[], None] = field(default=_nothing)
     clock: Callable[[], datetime] = field(default=utc_now)
+    # Stores submissions that arrive together in one transaction; None stores each in its own.
+    group_commit: GroupCommit | None = None
