@@ -25,7 +25,7 @@ from participants.sdk.consumer import InboxConsumer
 from participants.sdk.dedup import DedupStore
 from tests.routing.outages import close_connections
 from tests.routing.rows import BANK, KARTVERKET, MEGLER, broker_engine, eventually, history, statuses, store_messages
-from tests.routing.transports import Collector, rabbitmq_transport
+from tests.routing.transports import Collector, delete_topology, rabbitmq_transport
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.postgres, pytest.mark.slow]
 
@@ -206,6 +206,7 @@ async def test_two_relays_publish_each_row_exactly_once(
                 await relay.stop()
             for transport in transports:
                 await transport.close()
+            await delete_topology(amqp_url, transports[0].topology, ALL)
         confirmed = transports[0].confirmed + transports[1].confirmed
         assert all(transport.confirmed for transport in transports), "both relays took part"
         assert {key for key in confirmed if key[0] == "messages"} == {("messages", i) for i in ids}
