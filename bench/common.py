@@ -1,0 +1,417 @@
+"""What the end-to-end benchmarks share: identities, pre-signed messages, server processes, the load
+generator and the delivery consumer.
+
+The load generator and the consumer run in the benchmark's own process; every server (the broker, the
+naive baseline) runs as a subprocess, so the CPU time read from ``/proc/<pid>/stat`` is the server's alone.
+Latency is measured on one clock (``time.time()`` of this machine): from just before a submission is
+sent to the moment a consumer holds it, matched by the unique sender reference each message carries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import aiohttp
+from lxml import etree
+
+from broker.config import REPO_XSD_DIR
+from broker.routing.topology import Topology
+from broker.xml.keys import SigningCredential
+from broker.xml.signing import sign_enveloped_bytes
+from participants.deployment import BUYERS_BANK, MEGLER, Deployment, init_deployment
+from participants.sdk.tokens import JWT_BEARER_GRANT, build_grant_assertion
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO_XSD_DIR / "examples"
+AUDIENCE = "dsve-broker"
+HEADER_SENDER_REFERENCE = "sender-reference"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+# The message mix: two bank → megler types and one megler → bank, so two inboxes receive.
+MIX: tuple[tuple[str, str, str], ...] = (
+    ("pantedokument", BUYERS_BANK, MEGLER),
+    ("intensjonFraBank", BUYERS_BANK, MEGLER),
+    ("kjoepekontraktsvar", MEGLER, BUYERS_BANK),
+)
+RECIPIENTS: tuple[str, ...] = (MEGLER, BUYERS_BANK)
+SENDERS: tuple[str, ...] = (BUYERS_BANK, MEGLER)
+
+
+# --- messages -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SignedMessage:
+    sender: str
+    reference: str  # unique: the key that matches a delivery to its submission
+    body: bytes
+
+
+def _set_text(root: etree._Element, path: Sequence[str], value: str) -> None:
+    node = root
+    for step in path:
+        node = next(child for child in node if etree.QName(child).localname == step)
+    node.text = value
+
+
+_credentials: dict[str, SigningCredential] = {}
+_templates: dict[str, bytes] = {}
+
+
+def _sign_worker_init(pki_dir: str) -> None:
+    for orgnr in SENDERS:
+        base = Path(pki_dir) / "enterprise"
+        _credentials[orgnr] = SigningCredential.from_files(base / f"{orgnr}-key.pem", base / f"{orgnr}.pem")
+    for message_type, _, _ in MIX:
+        _templates[message_type] = (EXAMPLES / f"{message_type}.xml").read_bytes()
+
+
+def _sign_range(run: str, start: int, stop: int) -> list[SignedMessage]:
+    signed = []
+    for index in range(start, stop):
+        message_type, sender, _ = MIX[index % len(MIX)]
+        root = etree.fromstring(_templates[message_type])
+        reference = f"b{run}-{index}"
+        _set_text(root, ("hode", "meldingsid"), str(uuid.uuid4()))
+        _set_text(root, ("hode", "avsendersReferanse"), reference)
+        data = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+        signed.append(SignedMessage(sender, reference, sign_enveloped_bytes(data, _credentials[sender])))
+    return signed
+
+
+def presign(deployment: Deployment, count: int, run: str, workers: int = 2) -> list[SignedMessage]:
+    """``count`` distinct signed messages (fresh message ids, unique references), signed in ``workers``
+    processes before anything is timed: signing costs more than verifying and is the clients' work."""
+    chunk = max(1, -(-count // (workers * 8)))
+    ranges = [(start, min(start + chunk, count)) for start in range(0, count, chunk)]
+    with ProcessPoolExecutor(workers, initializer=_sign_worker_init, initargs=(str(deployment.pki.directory),)) as pool:
+        parts = pool.map(_sign_range, [run] * len(ranges), *zip(*ranges, strict=True))
+        return [message for part in parts for message in part]
+
+
+# --- services -------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def _admin(server_url: str, statement: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(server_url)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@contextlib.asynccontextmanager
+async def postgres_database(server_url: str, run: str) -> AsyncIterator[str]:
+    """A database of this run's own, as an asyncpg URL; dropped afterwards."""
+    name = f"dsvebench_{run}"
+    await _admin(server_url, f'CREATE DATABASE "{name}"')
+    try:
+        yield urlsplit(server_url)._replace(scheme="postgresql+asyncpg", path=f"/{name}").geturl()
+    finally:
+        await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def delete_topology(amqp_url: str, prefix: str) -> None:
+    """Delete every queue and exchange a run declared under ``prefix``."""
+    import aio_pika
+
+    topology = Topology(prefix)
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        for name in [
+            topology.broker_dead_queue,
+            *(q for o in RECIPIENTS + SENDERS for q in topology.participant_queues(o)),
+        ]:
+            channel = await connection.channel()
+            with contextlib.suppress(Exception):
+                await channel.queue_delete(name)
+        for name in topology.exchanges():
+            channel = await connection.channel()
+            with contextlib.suppress(Exception):
+                await channel.exchange_delete(name)
+    finally:
+        await connection.close()
+
+
+@dataclass(slots=True)
+class ServerProcess:
+    """A server subprocess: its CPU time and memory come from ``/proc``, so they are its own."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    url: str
+    log: Path
+    rss_samples_kib: list[int] = field(default_factory=list)
+
+    def cpu_s(self) -> float:
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+
+    def _status_kib(self, key: str) -> int:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+        return 0
+
+    def rss_kib(self) -> int:
+        return self._status_kib("VmRSS")
+
+    def peak_rss_kib(self) -> int:
+        return self._status_kib("VmHWM")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_server(
+    name: str, argv: list[str], env: dict[str, str], port: int, log: Path, stdout: int | None = None
+) -> ServerProcess:
+    """Start a server; its stderr goes to ``log``, shown when it fails to start."""
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(argv, env={**os.environ, **env}, cwd=REPO, stdout=stdout, stderr=stderr)
+    return ServerProcess(name, process, f"http://127.0.0.1:{port}", log)
+
+
+async def wait_ready(servers: Sequence[ServerProcess], path: str = "/healthz", timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    async with aiohttp.ClientSession() as session:
+        for server in servers:
+            while True:
+                if server.process.poll() is not None:
+                    tail = server.log.read_text(errors="replace")[-3000:]
+                    raise RuntimeError(f"{server.name} exited with {server.process.returncode}:\n{tail}")
+                with contextlib.suppress(aiohttp.ClientError):
+                    async with session.get(server.url + path) as response:
+                        if response.status == 200:
+                            break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{server.name} was not ready within {timeout_s} s")
+                await asyncio.sleep(0.1)
+
+
+async def fetch_tokens(url: str, deployment: Deployment) -> dict[str, str]:
+    """One access token per sender, obtained once before the timed part."""
+    tokens = {}
+    async with aiohttp.ClientSession() as session:
+        for orgnr in SENDERS:
+            credential = deployment.pki.enterprise[orgnr].load()
+            form = {"grant_type": JWT_BEARER_GRANT, "assertion": build_grant_assertion(orgnr, credential, AUDIENCE)}
+            async with session.post(url + "/token", data=form) as response:
+                response.raise_for_status()
+                tokens[orgnr] = (await response.json())["access_token"]
+    return tokens
+
+
+# --- load and delivery ----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Tally:
+    """What one run saw, keyed by sender reference."""
+
+    sent_at: dict[str, float] = field(default_factory=dict)
+    answered_at: dict[str, float] = field(default_factory=dict)
+    delivered_at: dict[str, float] = field(default_factory=dict)
+    refused: dict[int, int] = field(default_factory=dict)
+    errors: int = 0
+    duplicates: int = 0
+    delivered_event: asyncio.Event = field(default_factory=asyncio.Event)
+    expect: int = 0
+
+    def delivered(self, reference: str, at: float) -> None:
+        if reference in self.delivered_at:
+            self.duplicates += 1
+            return
+        self.delivered_at[reference] = at
+        if self.expect and len(self.delivered_at) >= self.expect:
+            self.delivered_event.set()
+
+
+async def rabbit_consumer(amqp_url: str, prefix: str, tally: Tally) -> Callable[[], object]:
+    """Consume every recipient's inbox with the broker's own transport; answer an async closer."""
+    from broker.routing.rabbitmq import RabbitMqTransport
+
+    transport = RabbitMqTransport(amqp_url, prefix=prefix, connection_name="dsve-bench-consumer")
+    await transport.start()
+
+    async def handler(delivery: object) -> None:
+        tally.delivered(delivery.headers.get(HEADER_SENDER_REFERENCE, ""), time.time())  # type: ignore[attr-defined]
+        await delivery.ack()  # type: ignore[attr-defined]
+
+    for orgnr in RECIPIENTS:
+        await transport.consume(orgnr, handler, prefetch=500)
+    return transport.close
+
+
+async def submit_load(
+    urls: Sequence[str],
+    path: str,
+    tokens: dict[str, str],
+    messages: Sequence[SignedMessage],
+    tally: Tally,
+    *,
+    concurrency: int,
+    duration_s: float,
+    rate: float | None = None,
+) -> float:
+    """Submit until the messages or the time run out; ``rate`` makes it open-loop at that many per second.
+
+    Returns the time the last submission started. Clients are spread over ``urls`` round robin.
+    """
+    headers = {
+        orgnr: {"Authorization": f"Bearer {t}", "Content-Type": "application/xml"} for orgnr, t in tokens.items()
+    }
+    connector = aiohttp.TCPConnector(limit=0, force_close=False)
+    cursor = iter(range(len(messages)))
+    start = time.time()
+    deadline = start + duration_s
+    last_start = start
+
+    async def one(session: aiohttp.ClientSession, url: str, message: SignedMessage) -> None:
+        nonlocal last_start
+        sent = time.time()
+        last_start = sent
+        tally.sent_at[message.reference] = sent
+        try:
+            async with session.post(url, data=message.body, headers=headers[message.sender]) as response:
+                await response.read()
+                if response.status in (200, 201):
+                    tally.answered_at[message.reference] = time.time()
+                else:
+                    tally.refused[response.status] = tally.refused.get(response.status, 0) + 1
+        except aiohttp.ClientError:
+            tally.errors += 1
+
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as session:
+        if rate is None:
+
+            async def client(number: int) -> None:
+                url = urls[number % len(urls)] + path
+                for index in cursor:
+                    if time.time() >= deadline:
+                        return
+                    await one(session, url, messages[index])
+
+            await asyncio.gather(*(client(n) for n in range(concurrency)))
+        else:
+            slots = asyncio.Semaphore(concurrency)
+            pending: set[asyncio.Task[None]] = set()
+
+            async def paced(url: str, message: SignedMessage) -> None:
+                async with slots:
+                    await one(session, url, message)
+
+            for index in cursor:
+                due = start + index / rate
+                if due >= deadline:
+                    break
+                delay = due - time.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                task = asyncio.create_task(paced(urls[index % len(urls)] + path, messages[index]))
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+            if pending:
+                await asyncio.gather(*pending)
+    return last_start
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """One variant's result line."""
+
+    variant: str
+    submitted: int
+    delivered: int
+    wall_s: float
+    per_s: float
+    p50_ms: float
+    p99_ms: float
+    submit_p50_ms: float
+    cpu_ms_per_msg: float
+    peak_rss_mib: float
+    refused: dict[int, int]
+    errors: int
+
+    def line(self) -> str:
+        extra = f" refused={self.refused}" if self.refused else ""
+        extra += f" errors={self.errors}" if self.errors else ""
+        return (
+            f"{self.variant:<28} {self.per_s:7.0f} msg/s  delivered {self.delivered}/{self.submitted} in "
+            f"{self.wall_s:5.1f} s  e2e p50 {self.p50_ms:6.1f} ms p99 {self.p99_ms:7.1f} ms  "
+            f"(HTTP p50 {self.submit_p50_ms:5.1f} ms)  broker CPU {self.cpu_ms_per_msg:5.2f} ms/msg  "
+            f"peak RSS {self.peak_rss_mib:5.1f} MiB{extra}"
+        )
+
+
+def figures(variant: str, tally: Tally, start: float, cpu_s: float, peak_rss_kib: int) -> Figures:
+    answered = [r for r in tally.answered_at if r in tally.sent_at]
+    done = [r for r in answered if r in tally.delivered_at]
+    end = max((tally.delivered_at[r] for r in done), default=start)
+    wall = max(end - start, 1e-9)
+    latencies = [(tally.delivered_at[r] - tally.sent_at[r]) * 1000 for r in done]
+    submits = [(tally.answered_at[r] - tally.sent_at[r]) * 1000 for r in answered]
+    return Figures(
+        variant=variant,
+        submitted=len(answered),
+        delivered=len(done),
+        wall_s=wall,
+        per_s=len(done) / wall,
+        p50_ms=percentile(latencies, 0.5),
+        p99_ms=percentile(latencies, 0.99),
+        submit_p50_ms=percentile(submits, 0.5),
+        cpu_ms_per_msg=cpu_s * 1000 / max(len(done), 1),
+        peak_rss_mib=peak_rss_kib / 1024,
+        refused=dict(tally.refused),
+        errors=tally.errors,
+    )
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def python() -> str:
+    return sys.executable
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+def new_deployment(directory: Path) -> Deployment:
+    return init_deployment(directory)
