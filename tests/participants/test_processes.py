@@ -8,28 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import aiohttp
 import pytest
 
 from participants.deployment import MEGLER, init_deployment
 from participants.sdk.client import BrokerClient
 from participants.sdk.errors import BrokerError
+from tests.fixtures.processes import DSVE, free_port, wait_ready
 
 CASE = "OPPGJ-2026-0412"
 EXPECTED_MESSAGES = 20
-DSVE = [sys.executable, "-c", "import sys; from broker.cli import main; sys.exit(main())"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -45,25 +36,11 @@ def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
             process.kill()
 
 
-async def _wait_ready(url: str, broker: subprocess.Popen[bytes]) -> None:
-    async with aiohttp.ClientSession() as session:
-        for _ in range(200):
-            assert broker.poll() is None, "the broker process stopped"
-            try:
-                async with session.get(f"{url}/readyz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    pytest.fail("the broker did not become ready")
-
-
 async def test_the_demo_sale_with_every_system_in_its_own_process(
     tmp_path: Path, postgres_url: str, amqp_url: str, amqp_prefix: str, processes: list[subprocess.Popen[bytes]]
 ) -> None:
     deployment = init_deployment(tmp_path / "pki")
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
@@ -88,7 +65,7 @@ async def test_the_demo_sale_with_every_system_in_its_own_process(
 
     subprocess.run([*DSVE, "db", "upgrade"], env=env, check=True, capture_output=True)
     start("broker", "serve")
-    await _wait_ready(url, processes[0])
+    await wait_ready(url, processes[0])
     start("kartverket", "sim", "kartverket")
     start("bank", "sim", "bank")
     start("megler", "sim", "megler", "--start-demo-case")
