@@ -6,11 +6,12 @@ choices to get wrong. Several broker processes that share one key file accept ea
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from broker.secret_files import load_or_create
 
 TOKEN_ALGORITHM = "EdDSA"
 
@@ -20,30 +21,19 @@ class BrokerKeyError(ValueError):
 
 
 def load_or_create_token_key(path: Path) -> ed25519.Ed25519PrivateKey:
-    """The key in ``path``; a new one is written there first when the file does not exist.
+    """The key in ``path``; a new one is written there first (0600, exactly once) when there is none."""
 
-    The file is created with ``O_EXCL`` and mode 0600, so a key is never readable by others even for an
-    instant, and two processes starting together cannot overwrite each other's key.
-    """
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        key = ed25519.Ed25519PrivateKey.generate()
-        pem = key.private_bytes(
+    def new_key() -> bytes:
+        return ed25519.Ed25519PrivateKey.generate().private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return _read_key(path)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(pem)
-        return key
-    return _read_key(path)
+
+    return _parse_key(path, load_or_create(path, new_key))
 
 
-def _read_key(path: Path) -> ed25519.Ed25519PrivateKey:
+def _parse_key(path: Path, pem: bytes) -> ed25519.Ed25519PrivateKey:
     try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        key = serialization.load_pem_private_key(pem, password=None)
     except ValueError as exc:
         raise BrokerKeyError(f"{path}: unreadable token key: {exc}") from exc
     if not isinstance(key, ed25519.Ed25519PrivateKey):

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
+from broker.secret_files import write_private_file
 from broker.xml.keys import SigningCredential, SigningKey
 
 KeyType = Literal["rsa", "ec"]
@@ -211,12 +212,9 @@ def certificate_pem(cert: x509.Certificate) -> bytes:
 
 def write_private_key(path: Path, key: SigningKey) -> None:
     """Write a key readable by its owner only; the file is created 0600, never widened after the fact."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
         path.unlink()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(private_key_pem(key))
+    write_private_file(path, private_key_pem(key))
 
 
 def write_credential(directory: Path, stem: str, key: SigningKey, cert: x509.Certificate) -> CredentialFiles:
