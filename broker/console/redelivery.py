@@ -10,13 +10,7 @@ from __future__ import annotations
 import logging
 
 from broker.domain.lifecycle import MessageStatus
-from broker.routing.transport import (
-    HEADER_MESSAGE_TYPE,
-    HEADER_RECIPIENT,
-    HEADER_RECIPIENT_REFERENCE,
-    HEADER_SENDER,
-    HEADER_SENDER_REFERENCE,
-)
+from broker.routing.transport import message_routing_key, routing_headers
 from broker.store.unit_of_work import UnitOfWork
 from broker.usecases.receipts import add_receipt
 from broker.usecases.services import Services
@@ -40,15 +34,16 @@ async def redeliver(services: Services, message_id: str, username: str) -> bool:
         )
         if not moved:
             return False
-        headers = {
-            HEADER_MESSAGE_TYPE: message.message_type,
-            HEADER_SENDER: message.sender,
-            HEADER_RECIPIENT: message.recipient,
-            HEADER_SENDER_REFERENCE: message.sender_reference,
-        }
-        if message.recipient_reference:
-            headers[HEADER_RECIPIENT_REFERENCE] = message.recipient_reference
-        await uow.outbox.add("message", message.id, f"{message.recipient}.{message.message_type}", headers)
+        headers = routing_headers(
+            message.message_type,
+            message.sender,
+            message.recipient,
+            message.sender_reference,
+            message.recipient_reference,
+        )
+        await uow.outbox.add(
+            "message", message.id, message_routing_key(message.recipient, message.message_type), headers
+        )
         await add_receipt(uow, message.id, message.sender, MessageStatus.PUBLISHED, now)
         await uow.commit()
     services.outbox_written()

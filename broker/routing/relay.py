@@ -22,16 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from broker.domain.lifecycle import MessageStatus
 from broker.routing.status_moves import MESSAGE_KIND, RELAY_ACTOR, move_status, utcnow
 from broker.routing.transport import (
-    HEADER_MESSAGE_TYPE,
-    HEADER_RECIPIENT,
-    HEADER_RECIPIENT_REFERENCE,
-    HEADER_SENDER,
-    HEADER_SENDER_REFERENCE,
     JSON_CONTENT_TYPE,
     XML_CONTENT_TYPE,
     OutgoingMessage,
     PublishError,
     Transport,
+    routing_headers,
 )
 from broker.store import tables
 
@@ -251,14 +247,9 @@ def _outgoing(row: sa.Row) -> OutgoingMessage | None:
         if row.content is None:
             log.warning("message %s was purged before it was published; skipping it", row.message_id)
             return None
-        routed = {
-            HEADER_MESSAGE_TYPE: row.message_type,
-            HEADER_SENDER: row.sender,
-            HEADER_RECIPIENT: row.recipient,
-            HEADER_SENDER_REFERENCE: row.sender_reference,
-        }
-        if row.recipient_reference:
-            routed[HEADER_RECIPIENT_REFERENCE] = row.recipient_reference
+        routed = routing_headers(
+            row.message_type, row.sender, row.recipient, row.sender_reference, row.recipient_reference
+        )
         return OutgoingMessage(
             exchange="messages",
             routing_key=row.routing_key,

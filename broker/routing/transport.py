@@ -32,6 +32,26 @@ HEADER_DEATH_REASON = "death-reason"
 DEFAULT_DELIVERY_LIMIT = 5
 
 
+def message_routing_key(recipient: str, message_type: str) -> str:
+    """``<recipient orgnr>.<messageType>``: the recipient's binding ``<orgnr>.#`` takes every type."""
+    return f"{recipient}.{message_type}"
+
+
+def routing_headers(
+    message_type: str, sender: str, recipient: str, sender_reference: str, recipient_reference: str | None
+) -> dict[str, str]:
+    """The AMQP headers of a routed message: its routing fields, readable without parsing the body."""
+    headers = {
+        HEADER_MESSAGE_TYPE: message_type,
+        HEADER_SENDER: sender,
+        HEADER_RECIPIENT: recipient,
+        HEADER_SENDER_REFERENCE: sender_reference,
+    }
+    if recipient_reference:
+        headers[HEADER_RECIPIENT_REFERENCE] = recipient_reference
+    return headers
+
+
 @dataclass(frozen=True, slots=True)
 class OutgoingMessage:
     """One message or event to publish; ``message_id`` is the broker's id of the message concerned."""

@@ -25,13 +25,7 @@ from broker.domain.lifecycle import MessageStatus
 from broker.domain.messages import HistoryEntry, StoredMessage
 from broker.domain.participants import Participant
 from broker.domain.routing_fields import RoutingFields
-from broker.routing.transport import (
-    HEADER_MESSAGE_TYPE,
-    HEADER_RECIPIENT,
-    HEADER_RECIPIENT_REFERENCE,
-    HEADER_SENDER,
-    HEADER_SENDER_REFERENCE,
-)
+from broker.routing.transport import message_routing_key, routing_headers
 from broker.store.outbox_repository import OutboxEntry
 from broker.store.unit_of_work import UnitOfWork
 from broker.usecases.message_views import MessageView, load_view
@@ -227,8 +221,10 @@ def _new_message(checked: CheckedMessage, now: datetime, ttl_s: int) -> StoredMe
 
 def _outbox_entries(stored: StoredMessage) -> tuple[OutboxEntry, OutboxEntry]:
     """The message's publish and the sender's ``accepted`` receipt, in that order."""
-    routing_key = f"{stored.recipient}.{stored.message_type}"
-    headers = _routing_headers_of(stored)
+    routing_key = message_routing_key(stored.recipient, stored.message_type)
+    headers = routing_headers(
+        stored.message_type, stored.sender, stored.recipient, stored.sender_reference, stored.recipient_reference
+    )
     receipt = OutboxEntry(
         EVENT_KIND,
         stored.id,
@@ -237,18 +233,6 @@ def _outbox_entries(stored: StoredMessage) -> tuple[OutboxEntry, OutboxEntry]:
         receipt_body(stored.id, MessageStatus.ACCEPTED, stored.accepted_at),
     )
     return OutboxEntry("message", stored.id, routing_key, headers), receipt
-
-
-def _routing_headers_of(stored: StoredMessage) -> dict[str, str]:
-    headers = {
-        HEADER_MESSAGE_TYPE: stored.message_type,
-        HEADER_SENDER: stored.sender,
-        HEADER_RECIPIENT: stored.recipient,
-        HEADER_SENDER_REFERENCE: stored.sender_reference,
-    }
-    if stored.recipient_reference:
-        headers[HEADER_RECIPIENT_REFERENCE] = stored.recipient_reference
-    return headers
 
 
 async def store_submissions(uow: UnitOfWork, submissions: Sequence[Submission], ttl_s: int) -> list[Outcome]:
