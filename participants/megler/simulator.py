@@ -286,9 +286,27 @@ class MeglerSimulator:
         case = self._case_of(message)
         if case is None:
             return []
+        problem = self._deletion_signature_problem(message)
+        if problem:
+            self._note(case, f"slettingserklæring avvist: {problem}")
+            return []
         case.deletions.append(PresignedDocument.from_message(message, "sletting"))
         self._note(case, f"slettingserklæring mottatt; innfrielse {kroner(int(message.body['innfrielsesbeloep']))}")
         return self._next_settlement_step(case)
+
+    def _deletion_signature_problem(self, message: ReceivedMessage) -> str | None:
+        """A deletion consent counts only when the bank that holds the mortgage signed it; the megler checks
+        that now rather than learn it from Kartverket's refusal of the whole package."""
+        if self.verifier is None:
+            return None
+        element_id = message.document("sletting").get("Id")
+        try:
+            signers = self.verifier.verify_inner(message.root, element_id)
+        except Refusal as exc:
+            return f"signaturen holder ikke: {exc}"
+        if message.header.sender.orgnr not in {s.orgnr for s in signers}:
+            return f"den er ikke signert av {message.header.sender.name}"
+        return None
 
     def _next_settlement_step(self, case: MeglerCase) -> list[bytes]:
         """Once the deed is in: ask for the payoff balance, and once the deletion is in too: register."""

@@ -6,10 +6,10 @@ from dataclasses import replace
 
 from broker.xml.pki import TestPki
 from participants.messages import bank_messages
-from participants.messages.envelope import open_message
+from participants.messages.envelope import open_message, seal
 from participants.messages.header import Header
 from participants.messages.megler_messages import kjoepekontraktendring
-from participants.messages.model import Matrikkelenhet, Pant, Person
+from participants.messages.model import Matrikkelenhet, Pant, Person, Sletting
 from tests.participants.checks import assert_valid_and_signed
 from tests.participants.world import World, build_world
 
@@ -104,3 +104,29 @@ async def test_cancellation_contract_change_and_method_change_validate_and_are_s
     [bank_case] = world.buyers_bank.cases.values()
     assert bank_case.megler_reference == sale.reference
     assert bank_case.contract is not None and bank_case.contract.price == sale.price + 50_000
+
+
+async def test_a_deletion_consent_not_signed_by_the_mortgagee_bank_is_not_used(test_pki: TestPki) -> None:
+    world = build_world(test_pki, auto_proceed=False)
+    sale = world.sale
+    case = world.megler.cases[sale.reference]
+    assert sale.existing_mortgage is not None
+    sletting = Sletting("sletting-1", sale.unit, sale.existing_mortgage, sale.sellers_bank)
+    body = {
+        "sletting": sletting.to_data(),
+        "signaturer": {},
+        "innfrielsesbeloep": 2_000_000,
+        "innbetaling": bank_messages.Payment("92000047114", kid=None).to_data(),
+    }
+    header = Header(sale.sellers_bank, sale.megler, "FKB-2026-00007", sale.reference)
+    wrong_signer = world.pki.credential(sale.buyers_bank.orgnr)  # another bank signs the sellers' bank's consent
+    declaration = seal(
+        "slettingserklaering",
+        header,
+        body,
+        world.pki.credential(sale.sellers_bank.orgnr),
+        inner_signers={"sletting": [wrong_signer]},
+    )
+    assert await world.megler.handle_raw(declaration) == []
+    assert case.deletions == []
+    assert "slettingserklæring avvist" in world.megler.timeline.events[-1].text
