@@ -8,13 +8,9 @@ shell history. A participant's staff user needs the orgnr of the one organisatio
 from __future__ import annotations
 
 import argparse
-import asyncio
-import getpass
 import os
 import sys
 from pathlib import Path
-
-from sqlalchemy.exc import SQLAlchemyError
 
 from broker.cli.db_commands import add_database_option, database_url, shown_url
 from broker.domain.identifiers import is_valid_orgnr
@@ -38,6 +34,8 @@ def _password(args: argparse.Namespace) -> str:
         return from_env
     if not sys.stdin.isatty():
         raise _UsageError(f"no password: use --password-file, {PASSWORD_ENV}, or run in a terminal")
+    import getpass
+
     first = getpass.getpass("Password: ")
     if getpass.getpass("Password again: ") != first:
         raise _UsageError("the two passwords differ")
@@ -56,6 +54,10 @@ def _check(args: argparse.Namespace) -> None:
 
 
 def _add_user(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from sqlalchemy.exc import SQLAlchemyError
+
     from broker.console.passwords import WeakPasswordError, hash_password
     from broker.store import migrate
     from broker.store.console_user_repository import ConsoleUser, ConsoleUserRepository

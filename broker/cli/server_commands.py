@@ -8,7 +8,6 @@ then the background tasks stop and the store and transport are closed.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 SHUTDOWN_TIMEOUT_S = 15.0
@@ -23,6 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import logging
+
     from aiohttp import web
 
     from broker.app import create_app
