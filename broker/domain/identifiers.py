@@ -6,6 +6,9 @@ so a typo in an orgnr or a fødselsnummer is caught before a message reaches any
 
 from __future__ import annotations
 
+from functools import lru_cache
+from operator import mul
+
 _ORGNR_WEIGHTS = (3, 2, 7, 6, 5, 4, 3, 2)
 _FNR_WEIGHTS_1 = (3, 7, 6, 1, 8, 9, 4, 5, 2)
 _FNR_WEIGHTS_2 = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
@@ -14,23 +17,27 @@ _ACCOUNT_WEIGHTS = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
 
 def _mod11(digits: str, weights: tuple[int, ...]) -> int | None:
     """The mod-11 check digit for ``digits``, or None where none exists (remainder 1)."""
-    remainder = sum(int(d) * w for d, w in zip(digits, weights, strict=True)) % 11
+    # On the ASCII codes: each code is the digit + 48, so subtract 48 × the weights once (hot path of
+    # `dsve validate`, which checks every identifier of every file).
+    remainder = (sum(map(mul, digits.encode("ascii"), weights)) - 48 * sum(weights[: len(digits)])) % 11
     if remainder == 0:
         return 0
     check = 11 - remainder
     return None if check == 10 else check
 
 
+@lru_cache(maxsize=8192)
 def is_valid_orgnr(value: str) -> bool:
     """A 9-digit organisation number whose last digit is the mod-11 check digit."""
-    if len(value) != 9 or not value.isdigit():
+    if len(value) != 9 or not (value.isascii() and value.isdigit()):
         return False
     return _mod11(value[:8], _ORGNR_WEIGHTS) == int(value[8])
 
 
+@lru_cache(maxsize=8192)
 def is_valid_account_number(value: str) -> bool:
     """An 11-digit Norwegian bank account number with a mod-11 check digit."""
-    if len(value) != 11 or not value.isdigit():
+    if len(value) != 11 or not (value.isascii() and value.isdigit()):
         return False
     return _mod11(value[:10], _ACCOUNT_WEIGHTS) == int(value[10])
 
@@ -47,9 +54,10 @@ def _plausible_birth_date(value: str) -> bool:
     return 1 <= day <= 31 and 1 <= month <= 12
 
 
+@lru_cache(maxsize=8192)
 def is_valid_fodselsnummer(value: str) -> bool:
     """An 11-digit personal number (fødselsnummer, D-number or synthetic test number) with both check digits."""
-    if len(value) != 11 or not value.isdigit():
+    if len(value) != 11 or not (value.isascii() and value.isdigit()):
         return False
     if not _plausible_birth_date(value):
         return False
