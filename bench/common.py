@@ -364,6 +364,9 @@ class Figures:
     submit_p50_ms: float
     cpu_ms_per_msg: float
     peak_rss_mib: float
+    loadgen_cpu_ms_per_msg: float
+    services_cpu_ms_per_msg: float
+    machine_busy: float  # share of all cores busy during the run, whoever used them
     refused: dict[int, int]
     errors: int
 
@@ -374,11 +377,48 @@ class Figures:
             f"{self.variant:<28} {self.per_s:7.0f} msg/s  delivered {self.delivered}/{self.submitted} in "
             f"{self.wall_s:5.1f} s  e2e p50 {self.p50_ms:6.1f} ms p99 {self.p99_ms:7.1f} ms  "
             f"(HTTP p50 {self.submit_p50_ms:5.1f} ms)  broker CPU {self.cpu_ms_per_msg:5.2f} ms/msg  "
-            f"peak RSS {self.peak_rss_mib:5.1f} MiB{extra}"
+            f"peak RSS {self.peak_rss_mib:5.1f} MiB  load generator CPU {self.loadgen_cpu_ms_per_msg:4.2f} ms/msg  "
+            f"PostgreSQL+RabbitMQ CPU {self.services_cpu_ms_per_msg:4.2f} ms/msg  "
+            f"machine busy {self.machine_busy:.0%}{extra}"
         )
 
 
-def figures(variant: str, tally: Tally, start: float, cpu_s: float, peak_rss_kib: int) -> Figures:
+def machine_jiffies() -> tuple[int, int]:
+    """(busy, total) jiffies of all cores since boot, from ``/proc/stat``."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+SERVICE_COMMANDS = frozenset({"postgres", "beam.smp"})
+
+
+def services_cpu_s() -> float:
+    """CPU seconds of every PostgreSQL and RabbitMQ process (other users' load on them included)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            raw = stat.read_text()
+        except OSError:
+            continue
+        command = raw[raw.index("(") + 1 : raw.rindex(")")]
+        if command in SERVICE_COMMANDS:
+            fields = raw.rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / CLOCK_TICKS
+
+
+@dataclass(frozen=True, slots=True)
+class CpuShares:
+    """CPU seconds of the servers and of this process, and how busy the machine was, over one run."""
+
+    server_s: float
+    loadgen_s: float
+    services_s: float
+    machine_busy: float
+
+
+def figures(variant: str, tally: Tally, start: float, cpu: CpuShares, peak_rss_kib: int) -> Figures:
     answered = [r for r in tally.answered_at if r in tally.sent_at]
     done = [r for r in answered if r in tally.delivered_at]
     end = max((tally.delivered_at[r] for r in done), default=start)
@@ -394,8 +434,11 @@ def figures(variant: str, tally: Tally, start: float, cpu_s: float, peak_rss_kib
         p50_ms=percentile(latencies, 0.5),
         p99_ms=percentile(latencies, 0.99),
         submit_p50_ms=percentile(submits, 0.5),
-        cpu_ms_per_msg=cpu_s * 1000 / max(len(done), 1),
+        cpu_ms_per_msg=cpu.server_s * 1000 / max(len(done), 1),
         peak_rss_mib=peak_rss_kib / 1024,
+        loadgen_cpu_ms_per_msg=cpu.loadgen_s * 1000 / max(len(done), 1),
+        services_cpu_ms_per_msg=cpu.services_s * 1000 / max(len(done), 1),
+        machine_busy=cpu.machine_busy,
         refused=dict(tally.refused),
         errors=tally.errors,
     )

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from bench.common import (
     RECIPIENTS,
+    CpuShares,
     Figures,
     ServerProcess,
     SignedMessage,
@@ -42,11 +43,13 @@ from bench.common import (
     figures,
     free_port,
     load_average,
+    machine_jiffies,
     new_deployment,
     new_run_id,
     postgres_database,
     presign,
     rabbit_consumer,
+    services_cpu_s,
     start_server,
     submit_load,
     wait_ready,
@@ -155,6 +158,9 @@ async def _measure(
     tally.delivered_at.clear()
     timed = messages[warmup:]
     cpu_before = sum(s.cpu_s() for s in servers)
+    own_before = time.process_time()
+    services_before = services_cpu_s()
+    busy_before, total_before = machine_jiffies()
     sampler = asyncio.create_task(_sample_rss(servers, args.rss_every, tally, args.rss_log))
     start = time.time()
     await submit_load(
@@ -164,7 +170,13 @@ async def _measure(
     if len([r for r in tally.answered_at if r in tally.delivered_at]) < tally.expect:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(tally.delivered_event.wait(), args.drain)
-    cpu = sum(s.cpu_s() for s in servers) - cpu_before
+    busy_after, total_after = machine_jiffies()
+    cpu = CpuShares(
+        server_s=sum(s.cpu_s() for s in servers) - cpu_before,
+        loadgen_s=time.process_time() - own_before,
+        services_s=services_cpu_s() - services_before,
+        machine_busy=(busy_after - busy_before) / max(total_after - total_before, 1),
+    )
     sampler.cancel()
     peak = sum(s.peak_rss_kib() for s in servers)
     result = figures(variant, tally, start, cpu, peak)
