@@ -39,3 +39,18 @@ _NEXT: dict[MessageStatus, frozenset[MessageStatus]] = {
 def can_move(current: MessageStatus, new: MessageStatus) -> bool:
     """Whether ``new`` may follow ``current``; a message never goes back nor repeats a step."""
     return new in _NEXT[current]
+
+
+# The order a delivered message goes through. A step can be overtaken: a recipient polling over HTTP may
+# download a message before the relay has recorded its publish confirm. The step still happened.
+MAIN_LINE: tuple[MessageStatus, ...] = (
+    MessageStatus.ACCEPTED,
+    MessageStatus.PUBLISHED,
+    MessageStatus.DOWNLOADED,
+    MessageStatus.CONFIRMED,
+)
+
+
+def overtaken(current: MessageStatus, step: MessageStatus) -> bool:
+    """Whether ``current`` lies beyond ``step`` on the main line, so ``step`` is history, not a move."""
+    return current in MAIN_LINE and step in MAIN_LINE and MAIN_LINE.index(current) > MAIN_LINE.index(step)

@@ -2,7 +2,9 @@
 
 A move is one conditional UPDATE that only touches rows whose current status may be followed by the new
 one (``broker.domain.lifecycle.can_move``), so a late confirm or a second relay can never move a message
-backwards or repeat a step; only the rows actually moved get a history row and an event.
+backwards or repeat a step; the rows moved get a history row and an event. A step that was overtaken (a
+recipient downloaded the message over HTTP before the relay recorded its publish confirm) is still recorded
+and receipted, once, without moving the status back.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from broker.domain.lifecycle import MessageStatus, can_move
+from broker.domain.lifecycle import MessageStatus, can_move, overtaken
 from broker.store import tables
 
 RELAY_ACTOR = "relay"
@@ -73,13 +75,30 @@ async def move_status(
         .returning(messages.c.id, messages.c.sender)
     )
     moved = [Moved(row.id, row.sender) for row in result]
-    if moved:
+    recorded = moved + await _overtaken(conn, [i for i in message_ids if i not in {m.message_id for m in moved}], new)
+    if recorded:
         await conn.execute(
             sa.insert(tables.status_history),
             [
                 {"message_id": m.message_id, "status": new.value, "at": at, "actor": actor, "detail": detail}
-                for m in moved
+                for m in recorded
             ],
         )
-        await conn.execute(sa.insert(tables.outbox), [receipt_row(m.message_id, m.sender, new, at) for m in moved])
+        await conn.execute(sa.insert(tables.outbox), [receipt_row(m.message_id, m.sender, new, at) for m in recorded])
     return moved
+
+
+async def _overtaken(conn: AsyncConnection, message_ids: Sequence[str], step: MessageStatus) -> list[Moved]:
+    """Messages already beyond ``step`` (downloaded over HTTP before the relay recorded its confirm) that
+    have no history of it: the step happened, so it is recorded and receipted once, the status left as is."""
+    later = [s.value for s in MessageStatus if overtaken(s, step)]
+    if not message_ids or not later:
+        return []
+    messages, history = tables.messages, tables.status_history
+    recorded_before = sa.exists().where(history.c.message_id == messages.c.id, history.c.status == step.value)
+    result = await conn.execute(
+        sa.select(messages.c.id, messages.c.sender).where(
+            messages.c.id.in_(list(message_ids)), messages.c.status.in_(later), ~recorded_before
+        )
+    )
+    return [Moved(row.id, row.sender) for row in result]
