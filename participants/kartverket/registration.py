@@ -55,6 +55,8 @@ async def process_package(package: Package, register: LandRegister) -> Decision:
         registered: list[RegisteredDocument] = []
         if outcome is Outcome.TINGLYST and package.operation is Operation.TINGLYS:
             registered = await tx.register(package, register.clock())
+        elif outcome is Outcome.TINGLYST:
+            outcome = Outcome.GODKJENT  # a validation must never read as a registration
     return Decision(package.innsendingsreferanse, package.operation, outcome, tuple(results), tuple(registered))
 
 
