@@ -131,6 +131,17 @@ used_token_ids = sa.Table(
     sa.Column("expires_at", UTC_TIMESTAMP, nullable=False),
 )
 
+# Refusals by reason, per UTC minute: each broker process counts in memory and adds its counts every few seconds,
+# so a flood of bad requests costs one upsert per (minute, code) per flush, and several processes add up.
+refusal_counts = sa.Table(
+    "refusal_counts",
+    metadata,
+    sa.Column("bucket", UTC_TIMESTAMP, primary_key=True),  # the start of the UTC minute
+    sa.Column("code", sa.String(16), primary_key=True),  # DSVE-nnnn
+    sa.Column("slug", sa.String(64), nullable=False),
+    sa.Column("count", sa.Integer, nullable=False),
+)
+
 # The web console's tables (``broker.console``): its users, their sessions, sign-in failures for the backoff,
 # and the property units each message names, indexed from the stored content for the case search.
 
