@@ -34,7 +34,9 @@ from broker.http.app_keys import (
 from broker.http.auth import auth_middleware
 from broker.http.metrics import BrokerMetrics, metrics_middleware
 from broker.http.problems import problem_middleware
+from broker.http.refusal_recording import refusal_recording_middleware
 from broker.http.routes import add_routes
+from broker.refusals import RefusalLog
 from broker.registry import load_participants_file, register_participants
 from broker.routing.dead_letters import DeadLetterWatcher
 from broker.routing.relay import OutboxRelay
@@ -53,6 +55,7 @@ log = logging.getLogger("broker")
 RELAY = web.AppKey("relay", OutboxRelay)
 TRANSPORT = web.AppKey("transport", Transport)
 LIFECYCLE = web.AppKey("lifecycle", LifecycleTask)
+REFUSALS = web.AppKey("refusals", RefusalLog)
 # Room for the multipart/form overhead of /token; message bodies are bounded by the streaming reader.
 _FORM_OVERHEAD_BYTES = 64 * 1024
 
@@ -84,9 +87,15 @@ def create_app(
     if settings.group_commit_max > 0:
         services.group_commit = GroupCommit(services, settings.group_commit_max)
     metrics = BrokerMetrics()
+    refusals = RefusalLog(engine, clock, settings.refusal_flush_interval_s)
 
     app = web.Application(
-        middlewares=[metrics_middleware(metrics), problem_middleware, auth_middleware(tokens)],
+        middlewares=[
+            metrics_middleware(metrics),
+            refusal_recording_middleware(refusals),
+            problem_middleware,
+            auth_middleware(tokens),
+        ],
         client_max_size=_FORM_OVERHEAD_BYTES,
     )
     app[SERVICES] = services
@@ -97,6 +106,7 @@ def create_app(
     app[RELAY] = relay
     app[TRANSPORT] = bus
     app[LIFECYCLE] = LifecycleTask(services, settings.lifecycle_interval_s)
+    app[REFUSALS] = refusals
     app[READINESS] = [_transport_check(bus)]
     app[SCRAPE_HOOKS] = [_backlog_hook(relay, metrics)]
     add_routes(app)
@@ -130,7 +140,7 @@ async def _seed_participants(settings: Settings, services: Services) -> None:
 async def _running_broker(app: web.Application) -> AsyncIterator[None]:
     """Start in dependency order, stop in reverse; a failed start undoes what had started."""
     services = app[SERVICES]
-    transport, relay, lifecycle = app[TRANSPORT], app[RELAY], app[LIFECYCLE]
+    transport, relay, lifecycle, refusals = app[TRANSPORT], app[RELAY], app[LIFECYCLE], app[REFUSALS]
     watcher = DeadLetterWatcher(services.engine, transport, on_event=relay.notify)
     started: list[Callable[[], Awaitable[None]]] = [services.engine.dispose]
     try:
@@ -146,6 +156,8 @@ async def _running_broker(app: web.Application) -> AsyncIterator[None]:
         started.append(watcher.stop)
         await lifecycle.start()
         started.append(lifecycle.stop)
+        await refusals.start()
+        started.append(refusals.stop)  # its last flush needs the store, which is disposed of last
         if services.group_commit is not None:
             started.append(services.group_commit.stop)  # first to stop: its last batch still reaches the relay
         log.info(

@@ -62,6 +62,7 @@ class Settings:
     message_ttl_s: int = 30 * 24 * 3600
     retention_s: int = 90 * 24 * 3600
     lifecycle_interval_s: int = 60
+    refusal_flush_interval_s: int = 5
     limits: XmlLimits = field(default_factory=XmlLimits)
     host: str = "127.0.0.1"
     port: int = 8080
@@ -103,6 +104,7 @@ class Settings:
             message_ttl_s=_env_int(env, "DSVE_MESSAGE_TTL", 30 * 24 * 3600),
             retention_s=_env_int(env, "DSVE_RETENTION", 90 * 24 * 3600),
             lifecycle_interval_s=_env_int(env, "DSVE_LIFECYCLE_INTERVAL", 60),
+            refusal_flush_interval_s=_env_int(env, "DSVE_REFUSAL_FLUSH_INTERVAL", 5),
             limits=XmlLimits(
                 max_bytes=_env_int(env, "DSVE_MAX_BODY_BYTES", 10 * 1024 * 1024),
                 max_depth=_env_int(env, "DSVE_MAX_DEPTH", 64),

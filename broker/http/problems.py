@@ -19,7 +19,7 @@ from broker.domain.errors import PROBLEM_BASE, Error, Issue, Refusal
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 log = logging.getLogger("broker.http")
 
-# Which catalogue error a request was refused with, for the metrics middleware outside this one.
+# Which catalogue error a request was refused with, for the metrics and refusal-recording middlewares outside.
 REFUSAL_KEY = web.RequestKey("refusal", Error)
 
 # Errors that come from aiohttp itself (unknown route, wrong method) mapped onto catalogue-shaped problems.
@@ -98,6 +98,9 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
+        error = _HTTP_ERRORS.get(exc.status)
+        if error is not None:
+            request[REFUSAL_KEY] = error  # answered with a catalogue error, so counted as one
         return http_error_response(exc, request)
     except Exception:
         log.exception("unhandled error", extra={"path": request.path, "method": request.method})
