@@ -8,6 +8,7 @@ import logging
 import pytest
 import sqlalchemy as sa
 
+from broker.app import REFUSALS
 from broker.domain.lifecycle import MessageStatus
 from broker.routing.status_moves import move_status, utcnow
 from broker.store import tables
@@ -43,6 +44,16 @@ async def test_overview_counts_the_sale(operator: ConsoleBroker) -> None:
     assert f"{len(SALE)} messages accepted in the last hour" in page
     assert page.count('class="bar"') == 12
     assert "Refusals by reason" in page
+
+
+async def test_overview_shows_refusals_by_reason_from_the_store(operator: ConsoleBroker) -> None:
+    for _ in range(3):
+        assert (await operator.client.get("/api/v1/messages")).status == 401  # no bearer token
+    page = await (await operator.client.get("/console/")).text()
+    assert "DSVE-5001" not in page  # counted in memory, not yet written
+    await operator.client.app[REFUSALS].flush()
+    page = await (await operator.client.get("/console/")).text()
+    assert '<td>DSVE-5001</td><td>No access token</td><td class="num">3</td>' in page
 
 
 async def test_search_by_property_unit_groups_the_cases(operator: ConsoleBroker) -> None:

@@ -2,31 +2,30 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from aiohttp import web
 
 from broker.console.context import console_of, viewer_of
 from broker.console.rendering import render
 from broker.console.throughput_chart import BUCKET_WIDTH, BUCKETS, chart
+from broker.domain.errors import Error
 from broker.domain.lifecycle import MessageStatus
-from broker.http.app_keys import METRICS
 from broker.store.console_message_queries import ConsoleMessageQueries
+from broker.store.refusal_repository import RefusalRepository
 from broker.store.unit_of_work import UnitOfWork
 
 routes = web.RouteTableDef()
 
+# Refusals by reason cover this long, summed over every broker process (``broker.refusals`` writes them).
+REFUSAL_WINDOW = timedelta(hours=24)
+_TITLES = {error.spec.code: error.spec.title for error in Error}
 
-def _refusals(request: web.Request) -> list[tuple[str, int]]:
-    """Refusals by reason as this broker process counted them (the API's metrics; not kept in the store)."""
-    metrics = request.config_dict.get(METRICS)
-    if metrics is None:
-        return []
-    counts = [
-        (sample.labels["reason"], int(sample.value))
-        for family in metrics.refusals.collect()
-        for sample in family.samples
-        if sample.name.endswith("_total") and sample.value
-    ]
-    return sorted(counts, key=lambda item: (-item[1], item[0]))
+
+async def _refusals(uow: UnitOfWork, now: datetime) -> list[tuple[str, str, int]]:
+    """(code, title, count) per code, most frequent first; a code the catalogue no longer has shows its slug."""
+    totals = await RefusalRepository(uow.connection).totals_since(now - REFUSAL_WINDOW)
+    return [(total.code, _TITLES.get(total.code, total.slug), total.count) for total in totals]
 
 
 @routes.get("/")
@@ -39,6 +38,7 @@ async def overview(request: web.Request) -> web.Response:
         by_status, by_type = await queries.counts()
         backlog = await queries.relay_backlog()
         throughput = await queries.throughput(now, BUCKETS, BUCKET_WIDTH)
+        refusals = await _refusals(uow, now) if viewer.is_operator else None
     statuses = [(status.value, by_status.get(status.value, 0)) for status in MessageStatus]
     return render(
         request,
@@ -48,6 +48,6 @@ async def overview(request: web.Request) -> web.Response:
         by_type=by_type,
         dead_letters=by_status.get(MessageStatus.DEAD_LETTERED.value, 0),
         backlog=backlog,
-        refusals=_refusals(request) if viewer.is_operator else None,
+        refusals=refusals,
         chart=chart(throughput, now),
     )
