@@ -22,6 +22,10 @@ SCOPE_SEND = "dsve:send"
 SCOPE_RECEIVE = "dsve:receive"
 ALL_SCOPES = (SCOPE_SEND, SCOPE_RECEIVE)
 ISSUER = "dsve-broker"
+LEEWAY_S = 5
+# Verified tokens are remembered until they expire, so a client's next request skips the signature check;
+# a token is a few hundred bytes, and past this many the oldest are forgotten (and checked again if seen).
+TOKEN_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +54,7 @@ class AccessTokens:
         self._public_key = key.public_key()
         self._audience = audience
         self._lifetime_s = lifetime_s
+        self._verified: dict[str, tuple[Caller, float]] = {}  # token → (caller, expiry incl. leeway)
 
     def issue(self, orgnr: str, scopes: tuple[str, ...] = ALL_SCOPES) -> IssuedToken:
         now = int(time.time())
@@ -68,7 +73,24 @@ class AccessTokens:
         return IssuedToken(access_token=token, expires_in=self._lifetime_s, scope=scope)
 
     def authenticate(self, token: str) -> Caller:
-        """The caller a token names, or a TOKEN_INVALID refusal (bad signature, wrong audience, expired)."""
+        """The caller a token names, or a TOKEN_INVALID refusal (bad signature, wrong audience, expired).
+
+        A token once verified is answered from memory until its expiry: signature, audience, issuer and
+        not-before cannot change for the same string, and an expired one is checked again (and refused).
+        """
+        cached = self._verified.get(token)
+        if cached is not None:
+            caller, valid_until = cached
+            if time.time() <= valid_until:
+                return caller
+            del self._verified[token]
+        caller, expires = self._verify(token)
+        if len(self._verified) >= TOKEN_CACHE_SIZE:
+            del self._verified[next(iter(self._verified))]
+        self._verified[token] = (caller, expires + LEEWAY_S)
+        return caller
+
+    def _verify(self, token: str) -> tuple[Caller, float]:
         try:
             claims = jwt.decode(
                 token,
@@ -77,7 +99,7 @@ class AccessTokens:
                 audience=self._audience,
                 issuer=ISSUER,
                 options={"require": ["exp", "iat", "sub", "aud", "iss"]},
-                leeway=5,
+                leeway=LEEWAY_S,
             )
         except jwt.ExpiredSignatureError as exc:
             raise Refusal(Error.TOKEN_INVALID, "the access token has expired") from exc
@@ -87,4 +109,4 @@ class AccessTokens:
         scope = claims.get("scope", "")
         if not isinstance(orgnr, str) or not is_valid_orgnr(orgnr) or not isinstance(scope, str):
             raise Refusal(Error.TOKEN_INVALID, "the access token names no participant")
-        return Caller(orgnr=orgnr, scopes=frozenset(scope.split()))
+        return Caller(orgnr=orgnr, scopes=frozenset(scope.split())), float(claims["exp"])
