@@ -4,23 +4,32 @@ Rows are claimed with a lease in a short transaction (PostgreSQL: ``FOR UPDATE S
 conditional UPDATE on ``lease_until``), so several broker processes share one outbox without publishing a
 row twice while its lease holds. A crash anywhere leaves the row unpublished; its lease expires and some
 relay publishes it again: a duplicate at worst, which consumers drop by message id, never a loss.
+
+The running relay is a pipeline: one loop claims a batch and hands it to a task that publishes it, waits for
+the confirms and settles it, while the loop already claims the next (up to ``workers`` batches in flight).
+Settling a batch records the ``published`` status change and enqueues the sender's receipts in the same
+transaction; those receipt rows are written already leased to this relay, which publishes them at once
+instead of waiting for a claim pass (a crash leaves them to expire and be claimed like any other row).
+On PostgreSQL the claim and the settle are one statement each (data-modifying CTEs), run on connections
+the relay keeps open, so a message costs two round trips to the database on the relay's side.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from broker.domain.lifecycle import MessageStatus
-from broker.routing.status_moves import MESSAGE_KIND, RELAY_ACTOR, move_status, utcnow
+from broker.domain.lifecycle import MessageStatus, can_move, overtaken
+from broker.routing.status_moves import EVENT_KIND, MESSAGE_KIND, RELAY_ACTOR, move_status, utcnow
 from broker.routing.transport import (
     JSON_CONTENT_TYPE,
     XML_CONTENT_TYPE,
@@ -34,6 +43,67 @@ from broker.store import tables
 log = logging.getLogger(__name__)
 
 FROM_ACCEPTED = frozenset({MessageStatus.ACCEPTED})
+_PUBLISHABLE_FROM = [s.value for s in MessageStatus if can_move(s, MessageStatus.PUBLISHED) and s in FROM_ACCEPTED]
+_OVERTAKEN = [s.value for s in MessageStatus if overtaken(s, MessageStatus.PUBLISHED)]
+_RECEIPT_HEADERS = {"status": MessageStatus.PUBLISHED.value}
+_IDLE_CONNECTIONS = 4
+
+_RESULT_TYPES = {"headers": sa.JSON(), "body": sa.LargeBinary(), "content": sa.LargeBinary()}
+
+# Claim: lease the oldest unleased rows nobody else holds, and read what publishing them needs, in one statement.
+_PG_CLAIM = sa.text(
+    """
+    WITH candidates AS (
+        SELECT id FROM outbox
+        WHERE published_at IS NULL AND (lease_until IS NULL OR lease_until < :now)
+        ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED
+    ), claimed AS (
+        UPDATE outbox AS o SET lease_until = :lease_until, attempts = o.attempts + 1
+        FROM candidates WHERE o.id = candidates.id
+        RETURNING o.id, o.kind, o.message_id, o.routing_key, o.headers, o.body, o.attempts
+    )
+    SELECT claimed.*, m.content, m.message_type, m.sender, m.recipient, m.sender_reference, m.recipient_reference
+    FROM claimed LEFT JOIN messages AS m ON m.id = claimed.message_id
+    ORDER BY claimed.id
+    """
+).columns(**_RESULT_TYPES)
+
+# Settle: mark the confirmed rows published, move their messages from accepted to published with a history
+# row each, and enqueue (leased to this relay) a receipt for each message moved; one statement. A message a
+# fast recipient already took further (``move_status``'s overtaken case) gets the history row and receipt once.
+_PG_SETTLE = sa.text(
+    """
+    WITH done AS (
+        UPDATE outbox SET published_at = :now, lease_until = NULL
+        WHERE id = ANY(CAST(:done_ids AS BIGINT[])) AND published_at IS NULL
+        RETURNING id
+    ), moved AS (
+        UPDATE messages SET status = :published, status_changed_at = :now
+        WHERE id = ANY(CAST(:message_ids AS VARCHAR[])) AND status = ANY(CAST(:allowed AS VARCHAR[]))
+        RETURNING id, sender
+    ), overtaken AS (
+        -- downloaded over HTTP before this confirm was recorded: the step is recorded once, the status stays
+        SELECT m.id, m.sender FROM messages AS m
+        WHERE m.id = ANY(CAST(:message_ids AS VARCHAR[])) AND m.status = ANY(CAST(:later AS VARCHAR[]))
+          AND NOT EXISTS (SELECT 1 FROM status_history AS h WHERE h.message_id = m.id AND h.status = :published)
+    ), recorded AS (
+        SELECT id, sender FROM moved UNION ALL SELECT id, sender FROM overtaken
+    ), history AS (
+        INSERT INTO status_history (message_id, status, at, actor, detail)
+        SELECT id, CAST(:published AS VARCHAR), CAST(:now AS TIMESTAMPTZ), CAST(:actor AS VARCHAR), NULL FROM recorded
+    ), receipts AS (
+        INSERT INTO outbox (kind, message_id, routing_key, headers, body, created_at, attempts, lease_until)
+        SELECT CAST(:event_kind AS VARCHAR), recorded.id, recorded.sender || CAST(:receipt_suffix AS VARCHAR),
+               CAST(:receipt_headers AS JSON), r.body, CAST(:now AS TIMESTAMPTZ), CAST(:receipt_attempts AS INTEGER),
+               CAST(:lease_until AS TIMESTAMPTZ)
+        FROM recorded
+        JOIN unnest(CAST(:message_ids AS VARCHAR[]), CAST(:receipt_bodies AS BYTEA[])) AS r(id, body)
+          ON r.id = recorded.id
+        RETURNING id, kind, message_id, routing_key, headers, body, attempts
+    )
+    SELECT * FROM receipts ORDER BY id
+    """
+).columns(**_RESULT_TYPES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +127,7 @@ class OutboxRelay:
         poll_interval_s: float = 1.0,
         retry_base_s: float = 0.2,
         retry_max_s: float = 10.0,
-        workers: int = 2,
+        workers: int = 4,
     ) -> None:
         self._engine = engine
         self._transport = transport
@@ -66,34 +136,42 @@ class OutboxRelay:
         self.poll_interval_s = poll_interval_s
         self.retry_base_s = retry_base_s
         self.retry_max_s = retry_max_s
-        self._skip_locked = engine.dialect.name == "postgresql"
+        self._postgres = engine.dialect.name == "postgresql"
         self._wake = asyncio.Event()
-        self.workers = max(1, workers)
-        self._tasks: list[asyncio.Task[None]] = []
+        self.workers = max(1, workers)  # batches in flight at once (published, waiting for confirms, settling)
+        self._task: asyncio.Task[None] | None = None
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(self.workers)
         self._stopping = False
         self._ensured: set[str] = set()
+        self._idle: list[AsyncConnection] = []
         self.published_count = 0
 
     async def start(self) -> None:
-        """Start the workers: each claims and publishes its own batches, so confirms of several are in flight."""
-        if not self._tasks:
+        """Start the claim loop; each claimed batch is published and settled in a task of its own."""
+        if self._task is None:
             self._stopping = False
-            loop = asyncio.get_running_loop()
-            self._tasks = [loop.create_task(self._run(), name=f"outbox relay {n}") for n in range(self.workers)]
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="outbox relay")
 
     async def stop(self, grace_s: float = 5.0) -> None:
-        """Let the batch in hand finish (up to ``grace_s``); an interrupted batch is retried after its lease."""
-        tasks, self._tasks = self._tasks, []
-        if not tasks:
+        """Let the batches in hand finish (up to ``grace_s``); an interrupted batch is retried after its lease."""
+        task, self._task = self._task, None
+        if task is None:
             return
         self._stopping = True
         self._wake.set()
-        _, pending = await asyncio.wait(tasks, timeout=grace_s)
-        for task in pending:
-            task.cancel()
-        for task in pending:
+        _, pending = await asyncio.wait([task, *self._in_flight], timeout=grace_s)
+        if self._in_flight and not pending:
+            _, pending = await asyncio.wait(list(self._in_flight), timeout=grace_s)
+        for left in pending:
+            left.cancel()
+        for left in pending:
             with contextlib.suppress(asyncio.CancelledError):
-                await task
+                await left
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            with contextlib.suppress(Exception):
+                await conn.close()
 
     def notify(self) -> None:
         """Something was committed to the outbox: publish it now rather than at the next poll."""
@@ -111,25 +189,52 @@ class OutboxRelay:
         failures = 0
         while not self._stopping:
             self._wake.clear()
+            await self._slots.acquire()
             try:
-                claimed = await self.run_once()
+                batch = await self._claim()
                 failures = 0
             except Exception:
+                self._slots.release()
                 failures += 1
                 delay = self._backoff(failures)
-                log.exception("outbox relay pass failed; retrying in %.2f s", delay)
+                log.exception("outbox relay claim failed; retrying in %.2f s", delay)
                 await asyncio.sleep(delay)
                 continue
-            if claimed:
-                continue
+            if batch:
+                task = asyncio.get_running_loop().create_task(self._deliver(batch, receipts_at_once=True))
+                self._in_flight.add(task)
+                task.add_done_callback(self._delivered)
+            else:
+                self._slots.release()
+            if len(batch) >= self.batch_size:
+                continue  # more is waiting: claim the next batch while this one is published
+            # The wake flag was cleared before the claim, so a commit since then has set it again.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_interval_s)
 
+    def _delivered(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        self._slots.release()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("outbox relay batch failed; its rows are retried after the lease", exc_info=task.exception())
+
     async def run_once(self) -> int:
-        """Claim, publish and settle one batch; return how many rows were claimed."""
+        """Claim, publish and settle one batch; return how many rows were claimed.
+
+        The receipts the settle enqueues are left for the next pass, as rows any relay may claim.
+        """
         batch = await self._claim()
-        if not batch:
-            return 0
+        if batch:
+            await self._deliver(batch, receipts_at_once=False)
+        return len(batch)
+
+    async def _deliver(self, batch: Sequence[_Claimed], *, receipts_at_once: bool) -> None:
+        """Publish a claimed batch, wait for its confirms and settle it; then the same for its receipts."""
+        while batch:
+            receipts = await self._publish_and_settle(batch, lease_receipts=receipts_at_once)
+            batch = receipts if receipts_at_once else []
+
+    async def _publish_and_settle(self, batch: Sequence[_Claimed], *, lease_receipts: bool) -> list[_Claimed]:
         publishable = [c for c in batch if c.outgoing is not None]
         await self._ensure_queues(publishable)
         failed: dict[int, str] = {}
@@ -142,46 +247,63 @@ class OutboxRelay:
         failed_rows = [publishable[i] for i in failed]
         done = [c for i, c in enumerate(publishable) if i not in failed]
         done += [c for c in batch if c.outgoing is None]
-        await self._settle(done, failed_rows)
+        receipts = await self._settle(done, failed_rows, lease_receipts=lease_receipts)
         self.published_count += len(done)
+        if done and not receipts and lease_receipts:
+            self._wake.set()  # receipts were enqueued as plain rows (SQLite): the claim loop takes them next
         if failed:
             log.warning(
                 "outbox relay: %d of %d not confirmed: %s", len(failed), len(batch), next(iter(failed.values()))
             )
-        return len(batch)
+        return receipts
+
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in autocommit mode (PostgreSQL only), kept between statements while the relay runs:
+        every statement the relay runs there is a transaction of its own, so it needs no BEGIN, COMMIT or ping."""
+        conn = self._idle.pop() if self._idle else None
+        if conn is None:
+            conn = await self._engine.connect()
+            try:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+            except BaseException:
+                await conn.close()
+                raise
+        try:
+            yield conn
+            await conn.commit()  # ends the autobegun (empty) transaction; nothing is sent in autocommit mode
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await conn.invalidate()
+            with contextlib.suppress(Exception):
+                await conn.close()
+            raise
+        if self._task is not None and not self._stopping and len(self._idle) < _IDLE_CONNECTIONS:
+            self._idle.append(conn)
+        else:
+            await conn.close()
 
     async def _claim(self) -> list[_Claimed]:
-        outbox = tables.outbox
         now = utcnow()
+        if self._postgres:
+            async with self._connection() as conn:
+                rows = await conn.execute(
+                    _PG_CLAIM, {"now": now, "limit": self.batch_size, "lease_until": now + self.lease}
+                )
+                return [_Claimed(row.id, row.kind, row.attempts, _outgoing(row)) for row in rows]
+        outbox = tables.outbox
         pending = sa.and_(
             outbox.c.published_at.is_(None), sa.or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now)
         )
         async with self._engine.begin() as conn:
-            if self._skip_locked:
-                ids = list(
-                    await conn.scalars(
-                        sa.select(outbox.c.id)
-                        .where(pending)
-                        .order_by(outbox.c.id)
-                        .limit(self.batch_size)
-                        .with_for_update(skip_locked=True)
-                    )
-                )
-                if ids:
-                    await conn.execute(
-                        sa.update(outbox)
-                        .where(outbox.c.id.in_(ids))
-                        .values(lease_until=now + self.lease, attempts=outbox.c.attempts + 1)
-                    )
-            else:
-                candidates = sa.select(outbox.c.id).where(pending).order_by(outbox.c.id).limit(self.batch_size)
-                result = await conn.execute(
-                    sa.update(outbox)
-                    .where(outbox.c.id.in_(candidates.scalar_subquery()), pending)
-                    .values(lease_until=now + self.lease, attempts=outbox.c.attempts + 1)
-                    .returning(outbox.c.id)
-                )
-                ids = [row.id for row in result]
+            candidates = sa.select(outbox.c.id).where(pending).order_by(outbox.c.id).limit(self.batch_size)
+            result = await conn.execute(
+                sa.update(outbox)
+                .where(outbox.c.id.in_(candidates.scalar_subquery()), pending)
+                .values(lease_until=now + self.lease, attempts=outbox.c.attempts + 1)
+                .returning(outbox.c.id)
+            )
+            ids = [row.id for row in result]
             if not ids:
                 return []
             return await self._load(conn, ids)
@@ -213,9 +335,20 @@ class OutboxRelay:
                 await self._transport.ensure_participant(orgnr)
                 self._ensured.add(orgnr)
 
-    async def _settle(self, done: Sequence[_Claimed], failed: Sequence[_Claimed]) -> None:
+    async def _settle(
+        self, done: Sequence[_Claimed], failed: Sequence[_Claimed], *, lease_receipts: bool = False
+    ) -> list[_Claimed]:
+        """Record the confirmed rows as published and their messages' status change, and back off the failed
+        ones. With ``lease_receipts`` (PostgreSQL), the receipts enqueued are returned leased, to publish now."""
         outbox = tables.outbox
         now = utcnow()
+        receipts: list[_Claimed] = []
+        if self._postgres:
+            async with self._connection() as conn:
+                if done:
+                    receipts = await self._settle_postgres(conn, done, now, lease_receipts)
+                await self._back_off(conn, failed, now)
+            return receipts
         async with self._engine.begin() as conn:
             if done:
                 await conn.execute(
@@ -227,14 +360,52 @@ class OutboxRelay:
                 await move_status(
                     conn, published, MessageStatus.PUBLISHED, actor=RELAY_ACTOR, at=now, only_from=FROM_ACCEPTED
                 )
-            for claimed in failed:
-                # The lease becomes the row's backoff, so every relay waits before trying it again.
-                retry_at = now + timedelta(seconds=self._backoff(claimed.attempts))
-                await conn.execute(
-                    sa.update(outbox)
-                    .where(outbox.c.id == claimed.outbox_id, outbox.c.published_at.is_(None))
-                    .values(lease_until=retry_at)
-                )
+            await self._back_off(conn, failed, now)
+        return receipts
+
+    async def _settle_postgres(
+        self, conn: AsyncConnection, done: Sequence[_Claimed], now: datetime, lease_receipts: bool
+    ) -> list[_Claimed]:
+        published = [c.outgoing.message_id for c in done if c.kind == MESSAGE_KIND and c.outgoing]
+        at = now.isoformat()
+        bodies = [
+            json.dumps(
+                {"messageId": message_id, "status": MessageStatus.PUBLISHED.value, "at": at}, separators=(",", ":")
+            ).encode()
+            for message_id in published
+        ]
+        rows = await conn.execute(
+            _PG_SETTLE,
+            {
+                "now": now,
+                "done_ids": [c.outbox_id for c in done],
+                "message_ids": published,
+                "allowed": _PUBLISHABLE_FROM,
+                "later": _OVERTAKEN,
+                "published": MessageStatus.PUBLISHED.value,
+                "actor": RELAY_ACTOR,
+                "event_kind": EVENT_KIND,
+                "receipt_suffix": f".{MessageStatus.PUBLISHED.value}",
+                "receipt_headers": json.dumps(_RECEIPT_HEADERS),
+                "receipt_bodies": bodies,
+                # Unleased receipts wait for a claim pass; leased ones are this relay's to publish now.
+                "lease_until": now + self.lease if lease_receipts else None,
+                "receipt_attempts": 1 if lease_receipts else 0,
+            },
+        )
+        receipts = [_Claimed(row.id, row.kind, row.attempts, _outgoing(row)) for row in rows]
+        return receipts if lease_receipts else []
+
+    async def _back_off(self, conn: AsyncConnection, failed: Sequence[_Claimed], now: datetime) -> None:
+        outbox = tables.outbox
+        for claimed in failed:
+            # The lease becomes the row's backoff, so every relay waits before trying it again.
+            retry_at = now + timedelta(seconds=self._backoff(claimed.attempts))
+            await conn.execute(
+                sa.update(outbox)
+                .where(outbox.c.id == claimed.outbox_id, outbox.c.published_at.is_(None))
+                .values(lease_until=retry_at)
+            )
 
     def _backoff(self, attempts: int) -> float:
         ceiling = min(self.retry_max_s, self.retry_base_s * 2 ** max(0, attempts - 1))
