@@ -13,7 +13,7 @@ from participants.kartverket.register import LandRegister
 from participants.kartverket.seed import seed
 from participants.messages.schemas import DOKUMENT_NS
 from tests.participants.checks import assert_valid_and_signed
-from tests.participants.world import build_world
+from tests.participants.world import World, build_world
 
 
 @pytest.fixture
@@ -24,14 +24,21 @@ async def register(tmp_path) -> AsyncIterator[LandRegister]:
     await land_register.close()
 
 
-async def test_the_demo_sale_runs_from_bidding_round_to_registration_notices(
-    test_pki: TestPki, register: LandRegister
-) -> None:
-    world = build_world(test_pki, register)
+async def whole_sale(pki: TestPki, register: LandRegister) -> World:
+    """The megler opens the bidding round's financing check; the bank's intention follows the round."""
+    world = build_world(pki, register)
     case = world.megler.cases[world.sale.reference]
     await world.deliver([world.megler.send_financing_check(case)])
     _, intention = world.buyers_bank.send_intention(world.sale.megler, world.sale.buyer_persons, (world.sale.unit,))
     await world.deliver([intention])
+    return world
+
+
+async def test_the_demo_sale_runs_from_bidding_round_to_registration_notices(
+    test_pki: TestPki, register: LandRegister
+) -> None:
+    world = await whole_sale(test_pki, register)
+    case = world.megler.cases[world.sale.reference]
     assert world.types() == [
         "finansieringsforespoersel",
         "finansieringssvar",
@@ -63,11 +70,7 @@ async def test_the_demo_sale_runs_from_bidding_round_to_registration_notices(
 async def test_every_message_of_the_sale_validates_with_lxml_and_is_signed_by_its_sender(
     test_pki: TestPki, register: LandRegister
 ) -> None:
-    world = build_world(test_pki, register)
-    case = world.megler.cases[world.sale.reference]
-    await world.deliver([world.megler.send_financing_check(case)])
-    _, intention = world.buyers_bank.send_intention(world.sale.megler, world.sale.buyer_persons, (world.sale.unit,))
-    await world.deliver([intention])
+    world = await whole_sale(test_pki, register)
     checked = {assert_valid_and_signed(raw, world.verifier) for _, _, raw in world.delivered}
     assert len(checked) == 18
 
@@ -75,11 +78,7 @@ async def test_every_message_of_the_sale_validates_with_lxml_and_is_signed_by_it
 async def test_the_deed_package_carries_signatures_of_sellers_buyers_and_the_sellers_bank(
     test_pki: TestPki, register: LandRegister
 ) -> None:
-    world = build_world(test_pki, register)
-    case = world.megler.cases[world.sale.reference]
-    await world.deliver([world.megler.send_financing_check(case)])
-    _, intention = world.buyers_bank.send_intention(world.sale.megler, world.sale.buyer_persons, (world.sale.unit,))
-    await world.deliver([intention])
+    world = await whole_sale(test_pki, register)
     [package] = world.of_type("tinglysingsforsendelse")
     root = world.verifier.verify_enveloped(etree.fromstring(package)).root
     signers = {
@@ -106,11 +105,7 @@ async def test_a_signed_document_verifies_where_it_was_signed_and_unchanged_in_t
 ) -> None:
     """The buyers' pant (and the sellers' bank's sletting) is one signed object: the megler copies it from the
     bank's message into the package, and the same signatures verify in both places."""
-    world = build_world(test_pki, register)
-    case = world.megler.cases[world.sale.reference]
-    await world.deliver([world.megler.send_financing_check(case)])
-    _, intention = world.buyers_bank.send_intention(world.sale.megler, world.sale.buyer_persons, (world.sale.unit,))
-    await world.deliver([intention])
+    world = await whole_sale(test_pki, register)
     [received] = world.of_type(carrier)
     [package] = world.of_type("tinglysingsforsendelse")
     roots = [world.verifier.verify_enveloped(etree.fromstring(raw)).root for raw in (received, package)]
