@@ -30,7 +30,9 @@ def add_database_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _upgrade(args: argparse.Namespace) -> int:
+def _migrate(command: str, args: argparse.Namespace, move: str | None) -> tuple[str, str | None] | None:
+    """Run one migration step (``upgrade``/``downgrade`` to ``args.revision``, or none) and read the revision
+    the store is at; None when the store could not be reached, after saying why."""
     import asyncio
 
     from sqlalchemy.exc import SQLAlchemyError
@@ -39,46 +41,36 @@ def _upgrade(args: argparse.Namespace) -> int:
 
     url = database_url(args)
     try:
-        asyncio.run(migrate.upgrade(url, args.revision))
-        revision = asyncio.run(migrate.current(url))
+        if move is not None:
+            asyncio.run(getattr(migrate, move)(url, args.revision))
+        return url, asyncio.run(migrate.current(url))
     except (SQLAlchemyError, OSError) as exc:
-        print(f"dsve db upgrade: {shown_url(url)}: {exc}", file=sys.stderr)
+        print(f"dsve db {command}: {shown_url(url)}: {exc}", file=sys.stderr)
+        return None
+
+
+def _upgrade(args: argparse.Namespace) -> int:
+    if (done := _migrate("upgrade", args, "upgrade")) is None:
         return 1
+    url, revision = done
     print(f"{shown_url(url)}: at revision {revision}")
     return 0
 
 
 def _downgrade(args: argparse.Namespace) -> int:
-    import asyncio
-
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from broker.store import migrate
-
-    url = database_url(args)
-    try:
-        asyncio.run(migrate.downgrade(url, args.revision))
-        revision = asyncio.run(migrate.current(url))
-    except (SQLAlchemyError, OSError) as exc:
-        print(f"dsve db downgrade: {shown_url(url)}: {exc}", file=sys.stderr)
+    if (done := _migrate("downgrade", args, "downgrade")) is None:
         return 1
+    url, revision = done
     print(f"{shown_url(url)}: at revision {revision or 'base (no tables)'}")
     return 0
 
 
 def _current(args: argparse.Namespace) -> int:
-    import asyncio
-
-    from sqlalchemy.exc import SQLAlchemyError
-
     from broker.store import migrate
 
-    url = database_url(args)
-    try:
-        revision = asyncio.run(migrate.current(url))
-    except (SQLAlchemyError, OSError) as exc:
-        print(f"dsve db current: {shown_url(url)}: {exc}", file=sys.stderr)
+    if (done := _migrate("current", args, None)) is None:
         return 1
+    url, revision = done
     head = migrate.head_revision()
     state = "up to date" if revision == head else f"behind head {head}"
     print(f"{shown_url(url)}: at revision {revision or 'base (no tables)'} ({state})")
