@@ -42,6 +42,7 @@ from broker.routing.dead_letters import DeadLetterWatcher
 from broker.routing.relay import OutboxRelay
 from broker.routing.transport import Transport, create_transport
 from broker.store.engine import create_engine
+from broker.store.maintenance import StoreMaintenance
 from broker.store.migrate import upgrade
 from broker.usecases.group_commit import GroupCommit
 from broker.usecases.lifecycle import LifecycleTask
@@ -55,6 +56,7 @@ log = logging.getLogger("broker")
 RELAY = web.AppKey("relay", OutboxRelay)
 TRANSPORT = web.AppKey("transport", Transport)
 LIFECYCLE = web.AppKey("lifecycle", LifecycleTask)
+MAINTENANCE = web.AppKey("maintenance", StoreMaintenance)
 REFUSALS = web.AppKey("refusals", RefusalLog)
 # Room for the multipart/form overhead of /token; message bodies are bounded by the streaming reader.
 _FORM_OVERHEAD_BYTES = 64 * 1024
@@ -85,7 +87,9 @@ def create_app(
         clock=clock,
     )
     if settings.group_commit_max > 0:
-        services.group_commit = GroupCommit(services, settings.group_commit_max)
+        services.group_commit = GroupCommit(
+            services, settings.group_commit_max, backlog=relay.backlog, high_water=settings.outbox_high_water
+        )
     metrics = BrokerMetrics()
     refusals = RefusalLog(engine, clock, settings.refusal_flush_interval_s)
 
@@ -107,6 +111,7 @@ def create_app(
     app[TRANSPORT] = bus
     app[LIFECYCLE] = LifecycleTask(services, settings.lifecycle_interval_s)
     app[REFUSALS] = refusals
+    app[MAINTENANCE] = StoreMaintenance(engine, settings.store_maintenance_interval_s)
     app[READINESS] = [_transport_check(bus)]
     app[SCRAPE_HOOKS] = [_backlog_hook(relay, metrics)]
     add_routes(app)
@@ -156,6 +161,8 @@ async def _running_broker(app: web.Application) -> AsyncIterator[None]:
         started.append(watcher.stop)
         await lifecycle.start()
         started.append(lifecycle.stop)
+        await app[MAINTENANCE].start()
+        started.append(app[MAINTENANCE].stop)
         await refusals.start()
         started.append(refusals.stop)  # its last flush needs the store, which is disposed of last
         if services.group_commit is not None:

@@ -120,7 +120,13 @@ outbox = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("lease_until", UTC_TIMESTAMP, nullable=True),  # SQLite's stand-in for SKIP LOCKED
     sa.Column("published_at", UTC_TIMESTAMP, nullable=True),
-    sa.Index("ix_outbox_pending", "published_at", "id"),
+    # Only the rows waiting to be published, in claim order (a partial index: a published row leaves it).
+    sa.Index(
+        "ix_outbox_pending",
+        "id",
+        postgresql_where=sa.text("published_at IS NULL"),
+        sqlite_where=sa.text("published_at IS NULL"),
+    ),
 )
 
 used_token_ids = sa.Table(
