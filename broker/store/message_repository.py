@@ -7,6 +7,7 @@ a message it may not see looks exactly like one that does not exist. Inserts are
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from broker.domain.lifecycle import MessageStatus, can_move
 from broker.domain.messages import StoredMessage
 from broker.store.history_repository import HistoryRepository
+from broker.store.outbox_repository import OutboxEntry, OutboxRepository
 from broker.store.tables import messages
 
 Box = Literal["inbox", "outbox"]
@@ -30,6 +32,45 @@ _EXPIRABLE = tuple(s.value for s in MessageStatus if can_move(s, MessageStatus.E
 _PURGEABLE = tuple(s.value for s in MessageStatus if can_move(s, MessageStatus.PURGED))
 
 _WITHOUT_CONTENT = tuple(c for c in messages.c if c.name != "content")
+
+
+# A group-commit batch on PostgreSQL in one statement: the messages, their first history entries and their
+# outbox rows, from one array per column. One round trip instead of three, one plan whatever the batch size,
+# and (run in autocommit) no BEGIN and COMMIT round trips either: the statement is its own transaction.
+# The history rows reference the messages inserted beside them; foreign keys are checked at statement end.
+_PG_INSERT_BATCH = sa.text(
+    """
+    WITH inserted AS (
+        INSERT INTO messages (id, message_type, message_id, sender, recipient, sender_reference,
+                              recipient_reference, document_created, signer_subject, size, sha256, content,
+                              status, accepted_at, expires_at, status_changed_at)
+        SELECT * FROM unnest(
+            CAST(:id AS VARCHAR[]), CAST(:message_type AS VARCHAR[]), CAST(:message_id AS VARCHAR[]),
+            CAST(:sender AS VARCHAR[]), CAST(:recipient AS VARCHAR[]), CAST(:sender_reference AS VARCHAR[]),
+            CAST(:recipient_reference AS VARCHAR[]), CAST(:document_created AS TIMESTAMPTZ[]),
+            CAST(:signer_subject AS VARCHAR[]), CAST(:size AS INTEGER[]), CAST(:sha256 AS VARCHAR[]),
+            CAST(:content AS BYTEA[]), CAST(:status AS VARCHAR[]), CAST(:accepted_at AS TIMESTAMPTZ[]),
+            CAST(:expires_at AS TIMESTAMPTZ[]), CAST(:status_changed_at AS TIMESTAMPTZ[]))
+        RETURNING id, seq, status, accepted_at, sender
+    ), history AS (
+        INSERT INTO status_history (message_id, status, at, actor, detail)
+        SELECT id, status, accepted_at, sender, NULL FROM inserted ORDER BY seq
+    ), queued AS (
+        INSERT INTO outbox (kind, message_id, routing_key, headers, body, created_at, attempts)
+        SELECT kind, message_id, routing_key, headers, body, CAST(:now AS TIMESTAMPTZ), 0
+        FROM unnest(CAST(:o_kind AS VARCHAR[]), CAST(:o_message_id AS VARCHAR[]), CAST(:o_routing_key AS VARCHAR[]),
+                    CAST(:o_headers AS JSON[]), CAST(:o_body AS BYTEA[]))
+             WITH ORDINALITY AS o(kind, message_id, routing_key, headers, body, n)
+        ORDER BY n
+    )
+    SELECT id, seq FROM inserted
+    """
+).columns(id=sa.String(), seq=sa.BigInteger())
+_COLUMNS = (
+    "id", "message_type", "message_id", "sender", "recipient", "sender_reference", "recipient_reference",
+    "document_created", "signer_subject", "size", "sha256", "content", "status", "accepted_at", "expires_at",
+    "status_changed_at",
+)  # fmt: skip
 
 
 def _to_message(row: sa.Row) -> StoredMessage:
@@ -75,14 +116,19 @@ class MessageRepository:
         (stored,) = await self.add_many([message])
         return stored
 
-    async def add_many(self, batch: Sequence[StoredMessage]) -> list[StoredMessage]:
-        """Store several messages in this transaction (group commit), each with its first history entry.
+    async def add_many(
+        self, batch: Sequence[StoredMessage], outbox: Sequence[OutboxEntry] | None = None
+    ) -> list[StoredMessage]:
+        """Store several messages in this transaction (group commit), each with its first history entry, and
+        the ``outbox`` rows that announce them (on PostgreSQL all in one statement).
 
         The first history entry names the sender as actor: the sender's submission is what put it there.
         """
         if not batch:
             return []
         rows = [_insert_values(message) for message in batch]
+        if outbox is not None and not self._sqlite:
+            return await self._insert_batch_postgres(batch, rows, outbox)
         if self._sqlite:
             seqs = await self._insert_sqlite(rows)
         else:
@@ -91,7 +137,27 @@ class MessageRepository:
             )
             seqs = list(result.scalars())
         await self._history.append_many((m.id, m.status, m.sender, None, m.accepted_at) for m in batch)
+        if outbox:
+            await OutboxRepository(self._connection).add_many(outbox)
         return [replace(message, seq=seq) for message, seq in zip(batch, seqs, strict=True)]
+
+    async def _insert_batch_postgres(
+        self, batch: Sequence[StoredMessage], rows: list[dict[str, Any]], outbox: Sequence[OutboxEntry]
+    ) -> list[StoredMessage]:
+        for entry in outbox:
+            OutboxRepository.check_kind(entry.kind)
+        params: dict[str, Any] = {column: [row[column] for row in rows] for column in _COLUMNS}
+        params.update(
+            now=datetime.now(UTC),
+            o_kind=[e.kind for e in outbox],
+            o_message_id=[e.message_id for e in outbox],
+            o_routing_key=[e.routing_key for e in outbox],
+            o_headers=[json.dumps(dict(e.headers)) for e in outbox],
+            o_body=[e.body for e in outbox],
+        )
+        result = await self._connection.execute(_PG_INSERT_BATCH, params)
+        seqs = {row.id: row.seq for row in result}
+        return [replace(message, seq=seqs[message.id]) for message in batch]
 
     async def _insert_sqlite(self, rows: list[dict[str, Any]]) -> list[int]:
         """SQLite has no sequences: the first insert takes ``max(seq) + 1`` in the statement itself.
@@ -131,15 +197,14 @@ class MessageRepository:
         """The stored messages among ``keys`` (sender, message id), without content: one query for a batch."""
         if not keys:
             return {}
-        wanted = set(keys)
+        # One (sender, message id) pair per probe of the unique index: two separate IN lists let the planner
+        # take every message of the batch's few senders and filter (14 ms for an empty answer, measured).
+        wanted = sorted(set(keys))
         result = await self._connection.execute(
-            sa.select(*_WITHOUT_CONTENT).where(
-                messages.c.sender.in_(sorted({sender for sender, _ in wanted})),
-                messages.c.message_id.in_(sorted({message_id for _, message_id in wanted})),
-            )
+            sa.select(*_WITHOUT_CONTENT).where(sa.tuple_(messages.c.sender, messages.c.message_id).in_(wanted))
         )
         found = (_to_message(row) for row in result)
-        return {(m.sender, m.message_id): m for m in found if (m.sender, m.message_id) in wanted}
+        return {(m.sender, m.message_id): m for m in found}
 
     async def _first(self, *conditions: sa.ColumnElement[bool], with_content: bool) -> StoredMessage | None:
         columns = tuple(messages.c) if with_content else _WITHOUT_CONTENT

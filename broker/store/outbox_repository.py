@@ -45,13 +45,17 @@ class OutboxRepository:
         """Queue one publish: ``message`` (the body is read from the message row) or ``event`` (JSON body)."""
         await self.add_many([OutboxEntry(kind, message_id, routing_key, headers, body)])
 
+    @staticmethod
+    def check_kind(kind: str) -> None:
+        if kind not in OUTBOX_KINDS:
+            raise ValueError(f"outbox kind must be one of {sorted(OUTBOX_KINDS)}, not {kind!r}")
+
     async def add_many(self, entries: Iterable[OutboxEntry]) -> None:
         """Queue several publishes in one round trip, for batches of messages committed together."""
         now = datetime.now(UTC)
         rows = []
         for entry in entries:
-            if entry.kind not in OUTBOX_KINDS:
-                raise ValueError(f"outbox kind must be one of {sorted(OUTBOX_KINDS)}, not {entry.kind!r}")
+            self.check_kind(entry.kind)
             rows.append(
                 {
                     "kind": entry.kind,

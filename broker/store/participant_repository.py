@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -49,6 +50,14 @@ class ParticipantRepository:
         result = await self._connection.execute(sa.select(participants).where(participants.c.orgnr == orgnr))
         row = result.first()
         return _to_participant(row) if row else None
+
+    async def get_many(self, orgnrs: Iterable[str]) -> dict[str, Participant]:
+        """The registered participants among ``orgnrs``, in one query (a group-commit batch names several)."""
+        wanted = sorted(set(orgnrs))
+        if not wanted:
+            return {}
+        result = await self._connection.execute(sa.select(participants).where(participants.c.orgnr.in_(wanted)))
+        return {row.orgnr: _to_participant(row) for row in result}
 
     async def list(self) -> list[Participant]:
         result = await self._connection.execute(sa.select(participants).order_by(participants.c.orgnr))

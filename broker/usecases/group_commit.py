@@ -12,8 +12,10 @@ batch fails on a constraint (another broker process stored the same message id i
 else, its submissions are stored again one by one, each in its own transaction, so one bad submission can
 never fail the others and every answer is the one a lone submission would have had.
 
-On PostgreSQL the writer keeps one connection for its transactions, so a batch pays no pool checkout and
-no liveness ping; a batch that fails drops that connection, and the next batch opens a fresh one.
+On PostgreSQL the writer keeps one connection in autocommit mode: a batch pays no pool checkout, no
+liveness ping and no BEGIN or COMMIT round trip. It reads the registry and the stored ids (two statements)
+and writes every message, history entry and outbox row in one statement, which is its own transaction
+(``MessageRepository.add_many``). A batch that fails drops that connection; the next opens a fresh one.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -38,6 +42,8 @@ from broker.usecases.services import Services
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BATCH = 256
+BACKLOG_CHECK_S = 0.05  # how old a reading of the outbox backlog may be before the writer reads it again
+BACKLOG_WAIT_S = 0.01
 
 
 class _HeldUnitOfWork(UnitOfWork):
@@ -48,7 +54,9 @@ class _HeldUnitOfWork(UnitOfWork):
         self._held = connection
 
     async def __aenter__(self) -> UnitOfWork:
-        await self._held.begin()
+        # Autocommit: each statement is its own transaction. A batch is read (registry, idempotency) and then
+        # written by one statement, which is atomic; a concurrent writer of the same message id between the
+        # read and the write makes that statement fail whole, and the batch is stored again one by one.
         self._connection = self._held
         self.participants = ParticipantRepository(self._held)
         self.history = HistoryRepository(self._held)
@@ -68,9 +76,23 @@ class _HeldUnitOfWork(UnitOfWork):
 class GroupCommit:
     """One writer task per broker process; ``submit`` queues a submission and waits for its outcome."""
 
-    def __init__(self, services: Services, max_batch: int = DEFAULT_MAX_BATCH) -> None:
+    def __init__(
+        self,
+        services: Services,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        *,
+        backlog: Callable[[], Awaitable[int]] | None = None,
+        high_water: int = 0,
+    ) -> None:
         self._services = services
         self.max_batch = max(1, max_batch)
+        # Flow control: while more than ``high_water`` outbox rows wait for the relay, the writer stores
+        # nothing, so submissions wait (and closed-loop senders slow down) instead of the backlog, and with
+        # it the time from submit to delivery, growing without bound when intake outruns publishing.
+        self._backlog = backlog
+        self.high_water = max(0, high_water)
+        self._backlog_read_at = 0.0
+        self.throttled_s = 0.0
         self._queue: deque[tuple[Submission, asyncio.Future[Outcome]]] = deque()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -113,7 +135,13 @@ class GroupCommit:
         if engine.dialect.name != "postgresql" or self._stopping:
             return UnitOfWork(engine)
         if self._held is None:
-            self._held = await engine.connect()
+            held = await engine.connect()
+            try:
+                await held.execution_options(isolation_level="AUTOCOMMIT")
+            except BaseException:
+                await held.close()
+                raise
+            self._held = held
         return _HeldUnitOfWork(self._held)
 
     async def _run(self) -> None:
@@ -124,8 +152,27 @@ class GroupCommit:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
+            await self._wait_for_relay()
             batch = [self._queue.popleft() for _ in range(min(self.max_batch, len(self._queue)))]
             await self._settle(batch)
+
+    async def _wait_for_relay(self) -> None:
+        if self._backlog is None or not self.high_water or self._stopping:
+            return
+        now = time.monotonic()
+        if now - self._backlog_read_at < BACKLOG_CHECK_S:
+            return
+        started = now
+        try:
+            # Polled, not awaited as an event: the backlog is the database's, shared with other processes.
+            while not self._stopping:
+                if await self._backlog() <= self.high_water:
+                    break
+                await asyncio.sleep(BACKLOG_WAIT_S)
+        except Exception:
+            log.warning("could not read the outbox backlog; storing without flow control", exc_info=True)
+        self._backlog_read_at = time.monotonic()
+        self.throttled_s += self._backlog_read_at - started
 
     async def _settle(self, batch: list[tuple[Submission, asyncio.Future[Outcome]]]) -> None:
         submissions = [submission for submission, _ in batch]

@@ -245,7 +245,8 @@ async def store_submissions(uow: UnitOfWork, submissions: Sequence[Submission], 
     same id after the lookup) propagates: the caller retries one by one (``submit_alone``).
     """
     parties = {o for s in submissions for o in (s.verified.routing.sender, s.verified.routing.recipient)}
-    registered = {orgnr: await uow.participants.get(orgnr) for orgnr in sorted(parties)}
+    found = await uow.participants.get_many(parties)
+    registered = {orgnr: found.get(orgnr) for orgnr in parties}
     outcomes: list[Outcome | None] = [None] * len(submissions)
     checked: dict[int, CheckedMessage] = {}
     for index, submission in enumerate(submissions):
@@ -282,8 +283,9 @@ async def store_submissions(uow: UnitOfWork, submissions: Sequence[Submission], 
             fresh[key] = index
             new.append((index, _new_message(message, submissions[index].accepted_at, ttl_s)))
     if new:
-        stored = await uow.messages.add_many([message for _, message in new])
-        await uow.outbox.add_many(entry for message in stored for entry in _outbox_entries(message))
+        fresh_messages = [message for _, message in new]
+        entries = [entry for message in fresh_messages for entry in _outbox_entries(message)]
+        stored = await uow.messages.add_many(fresh_messages, outbox=entries)
         for (index, _), message in zip(new, stored, strict=True):
             # The store records the submission as the first history entry (the sender, at acceptance).
             history = (HistoryEntry(MessageStatus.ACCEPTED, message.accepted_at, message.sender),)

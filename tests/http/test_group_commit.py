@@ -82,3 +82,38 @@ async def test_concurrent_submissions_over_http_share_commits_and_keep_every_ans
 def _message_id(body: bytes) -> str:
     start = body.index(b"<meldingsid>") + len(b"<meldingsid>")
     return body[start : body.index(b"</meldingsid>")].decode()
+
+
+async def test_the_writer_waits_while_the_outbox_backlog_is_above_high_water(broker: Broker) -> None:
+    from broker.usecases.group_commit import GroupCommit
+
+    backlog = {"rows": 5000}
+    reads = []
+
+    async def read_backlog() -> int:
+        reads.append(backlog["rows"])
+        return backlog["rows"]
+
+    writer = GroupCommit(broker.services, backlog=read_backlog, high_water=1000)
+    submission = await _submission(broker, broker.signed("intensjonFraBank"))
+    pending = asyncio.ensure_future(writer.submit(submission))
+    await asyncio.sleep(0.1)
+    assert not pending.done()  # held back while the relay is behind
+    assert len(reads) >= 3  # the backlog is read again and again while waiting
+    backlog["rows"] = 10
+    outcome = await asyncio.wait_for(pending, 5)
+    assert isinstance(outcome, SubmitResult) and outcome.created
+    assert writer.throttled_s >= 0.1
+    await writer.stop()
+
+
+async def test_without_a_high_water_mark_the_writer_never_reads_the_backlog(broker: Broker) -> None:
+    from broker.usecases.group_commit import GroupCommit
+
+    async def read_backlog() -> int:
+        raise AssertionError("no flow control was asked for")
+
+    writer = GroupCommit(broker.services, backlog=read_backlog, high_water=0)
+    outcome = await writer.submit(await _submission(broker, broker.signed("intensjonFraBank")))
+    assert isinstance(outcome, SubmitResult) and outcome.created
+    await writer.stop()
