@@ -48,6 +48,7 @@ class DeadLetterWatcher:
         async with self._engine.begin() as conn:
             # A dead letter can overtake the relay's own bookkeeping of the publish; it proves the publish,
             # so the step is recorded here (and the relay, finding the message moved on, records nothing).
+            # Its receipt is not: the relay publishes the ``published`` receipt of every confirmed message.
             await move_status(
                 conn,
                 [delivery.message_id],
@@ -55,6 +56,7 @@ class DeadLetterWatcher:
                 actor=RELAY_ACTOR,
                 at=utcnow(),
                 only_from=frozenset({MessageStatus.ACCEPTED}),
+                receipts_for=frozenset(),
             )
             moved = await move_status(
                 conn,

@@ -7,11 +7,14 @@ relay publishes it again: a duplicate at worst, which consumers drop by message 
 
 The running relay is a pipeline: one loop claims a batch and hands it to a task that publishes it, waits for
 the confirms and settles it, while the loop already claims the next (up to ``workers`` batches in flight).
-Settling a batch records the ``published`` status change and enqueues the sender's receipts in the same
-transaction; those receipt rows are written already leased to this relay, which publishes them at once
-instead of waiting for a claim pass (a crash leaves them to expire and be claimed like any other row).
-On PostgreSQL the claim and the settle are one statement each (data-modifying CTEs), run on connections
-the relay keeps open, so a message costs two round trips to the database on the relay's side.
+Once a batch's confirms are in, the relay publishes each sender's ``published`` receipt and waits for those
+confirms too, and only then settles the batch (marks the rows published, records the status change). A
+crash in between leaves the rows unsettled: they are published again after their lease, a duplicate at
+worst, and no receipt is ever lost. A receipt that could not be published is enqueued by the settle, in the
+same transaction, as an outbox row leased to this relay, which publishes it at once (a crash leaves it to
+expire and be claimed like any other row). On PostgreSQL the claim and the settle are one statement each
+(data-modifying CTEs), run on connections the relay keeps open, so a message costs two round trips to the
+database on the relay's side and writes no receipt rows when RabbitMQ confirms the receipts.
 """
 
 from __future__ import annotations
@@ -69,8 +72,8 @@ _PG_CLAIM = sa.text(
 ).columns(**_RESULT_TYPES)
 
 # Settle: mark the confirmed rows published, move their messages from accepted to published with a history
-# row each, and enqueue (leased to this relay) a receipt for each message moved; one statement. A message a
-# fast recipient already took further (``move_status``'s overtaken case) gets the history row and receipt once.
+# row each, and enqueue (leased to this relay) the receipts that could not be published before; one statement.
+# A message a fast recipient already took further (``move_status``'s overtaken case) gets the history row once.
 _PG_SETTLE = sa.text(
     """
     WITH done AS (
@@ -97,7 +100,7 @@ _PG_SETTLE = sa.text(
                CAST(:receipt_headers AS JSON), r.body, CAST(:now AS TIMESTAMPTZ), CAST(:receipt_attempts AS INTEGER),
                CAST(:lease_until AS TIMESTAMPTZ)
         FROM recorded
-        JOIN unnest(CAST(:message_ids AS VARCHAR[]), CAST(:receipt_bodies AS BYTEA[])) AS r(id, body)
+        JOIN unnest(CAST(:receipt_ids AS VARCHAR[]), CAST(:receipt_bodies AS BYTEA[])) AS r(id, body)
           ON r.id = recorded.id
         RETURNING id, kind, message_id, routing_key, headers, body, attempts
     )
@@ -112,6 +115,7 @@ class _Claimed:
     kind: str
     attempts: int
     outgoing: OutgoingMessage | None  # None: the message's content was purged before it could be published
+    sender: str | None = None  # a message row's sender, who is owed the ``published`` receipt
 
 
 class OutboxRelay:
@@ -246,16 +250,34 @@ class OutboxRelay:
             failed = dict.fromkeys(range(len(publishable)), repr(exc))
         failed_rows = [publishable[i] for i in failed]
         done = [c for i, c in enumerate(publishable) if i not in failed]
+        now = utcnow()
+        unreceipted = await self._publish_receipts(done, now)
         done += [c for c in batch if c.outgoing is None]
-        receipts = await self._settle(done, failed_rows, lease_receipts=lease_receipts)
+        receipts = await self._settle(done, failed_rows, now, unreceipted, lease_receipts=lease_receipts)
         self.published_count += len(done)
-        if done and not receipts and lease_receipts:
+        if unreceipted and not receipts and lease_receipts:
             self._wake.set()  # receipts were enqueued as plain rows (SQLite): the claim loop takes them next
         if failed:
             log.warning(
                 "outbox relay: %d of %d not confirmed: %s", len(failed), len(batch), next(iter(failed.values()))
             )
         return receipts
+
+    async def _publish_receipts(self, done: Sequence[_Claimed], now: datetime) -> list[str]:
+        """Publish the ``published`` receipt of each message just confirmed; the ids whose receipt failed."""
+        owed = [c for c in done if c.kind == MESSAGE_KIND and c.outgoing is not None and c.sender]
+        if not owed:
+            return []
+        receipts = [_published_receipt(c.outgoing.message_id, c.sender, now) for c in owed if c.outgoing and c.sender]
+        try:
+            await self._ensure_queues([_Claimed(0, EVENT_KIND, 0, receipt) for receipt in receipts])
+            await self._transport.publish(receipts)
+        except PublishError as exc:
+            return [receipts[i].message_id for i in exc.failed]
+        except Exception:
+            log.warning("outbox relay: receipts not confirmed; enqueued instead", exc_info=True)
+            return [receipt.message_id for receipt in receipts]
+        return []
 
     @contextlib.asynccontextmanager
     async def _connection(self) -> AsyncIterator[AsyncConnection]:
@@ -290,7 +312,7 @@ class OutboxRelay:
                 rows = await conn.execute(
                     _PG_CLAIM, {"now": now, "limit": self.batch_size, "lease_until": now + self.lease}
                 )
-                return [_Claimed(row.id, row.kind, row.attempts, _outgoing(row)) for row in rows]
+                return [_claimed(row) for row in rows]
         outbox = tables.outbox
         pending = sa.and_(
             outbox.c.published_at.is_(None), sa.or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now)
@@ -324,7 +346,7 @@ class OutboxRelay:
             .where(outbox.c.id.in_(list(ids)))
             .order_by(outbox.c.id)
         )
-        return [_Claimed(row.id, row.kind, row.attempts, _outgoing(row)) for row in rows]
+        return [_claimed(row) for row in rows]
 
     async def _ensure_queues(self, batch: Sequence[_Claimed]) -> None:
         """Declare each addressee's queues once per relay, so a publish is unroutable only on a real fault."""
@@ -336,17 +358,23 @@ class OutboxRelay:
                 self._ensured.add(orgnr)
 
     async def _settle(
-        self, done: Sequence[_Claimed], failed: Sequence[_Claimed], *, lease_receipts: bool = False
+        self,
+        done: Sequence[_Claimed],
+        failed: Sequence[_Claimed],
+        now: datetime,
+        unreceipted: Sequence[str] = (),
+        *,
+        lease_receipts: bool = False,
     ) -> list[_Claimed]:
         """Record the confirmed rows as published and their messages' status change, and back off the failed
-        ones. With ``lease_receipts`` (PostgreSQL), the receipts enqueued are returned leased, to publish now."""
+        ones. Receipts are enqueued for ``unreceipted`` only (the others were published before the settle);
+        with ``lease_receipts`` (PostgreSQL) they are returned leased, to publish now."""
         outbox = tables.outbox
-        now = utcnow()
         receipts: list[_Claimed] = []
         if self._postgres:
             async with self._connection() as conn:
                 if done:
-                    receipts = await self._settle_postgres(conn, done, now, lease_receipts)
+                    receipts = await self._settle_postgres(conn, done, now, unreceipted, lease_receipts)
                 await self._back_off(conn, failed, now)
             return receipts
         async with self._engine.begin() as conn:
@@ -358,22 +386,27 @@ class OutboxRelay:
                 )
                 published = [c.outgoing.message_id for c in done if c.kind == MESSAGE_KIND and c.outgoing]
                 await move_status(
-                    conn, published, MessageStatus.PUBLISHED, actor=RELAY_ACTOR, at=now, only_from=FROM_ACCEPTED
+                    conn,
+                    published,
+                    MessageStatus.PUBLISHED,
+                    actor=RELAY_ACTOR,
+                    at=now,
+                    only_from=FROM_ACCEPTED,
+                    receipts_for=frozenset(unreceipted),
                 )
             await self._back_off(conn, failed, now)
         return receipts
 
     async def _settle_postgres(
-        self, conn: AsyncConnection, done: Sequence[_Claimed], now: datetime, lease_receipts: bool
+        self,
+        conn: AsyncConnection,
+        done: Sequence[_Claimed],
+        now: datetime,
+        unreceipted: Sequence[str],
+        lease_receipts: bool,
     ) -> list[_Claimed]:
         published = [c.outgoing.message_id for c in done if c.kind == MESSAGE_KIND and c.outgoing]
-        at = now.isoformat()
-        bodies = [
-            json.dumps(
-                {"messageId": message_id, "status": MessageStatus.PUBLISHED.value, "at": at}, separators=(",", ":")
-            ).encode()
-            for message_id in published
-        ]
+        bodies = [_published_receipt_body(message_id, now) for message_id in unreceipted]
         rows = await conn.execute(
             _PG_SETTLE,
             {
@@ -387,13 +420,14 @@ class OutboxRelay:
                 "event_kind": EVENT_KIND,
                 "receipt_suffix": f".{MessageStatus.PUBLISHED.value}",
                 "receipt_headers": json.dumps(_RECEIPT_HEADERS),
+                "receipt_ids": list(unreceipted),
                 "receipt_bodies": bodies,
                 # Unleased receipts wait for a claim pass; leased ones are this relay's to publish now.
                 "lease_until": now + self.lease if lease_receipts else None,
                 "receipt_attempts": 1 if lease_receipts else 0,
             },
         )
-        receipts = [_Claimed(row.id, row.kind, row.attempts, _outgoing(row)) for row in rows]
+        receipts = [_claimed(row) for row in rows]
         return receipts if lease_receipts else []
 
     async def _back_off(self, conn: AsyncConnection, failed: Sequence[_Claimed], now: datetime) -> None:
@@ -410,6 +444,27 @@ class OutboxRelay:
     def _backoff(self, attempts: int) -> float:
         ceiling = min(self.retry_max_s, self.retry_base_s * 2 ** max(0, attempts - 1))
         return ceiling * random.uniform(0.5, 1.0)
+
+
+def _claimed(row: sa.Row) -> _Claimed:
+    sender = getattr(row, "sender", None) if row.kind == MESSAGE_KIND else None
+    return _Claimed(row.id, row.kind, row.attempts, _outgoing(row), sender)
+
+
+def _published_receipt_body(message_id: str, at: datetime) -> bytes:
+    body = {"messageId": message_id, "status": MessageStatus.PUBLISHED.value, "at": at.isoformat()}
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def _published_receipt(message_id: str, sender: str, at: datetime) -> OutgoingMessage:
+    return OutgoingMessage(
+        exchange="events",
+        routing_key=f"{sender}.{MessageStatus.PUBLISHED.value}",
+        body=_published_receipt_body(message_id, at),
+        message_id=message_id,
+        headers=dict(_RECEIPT_HEADERS),
+        content_type=JSON_CONTENT_TYPE,
+    )
 
 
 def _outgoing(row: sa.Row) -> OutgoingMessage | None:

@@ -58,11 +58,13 @@ async def move_status(
     at: datetime,
     detail: str | None = None,
     only_from: frozenset[MessageStatus] | None = None,
+    receipts_for: frozenset[str] | None = None,
 ) -> list[Moved]:
     """Move the given messages to ``new`` where allowed; record history and enqueue the sender's receipts.
 
     ``only_from`` narrows the statuses a message may leave: the relay publishes only what is ``accepted``,
-    never re-publishing a message the dead-letter watcher has already moved on.
+    never re-publishing a message the dead-letter watcher has already moved on. ``receipts_for`` limits the
+    receipts enqueued to those message ids (the relay has published the others itself); None: all of them.
     """
     if not message_ids:
         return []
@@ -84,7 +86,9 @@ async def move_status(
                 for m in recorded
             ],
         )
-        await conn.execute(sa.insert(tables.outbox), [receipt_row(m.message_id, m.sender, new, at) for m in recorded])
+        owed = [m for m in recorded if receipts_for is None or m.message_id in receipts_for]
+        if owed:
+            await conn.execute(sa.insert(tables.outbox), [receipt_row(m.message_id, m.sender, new, at) for m in owed])
     return moved
 
 
