@@ -73,6 +73,7 @@ def _broker_env(deployment: Deployment, data_dir: Path, database_url: str, amqp_
         "DSVE_TOKEN_LIFETIME": "7200",
         "DSVE_LOG_LEVEL": "WARNING",
         "DSVE_LIFECYCLE_INTERVAL": "3600",
+        **{k: v for k, v in os.environ.items() if k == "DSVE_OUTBOX_HIGH_WATER"},  # to try other marks
     }
     if amqp_prefix is not None:
         env["DSVE_AMQP_URL"] = AMQP_URL
