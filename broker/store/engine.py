@@ -9,6 +9,8 @@ PostgreSQL gets a bounded pool with pre-ping, so a restarted server costs one re
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+WAL_SWITCH_ATTEMPTS = 100  # x 20 ms
 POSTGRES_POOL_SIZE = 10
 POSTGRES_MAX_OVERFLOW = 10
 POSTGRES_POOL_RECYCLE_S = 1800
@@ -37,6 +40,26 @@ def async_url(url: str | URL) -> URL:
 
 def is_sqlite(url: str | URL) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
+
+
+def _use_wal(cursor: Any) -> None:
+    """Switch a database file to WAL (it stays so; later connections find it switched).
+
+    Switching needs the file to itself and SQLite answers "database is locked" at once, without its busy
+    handler, when another connection holds it: brokers starting together on a fresh file met exactly that.
+    So the switch is retried for up to two seconds, and only tried while the file is not in WAL yet.
+    """
+    for attempt in range(WAL_SWITCH_ATTEMPTS):
+        cursor.execute("PRAGMA journal_mode")
+        if str(cursor.fetchone()[0]).lower() == "wal":
+            return
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == WAL_SWITCH_ATTEMPTS - 1:
+                raise
+            time.sleep(0.02)  # only on a brand-new file, while another connection sets it up
 
 
 def create_engine(url: str | URL, *, echo: bool = False) -> AsyncEngine:
@@ -67,7 +90,7 @@ def _sqlite_engine(url: URL, *, echo: bool) -> AsyncEngine:
         try:
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             if not in_memory:
-                cursor.execute("PRAGMA journal_mode=WAL")
+                _use_wal(cursor)
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
         finally:
