@@ -8,8 +8,6 @@ store adds rather than overwrites, so the counts of several broker processes sum
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -18,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from broker.domain.errors import Error
+from broker.periodic import Periodic
 from broker.store.refusal_repository import RefusalRepository
 
 log = logging.getLogger(__name__)
@@ -37,11 +36,15 @@ class RefusalLog:
     def __init__(self, engine: AsyncEngine, clock: Callable[[], datetime], interval_s: float) -> None:
         self._engine = engine
         self._clock = clock
-        self._interval_s = interval_s
         self._pending: Counter[tuple[datetime, Error]] = Counter()
         self._pruned_at: datetime | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._stop = asyncio.Event()
+        self._flusher = Periodic(
+            "refusal counts",
+            interval_s,
+            self.flush,
+            immediately=False,
+            failure="flushing refusal counts failed; they are kept for the next try",
+        )
 
     def record(self, error: Error) -> None:
         """Count one refusal; no I/O, so it costs the same under a flood."""
@@ -76,33 +79,12 @@ class RefusalLog:
         return len(counts)
 
     async def start(self) -> None:
-        if self._task is None:
-            self._stop.clear()
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="refusal counts")
+        await self._flusher.start()
 
     async def stop(self) -> None:
         """Stop the task, then write what is still pending (requests have stopped by now)."""
-        task, self._task = self._task, None
-        if task is not None:
-            self._stop.set()
-            try:
-                await asyncio.wait_for(task, 5.0)
-            except TimeoutError:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        await self._flusher.stop()
         try:
             await self.flush()
         except Exception:
             log.exception("refusal counts lost at shutdown", extra={"refusals": self.pending})
-
-    async def _run(self) -> None:
-        while not self._stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self._interval_s)
-            if self._stop.is_set():
-                return  # stop() writes the rest
-            try:
-                await self.flush()
-            except Exception:
-                log.exception("flushing refusal counts failed; they are kept for the next try")

@@ -18,8 +18,6 @@ autovacuum runs too, whichever gets there first does the work and the other find
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -27,6 +25,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from broker.periodic import Periodic
 from broker.store.tables import metadata
 
 log = logging.getLogger(__name__)
@@ -102,56 +101,39 @@ async def maintain_once(engine: AsyncEngine, tables: tuple[str, ...] | None = No
     return MaintenancePass(tuple(vacuumed), tuple(analyzed))
 
 
-class StoreMaintenance:
+class StoreMaintenance(Periodic):
     """Runs ``maintain_once`` every ``interval_s`` (PostgreSQL only); a failing pass is logged and retried."""
 
     def __init__(self, engine: AsyncEngine, interval_s: float) -> None:
+        # A VACUUM in progress at shutdown is let finish, within reason.
+        super().__init__(
+            "store maintenance",
+            interval_s,
+            self._pass,
+            immediately=False,
+            failure="store maintenance pass failed",
+            stop_timeout_s=10.0,
+        )
         self._engine = engine
-        self._interval_s = interval_s
-        self._task: asyncio.Task[None] | None = None
-        self._stop = asyncio.Event()
-        self.passes = 0
+        self._enabled = interval_s > 0 and engine.dialect.name == "postgresql"
 
     @property
     def enabled(self) -> bool:
-        return self._interval_s > 0 and self._engine.dialect.name == "postgresql"
+        return self._enabled
 
     async def start(self) -> None:
-        if self._task is None and self.enabled:
-            self._stop.clear()
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="store maintenance")
+        if self.enabled:
+            await super().start()
 
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is None:
-            return
-        self._stop.set()
-        try:
-            await asyncio.wait_for(task, 10.0)  # a VACUUM in progress is let finish, within reason
-        except TimeoutError:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def _run(self) -> None:
-        while not self._stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self._interval_s)
-            if self._stop.is_set():
-                return
-            started = time.perf_counter()
-            try:
-                done = await maintain_once(self._engine)
-            except Exception:
-                log.exception("store maintenance pass failed")
-                continue
-            self.passes += 1
-            if done.vacuumed or done.analyzed:
-                log.info(
-                    "store maintenance",
-                    extra={
-                        "vacuumed": ",".join(done.vacuumed),
-                        "analyzed": ",".join(done.analyzed),
-                        "ms": round((time.perf_counter() - started) * 1000, 1),
-                    },
-                )
+    async def _pass(self) -> None:
+        started = time.perf_counter()
+        done = await maintain_once(self._engine)
+        if done.vacuumed or done.analyzed:
+            log.info(
+                "store maintenance",
+                extra={
+                    "vacuumed": ",".join(done.vacuumed),
+                    "analyzed": ",".join(done.analyzed),
+                    "ms": round((time.perf_counter() - started) * 1000, 1),
+                },
+            )

@@ -6,13 +6,12 @@ several broker processes may run this loop against one database: a message moves
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
 from broker.domain.lifecycle import MessageStatus
+from broker.periodic import Periodic
 from broker.store.unit_of_work import UnitOfWork
 from broker.usecases.receipts import add_receipts_for
 from broker.usecases.services import Services
@@ -43,37 +42,14 @@ async def run_lifecycle_once(services: Services) -> LifecyclePass:
     return done
 
 
-class LifecycleTask:
+class LifecycleTask(Periodic):
     """Runs ``run_lifecycle_once`` every ``interval_s`` until stopped; a failing pass is logged and retried."""
 
     def __init__(self, services: Services, interval_s: float) -> None:
-        self._services = services
-        self._interval_s = interval_s
-        self._task: asyncio.Task[None] | None = None
-        self._stop = asyncio.Event()
-
-    async def start(self) -> None:
-        if self._task is None:
-            self._stop.clear()
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="message lifecycle")
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is None:
-            return
-        self._stop.set()
-        try:
-            await asyncio.wait_for(task, 5.0)
-        except TimeoutError:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                await run_lifecycle_once(self._services)
-            except Exception:
-                log.exception("lifecycle pass failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self._interval_s)
+        super().__init__(
+            "message lifecycle",
+            interval_s,
+            lambda: run_lifecycle_once(services),
+            immediately=True,
+            failure="lifecycle pass failed",
+        )

@@ -1,0 +1,70 @@
+"""A background pass repeated every few seconds until the broker stops: lifecycle, store maintenance,
+refusal counts.
+
+One loop for all of them, so each gets the same guarantees: a failing pass is logged and the next one runs
+on time; ``stop`` wakes the loop at once instead of waiting out the interval, lets a pass in progress
+finish within ``stop_timeout_s`` and cancels it after that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger(__name__)
+
+
+class Periodic:
+    def __init__(
+        self,
+        name: str,
+        interval_s: float,
+        run_pass: Callable[[], Awaitable[object]],
+        *,
+        immediately: bool,
+        failure: str,
+        stop_timeout_s: float = 5.0,
+    ) -> None:
+        self.name = name
+        self._interval_s = interval_s
+        self._run_pass = run_pass
+        self._immediately = immediately  # run the first pass at start, not one interval later
+        self._failure = failure
+        self._stop_timeout_s = stop_timeout_s
+        self._task: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
+        self.passes = 0
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._stop.clear()
+            self._task = asyncio.get_running_loop().create_task(self._run(), name=self.name)
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._stop.set()
+        try:
+            await asyncio.wait_for(task, self._stop_timeout_s)
+        except TimeoutError:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        if not self._immediately:
+            await self._wait()
+        while not self._stop.is_set():
+            try:
+                await self._run_pass()
+                self.passes += 1
+            except Exception:
+                log.exception(self._failure)
+            await self._wait()
+
+    async def _wait(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), self._interval_s)
