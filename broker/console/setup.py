@@ -56,6 +56,7 @@ def setup_console(app: web.Application, settings: Settings, options: ConsoleOpti
     console = web.Application(middlewares=[console_middleware(ctx)])
     console[CONSOLE] = ctx
     indexer = PropertyIndexer(engine, settings.limits)
+    services.messages_stored = indexer.note
     console[PROPERTY_INDEXER] = indexer
     for table in ROUTE_TABLES:
         console.add_routes(table)

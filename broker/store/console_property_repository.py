@@ -1,9 +1,9 @@
 """The index of property units (matrikkelenheter) named in stored messages, for the console's case search.
 
-Messages are indexed after intake, from their stored content, by ``broker.console.property_index``; the
-intake path stays untouched. A message is marked indexed even when it names no unit (or was purged), so it
-is read once. Rows are inserted with ``ON CONFLICT DO NOTHING``, so two broker processes indexing the same
-message at once are harmless.
+Messages are indexed after intake by ``broker.console.property_index``, from the units intake read off the
+parsed document or, for messages it was not told about, from their stored content. A message is marked
+indexed even when it names no unit (or was purged), so it is read once. Rows are inserted with ``ON CONFLICT
+DO NOTHING``, so two broker processes indexing the same message at once are harmless.
 
 On PostgreSQL a message with a lower ``seq`` may commit after one with a higher ``seq``; the scan for
 unindexed messages therefore looks back ``LOOKBACK`` numbers below the highest indexed ``seq`` rather than
@@ -18,19 +18,11 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from broker.domain.property_units import UnitRef
 from broker.store.dialect_insert import conflict_insert
 from broker.store.tables import console_indexed_messages, console_property_units, messages
 
 LOOKBACK = 1_000
-
-
-@dataclass(frozen=True, slots=True)
-class UnitRef:
-    """A matrikkelenhet: ``unit`` is ``kommunenummer-gårdsnummer-bruksnummer``."""
-
-    unit: str
-    festenummer: int = 0
-    seksjonsnummer: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,18 +37,27 @@ class ConsolePropertyRepository:
         self._connection = connection
 
     async def unindexed(self, limit: int) -> list[PendingMessage]:
-        """The oldest messages not yet indexed, with their content."""
+        """The oldest messages not yet indexed, without their content (``contents`` reads what is needed)."""
         highest = sa.select(sa.func.coalesce(sa.func.max(console_indexed_messages.c.seq), 0)).scalar_subquery()
         indexed = sa.select(console_indexed_messages.c.message_id).where(
             console_indexed_messages.c.message_id == messages.c.id
         )
         result = await self._connection.execute(
-            sa.select(messages.c.id, messages.c.seq, messages.c.content)
+            sa.select(messages.c.id, messages.c.seq)
             .where(messages.c.seq > highest - LOOKBACK, ~indexed.exists())
             .order_by(messages.c.seq)
             .limit(limit)
         )
-        return [PendingMessage(row.id, row.seq, row.content) for row in result]
+        return [PendingMessage(row.id, row.seq, None) for row in result]
+
+    async def contents(self, ids: Sequence[str]) -> dict[str, bytes | None]:
+        """The stored content of these messages (None once purged)."""
+        if not ids:
+            return {}
+        result = await self._connection.execute(
+            sa.select(messages.c.id, messages.c.content).where(messages.c.id.in_(list(ids)))
+        )
+        return {row.id: row.content for row in result}
 
     async def record(self, indexed: Sequence[tuple[PendingMessage, Sequence[UnitRef]]]) -> None:
         if not indexed:

@@ -36,7 +36,14 @@ from broker.store.outbox_repository import OutboxRepository
 from broker.store.participant_repository import ParticipantRepository
 from broker.store.token_id_repository import TokenIdRepository
 from broker.store.unit_of_work import UnitOfWork
-from broker.usecases.intake import Outcome, Submission, SubmitResult, store_submissions, submit_alone
+from broker.usecases.intake import (
+    Outcome,
+    Submission,
+    SubmitResult,
+    store_submissions,
+    stored_units,
+    submit_alone,
+)
 from broker.usecases.services import Services
 
 log = logging.getLogger(__name__)
@@ -205,4 +212,5 @@ class GroupCommit:
         self.stored += created
         if created:
             services.outbox_written()
+            services.messages_stored(stored_units(submissions, outcomes))
         return outcomes

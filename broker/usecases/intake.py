@@ -24,6 +24,7 @@ from broker.domain.errors import Error, Refusal
 from broker.domain.lifecycle import MessageStatus
 from broker.domain.messages import HistoryEntry, StoredMessage
 from broker.domain.participants import Participant
+from broker.domain.property_units import StoredUnits, UnitRef
 from broker.domain.routing_fields import RoutingFields
 from broker.routing.transport import message_routing_key, routing_headers
 from broker.store.outbox_repository import OutboxEntry
@@ -33,6 +34,7 @@ from broker.usecases.receipts import EVENT_KIND, receipt_body
 from broker.usecases.services import Services
 from broker.xml.catalogue import MessageTypeSpec
 from broker.xml.parsing import parse_xml
+from broker.xml.property_units import units_in_tree
 from broker.xml.validation import validate_tree
 from broker.xml.verification import VerifiedDocument, require_signer_orgnr
 
@@ -64,7 +66,7 @@ class CheckTrace:
 
 def _verify_document(
     services: Services, data: bytes, trace: CheckTrace
-) -> tuple[MessageTypeSpec, RoutingFields, VerifiedDocument]:
+) -> tuple[MessageTypeSpec, RoutingFields, VerifiedDocument, tuple[UnitRef, ...]]:
     """The CPU-bound part of the pipeline: parse, validate, verify; the routing fields of the signed tree."""
     tree = parse_xml(data, services.settings.limits)
     report = validate_tree(tree, services.catalogue, data)
@@ -77,7 +79,8 @@ def _verify_document(
     spec = services.catalogue.spec_for_root(verified.root)
     if spec is None:  # the signed content has another root than the validated one: never route on it
         raise Refusal(Error.SIGNATURE_INVALID, "the signed content is not the validated message")
-    return spec, spec.routing_fields(verified.root), verified
+    # The property units are read from the signed tree now, while it is parsed, for the console's index.
+    return spec, spec.routing_fields(verified.root), verified, units_in_tree(verified.root)
 
 
 @lru_cache(maxsize=256)
@@ -116,6 +119,7 @@ class VerifiedSubmission:
     routing: RoutingFields
     signer_subject: str
     signer_fingerprint: str
+    units: tuple[UnitRef, ...] = ()  # the property units the document names
 
 
 async def verify_submission(
@@ -126,9 +130,9 @@ async def verify_submission(
     if len(data) > services.settings.limits.max_bytes:
         raise Refusal(Error.TOO_LARGE, f"the body exceeds the limit of {services.settings.limits.max_bytes} bytes")
     if len(data) > THREAD_THRESHOLD_BYTES:
-        spec, routing, verified = await asyncio.to_thread(_verify_document, services, data, trace)
+        spec, routing, verified, units = await asyncio.to_thread(_verify_document, services, data, trace)
     else:
-        spec, routing, verified = _verify_document(services, data, trace)
+        spec, routing, verified, units = _verify_document(services, data, trace)
     if routing.sender != caller:
         raise Refusal(Error.SENDER_NOT_CALLER, f"the document's sender {routing.sender} is not the caller {caller}")
     require_signer_orgnr(verified, routing.sender)
@@ -139,6 +143,7 @@ async def verify_submission(
         routing=routing,
         signer_subject=verified.signer.subject,
         signer_fingerprint=verified.signer.fingerprint,
+        units=units,
     )
 
 
@@ -298,6 +303,15 @@ async def store_submissions(uow: UnitOfWork, submissions: Sequence[Submission], 
     return [outcome for outcome in outcomes if outcome is not None]
 
 
+def stored_units(submissions: Sequence[Submission], outcomes: Sequence[Outcome]) -> list[StoredUnits]:
+    """What the console's index needs of the messages a commit created: id, seq and the units they name."""
+    return [
+        StoredUnits(outcome.view.message.id, outcome.view.message.seq or 0, submission.verified.units)
+        for submission, outcome in zip(submissions, outcomes, strict=True)
+        if isinstance(outcome, SubmitResult) and outcome.created
+    ]
+
+
 async def submit_alone(services: Services, submission: Submission) -> Outcome:
     """Store one submission in a transaction of its own; a concurrent resend that wins the race is answered
     as a repeat (or a conflict), exactly as if it had committed first."""
@@ -313,6 +327,7 @@ async def submit_alone(services: Services, submission: Submission) -> Outcome:
             await uow.rollback()
     if isinstance(outcome, SubmitResult) and outcome.created:
         services.outbox_written()
+        services.messages_stored(stored_units([submission], [outcome]))
     return outcome
 
 

@@ -6,7 +6,7 @@ and any transport, and two apps in one process never share state.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from broker.config import Settings
+    from broker.domain.property_units import StoredUnits
     from broker.usecases.group_commit import GroupCommit
     from broker.xml.catalogue import Catalogue
     from broker.xml.verification import SignatureVerifier
@@ -25,6 +26,10 @@ def utc_now() -> datetime:
 
 
 def _nothing() -> None:
+    return None
+
+
+def _ignore(_: Sequence[StoredUnits]) -> None:
     return None
 
 
@@ -41,3 +46,6 @@ class Services:
     clock: Callable[[], datetime] = field(default=utc_now)
     # Stores submissions that arrive together in one transaction; None stores each in its own.
     group_commit: GroupCommit | None = None
+    # Told, after the commit, which messages were stored and the property units each names (the console's
+    # index takes them from here instead of parsing the stored content again).
+    messages_stored: Callable[[Sequence[StoredUnits]], None] = field(default=_ignore)

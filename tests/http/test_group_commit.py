@@ -117,3 +117,10 @@ async def test_without_a_high_water_mark_the_writer_never_reads_the_backlog(brok
     outcome = await writer.submit(await _submission(broker, broker.signed("intensjonFraBank")))
     assert isinstance(outcome, SubmitResult) and outcome.created
     await writer.stop()
+
+
+async def test_intake_reads_the_property_units_off_the_signed_document(broker: Broker) -> None:
+    from broker.domain.property_units import UnitRef
+
+    submission = await _submission(broker, broker.signed("pantedokument"))
+    assert set(submission.verified.units) == {UnitRef("4601-165-412", 0, 3)}

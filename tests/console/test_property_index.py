@@ -1,0 +1,80 @@
+"""The property index takes the units intake read off the document, and reads stored content only for
+messages it was not told about."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from broker.config import REPO_XSD_DIR, XmlLimits
+from broker.console.property_index import NOTED_MAX, PropertyIndexer
+from broker.domain.lifecycle import MessageStatus
+from broker.domain.messages import StoredMessage
+from broker.domain.property_units import StoredUnits, UnitRef
+from broker.store import migrate
+from broker.store.engine import create_engine
+from broker.store.tables import console_property_units
+from broker.store.unit_of_work import UnitOfWork
+
+CONTENT = (REPO_XSD_DIR / "examples" / "pantedokument.xml").read_bytes()  # names 4601-165-412
+T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+
+
+def _message() -> StoredMessage:
+    return StoredMessage(
+        id=str(uuid.uuid4()),
+        message_type="pantedokument",
+        message_id=str(uuid.uuid4()),
+        sender="910000004",
+        recipient="930000000",
+        sender_reference="SAK-1",
+        recipient_reference=None,
+        document_created=T0,
+        signer_subject="organizationIdentifier=NTRNO-910000004",
+        size=len(CONTENT),
+        sha256=hashlib.sha256(CONTENT).hexdigest(),
+        content=CONTENT,
+        status=MessageStatus.ACCEPTED,
+        accepted_at=T0,
+        expires_at=T0 + timedelta(days=30),
+        status_changed_at=T0,
+    )
+
+
+async def _units(engine) -> dict[str, set[str]]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(sa.select(console_property_units.c.message_id, console_property_units.c.unit))
+    found: dict[str, set[str]] = {}
+    for row in rows:
+        found.setdefault(row.message_id, set()).add(row.unit)
+    return found
+
+
+async def test_noted_units_are_indexed_without_reading_content_and_the_rest_from_content(tmp_path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'broker.db'}"
+    await migrate.upgrade(url)
+    engine = create_engine(url)
+    try:
+        async with UnitOfWork(engine) as uow:
+            noted, unnoted = await uow.messages.add_many([_message(), _message()])
+            await uow.commit()
+        indexer = PropertyIndexer(engine, XmlLimits())
+        # What intake says is taken as is: the content (which names 4601-165-412) is not parsed for it.
+        indexer.note([StoredUnits(noted.id, noted.seq or 0, (UnitRef("0301-208-47"),))])
+
+        assert await indexer.catch_up() == 2
+
+        assert await _units(engine) == {noted.id: {"0301-208-47"}, unnoted.id: {"4601-165-412"}}
+        assert await indexer.catch_up() == 0
+    finally:
+        await engine.dispose()
+
+
+def test_notes_are_bounded_and_the_oldest_go_first(tmp_path) -> None:
+    indexer = PropertyIndexer(create_engine(f"sqlite+aiosqlite:///{tmp_path / 'b.db'}"), XmlLimits())
+    indexer.note([StoredUnits(f"m{i}", i, ()) for i in range(NOTED_MAX + 5)])
+    assert len(indexer._noted) == NOTED_MAX
+    assert "m0" not in indexer._noted and f"m{NOTED_MAX + 4}" in indexer._noted
