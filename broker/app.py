@@ -86,6 +86,8 @@ def create_app(
         outbox_written=relay.notify,
         clock=clock,
     )
+    if engine.dialect.name == "postgresql":
+        services.hand_over = relay  # new outbox rows go to this relay leased, without a claim round trip
     if settings.group_commit_max > 0:
         services.group_commit = GroupCommit(
             services, settings.group_commit_max, backlog=relay.backlog, high_water=settings.outbox_high_water

@@ -27,6 +27,7 @@ import random
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -180,6 +181,30 @@ class OutboxRelay:
     def notify(self) -> None:
         """Something was committed to the outbox: publish it now rather than at the next poll."""
         self._wake.set()
+
+    def lease_until(self) -> datetime:
+        """The lease to write new outbox rows with when they are handed straight to this relay."""
+        return utcnow() + self.lease
+
+    def publish_leased(self, rows: Sequence[Any]) -> None:
+        """Publish rows the group commit wrote already leased to this relay, without claiming them.
+
+        Not running (or stopping): they are left to their lease, after which any relay claims them."""
+        if self._task is None or self._stopping or not rows:
+            return
+        batch = [_claimed(row) for row in rows]
+        task = asyncio.get_running_loop().create_task(self._deliver_handed_over(batch))
+        self._in_flight.add(task)
+        task.add_done_callback(self._handed_over_done)
+
+    async def _deliver_handed_over(self, batch: list[_Claimed]) -> None:
+        async with self._slots:
+            await self._deliver(batch, receipts_at_once=True)
+
+    def _handed_over_done(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("outbox relay: handed-over batch failed; retried after the lease", exc_info=task.exception())
 
     async def backlog(self) -> int:
         """Outbox rows not yet published (for metrics and readiness)."""
@@ -446,7 +471,8 @@ class OutboxRelay:
         return ceiling * random.uniform(0.5, 1.0)
 
 
-def _claimed(row: sa.Row) -> _Claimed:
+def _claimed(row: Any) -> _Claimed:
+    """A claimed ``sa.Row`` or a ``LeasedRow``: both carry the outbox columns and the message's fields."""
     sender = getattr(row, "sender", None) if row.kind == MESSAGE_KIND else None
     return _Claimed(row.id, row.kind, row.attempts, _outgoing(row), sender)
 
@@ -467,7 +493,7 @@ def _published_receipt(message_id: str, sender: str, at: datetime) -> OutgoingMe
     )
 
 
-def _outgoing(row: sa.Row) -> OutgoingMessage | None:
+def _outgoing(row: Any) -> OutgoingMessage | None:
     headers = {str(k): str(v) for k, v in (row.headers or {}).items()}
     if row.kind == MESSAGE_KIND:
         if row.content is None:

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from broker.domain.lifecycle import MessageStatus, can_move
 from broker.domain.messages import StoredMessage
 from broker.store.history_repository import HistoryRepository
-from broker.store.outbox_repository import OutboxEntry, OutboxRepository
+from broker.store.outbox_repository import LeasedRow, OutboxEntry, OutboxRepository
 from broker.store.tables import messages
 
 Box = Literal["inbox", "outbox"]
@@ -38,6 +38,9 @@ _WITHOUT_CONTENT = tuple(c for c in messages.c if c.name != "content")
 # outbox rows, from one array per column. One round trip instead of three, one plan whatever the batch size,
 # and (run in autocommit) no BEGIN and COMMIT round trips either: the statement is its own transaction.
 # The history rows reference the messages inserted beside them; foreign keys are checked at statement end.
+# With ``lease_until`` the outbox rows are written already leased to the caller's relay, which publishes them
+# from memory (``LeasedRow``) instead of claiming them back; if it never does, the lease runs out and any
+# relay claims them.
 _PG_INSERT_BATCH = sa.text(
     """
     WITH inserted AS (
@@ -56,16 +59,21 @@ _PG_INSERT_BATCH = sa.text(
         INSERT INTO status_history (message_id, status, at, actor, detail)
         SELECT id, status, accepted_at, sender, NULL FROM inserted ORDER BY seq
     ), queued AS (
-        INSERT INTO outbox (kind, message_id, routing_key, headers, body, created_at, attempts)
-        SELECT kind, message_id, routing_key, headers, body, CAST(:now AS TIMESTAMPTZ), 0
+        INSERT INTO outbox (kind, message_id, routing_key, headers, body, created_at, attempts, lease_until)
+        SELECT kind, message_id, routing_key, headers, body, CAST(:now AS TIMESTAMPTZ),
+               CAST(:attempts AS INTEGER), CAST(:lease_until AS TIMESTAMPTZ)
         FROM unnest(CAST(:o_kind AS VARCHAR[]), CAST(:o_message_id AS VARCHAR[]), CAST(:o_routing_key AS VARCHAR[]),
                     CAST(:o_headers AS JSON[]), CAST(:o_body AS BYTEA[]))
              WITH ORDINALITY AS o(kind, message_id, routing_key, headers, body, n)
         ORDER BY n
+        RETURNING id, message_id, kind
     )
-    SELECT id, seq FROM inserted
+    SELECT CAST('message' AS VARCHAR) AS what, id AS message_id, seq AS number, CAST(NULL AS VARCHAR) AS kind
+    FROM inserted
+    UNION ALL
+    SELECT CAST('outbox' AS VARCHAR), message_id, id, kind FROM queued
     """
-).columns(id=sa.String(), seq=sa.BigInteger())
+).columns(what=sa.String(), message_id=sa.String(), number=sa.BigInteger(), kind=sa.String())
 _COLUMNS = (
     "id", "message_type", "message_id", "sender", "recipient", "sender_reference", "recipient_reference",
     "document_created", "signer_subject", "size", "sha256", "content", "status", "accepted_at", "expires_at",
@@ -117,10 +125,18 @@ class MessageRepository:
         return stored
 
     async def add_many(
-        self, batch: Sequence[StoredMessage], outbox: Sequence[OutboxEntry] | None = None
+        self,
+        batch: Sequence[StoredMessage],
+        outbox: Sequence[OutboxEntry] | None = None,
+        *,
+        lease_until: datetime | None = None,
+        leased: list[LeasedRow] | None = None,
     ) -> list[StoredMessage]:
         """Store several messages in this transaction (group commit), each with its first history entry, and
         the ``outbox`` rows that announce them (on PostgreSQL all in one statement).
+
+        On PostgreSQL, with ``lease_until`` and a ``leased`` list, the outbox rows are written leased until
+        then and appended to ``leased`` with what publishing them needs; elsewhere they are written unleased.
 
         The first history entry names the sender as actor: the sender's submission is what put it there.
         """
@@ -128,7 +144,8 @@ class MessageRepository:
             return []
         rows = [_insert_values(message) for message in batch]
         if outbox is not None and not self._sqlite:
-            return await self._insert_batch_postgres(batch, rows, outbox)
+            lease = lease_until if leased is not None else None
+            return await self._insert_batch_postgres(batch, rows, outbox, lease, leased)
         if self._sqlite:
             seqs = await self._insert_sqlite(rows)
         else:
@@ -142,7 +159,12 @@ class MessageRepository:
         return [replace(message, seq=seq) for message, seq in zip(batch, seqs, strict=True)]
 
     async def _insert_batch_postgres(
-        self, batch: Sequence[StoredMessage], rows: list[dict[str, Any]], outbox: Sequence[OutboxEntry]
+        self,
+        batch: Sequence[StoredMessage],
+        rows: list[dict[str, Any]],
+        outbox: Sequence[OutboxEntry],
+        lease_until: datetime | None,
+        leased: list[LeasedRow] | None,
     ) -> list[StoredMessage]:
         for entry in outbox:
             OutboxRepository.check_kind(entry.kind)
@@ -155,9 +177,20 @@ class MessageRepository:
             o_headers=[json.dumps(dict(e.headers)) for e in outbox],
             o_body=[e.body for e in outbox],
         )
+        params.update(lease_until=lease_until, attempts=1 if lease_until is not None else 0)
         result = await self._connection.execute(_PG_INSERT_BATCH, params)
-        seqs = {row.id: row.seq for row in result}
-        return [replace(message, seq=seqs[message.id]) for message in batch]
+        seqs: dict[str, int] = {}
+        outbox_ids: dict[tuple[str, str], int] = {}
+        for row in result:
+            if row.what == "message":
+                seqs[row.message_id] = row.number
+            else:
+                outbox_ids[(row.message_id, row.kind)] = row.number
+        stored = [replace(message, seq=seqs[message.id]) for message in batch]
+        if leased is not None and lease_until is not None:
+            by_id = {message.id: message for message in stored}
+            leased.extend(LeasedRow.of(outbox_ids[(e.message_id, e.kind)], e, by_id[e.message_id]) for e in outbox)
+        return stored
 
     async def _insert_sqlite(self, rows: list[dict[str, Any]]) -> list[int]:
         """SQLite has no sequences: the first insert takes ``max(seq) + 1`` in the statement itself.

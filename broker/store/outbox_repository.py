@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from broker.domain.messages import StoredMessage
 from broker.store.tables import outbox
 
 OUTBOX_KINDS = frozenset({"message", "event"})
@@ -28,6 +29,47 @@ class OutboxEntry:
     routing_key: str
     headers: Mapping[str, Any] = field(default_factory=dict)
     body: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LeasedRow:
+    """An outbox row written already leased to this process's relay, with what publishing it needs.
+
+    It has the attributes of a row the relay claims (outbox columns and the message's routing fields), so
+    the relay publishes it exactly as it would a claimed one.
+    """
+
+    id: int
+    kind: str
+    message_id: str
+    routing_key: str
+    headers: Mapping[str, Any]
+    body: bytes | None
+    attempts: int
+    content: bytes | None
+    message_type: str
+    sender: str
+    recipient: str
+    sender_reference: str
+    recipient_reference: str | None
+
+    @classmethod
+    def of(cls, outbox_id: int, entry: OutboxEntry, message: StoredMessage) -> LeasedRow:
+        return cls(
+            id=outbox_id,
+            kind=entry.kind,
+            message_id=entry.message_id,
+            routing_key=entry.routing_key,
+            headers=entry.headers,
+            body=entry.body,
+            attempts=1,
+            content=message.content,
+            message_type=message.message_type,
+            sender=message.sender,
+            recipient=message.recipient,
+            sender_reference=message.sender_reference,
+            recipient_reference=message.recipient_reference,
+        )
 
 
 class OutboxRepository:

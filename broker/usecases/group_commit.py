@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker.store.history_repository import HistoryRepository
 from broker.store.message_repository import MessageRepository
-from broker.store.outbox_repository import OutboxRepository
+from broker.store.outbox_repository import LeasedRow, OutboxRepository
 from broker.store.participant_repository import ParticipantRepository
 from broker.store.token_id_repository import TokenIdRepository
 from broker.store.unit_of_work import UnitOfWork
@@ -204,13 +204,24 @@ class GroupCommit:
 
     async def _store(self, submissions: list[Submission]) -> list[Outcome]:
         services = self._services
-        async with await self._unit_of_work() as uow:
-            outcomes = await store_submissions(uow, submissions, services.settings.message_ttl_s)
+        uow = await self._unit_of_work()
+        # On the kept PostgreSQL connection the outbox rows are written leased to this process's relay and
+        # handed to it after the statement: published without a claim round trip.
+        hand_over = services.hand_over if isinstance(uow, _HeldUnitOfWork) else None
+        leased: list[LeasedRow] | None = [] if hand_over is not None else None
+        lease_until = hand_over.lease_until() if hand_over is not None else None
+        async with uow:
+            outcomes = await store_submissions(
+                uow, submissions, services.settings.message_ttl_s, lease_until=lease_until, leased=leased
+            )
             await uow.commit()
         created = sum(1 for o in outcomes if isinstance(o, SubmitResult) and o.created)
         self.batches += 1
         self.stored += created
-        if created:
+        if hand_over is not None and leased:
+            hand_over.publish_leased(leased)
+        elif created:
             services.outbox_written()
+        if created:
             services.messages_stored(stored_units(submissions, outcomes))
         return outcomes

@@ -27,7 +27,7 @@ from broker.domain.participants import Participant
 from broker.domain.property_units import StoredUnits, UnitRef
 from broker.domain.routing_fields import RoutingFields
 from broker.routing.transport import message_routing_key, routing_headers
-from broker.store.outbox_repository import OutboxEntry
+from broker.store.outbox_repository import LeasedRow, OutboxEntry
 from broker.store.unit_of_work import UnitOfWork
 from broker.usecases.message_views import MessageView, load_view
 from broker.usecases.receipts import EVENT_KIND, receipt_body
@@ -240,9 +240,18 @@ def _outbox_entries(stored: StoredMessage) -> tuple[OutboxEntry, OutboxEntry]:
     return OutboxEntry("message", stored.id, routing_key, headers), receipt
 
 
-async def store_submissions(uow: UnitOfWork, submissions: Sequence[Submission], ttl_s: int) -> list[Outcome]:
+async def store_submissions(
+    uow: UnitOfWork,
+    submissions: Sequence[Submission],
+    ttl_s: int,
+    *,
+    lease_until: datetime | None = None,
+    leased: list[LeasedRow] | None = None,
+) -> list[Outcome]:
     """Apply the registry rules and the idempotency rule to each submission and store the new ones, all in
-    the unit of work's transaction; the caller commits. One outcome per submission, in order.
+    the unit of work's transaction; the caller commits. One outcome per submission, in order. With
+    ``lease_until`` and ``leased`` (PostgreSQL), the outbox rows are written leased to the caller's relay
+    and collected in ``leased`` for it (``MessageRepository.add_many``).
 
     The rules are those of one message at a time, applied in arrival order: a byte-identical repeat of a
     stored message, or of one earlier in the same batch, answers that message (200); other content under
@@ -290,7 +299,7 @@ async def store_submissions(uow: UnitOfWork, submissions: Sequence[Submission], 
     if new:
         fresh_messages = [message for _, message in new]
         entries = [entry for message in fresh_messages for entry in _outbox_entries(message)]
-        stored = await uow.messages.add_many(fresh_messages, outbox=entries)
+        stored = await uow.messages.add_many(fresh_messages, outbox=entries, lease_until=lease_until, leased=leased)
         for (index, _), message in zip(new, stored, strict=True):
             # The store records the submission as the first history entry (the sender, at acceptance).
             history = (HistoryEntry(MessageStatus.ACCEPTED, message.accepted_at, message.sender),)

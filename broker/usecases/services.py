@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from broker.config import Settings
     from broker.domain.property_units import StoredUnits
+    from broker.store.outbox_repository import LeasedRow
     from broker.usecases.group_commit import GroupCommit
     from broker.xml.catalogue import Catalogue
     from broker.xml.verification import SignatureVerifier
@@ -33,6 +34,14 @@ def _ignore(_: Sequence[StoredUnits]) -> None:
     return None
 
 
+class OutboxHandOver(Protocol):
+    """The relay, taking outbox rows written already leased to it (PostgreSQL): no claim round trip."""
+
+    def lease_until(self) -> datetime: ...
+
+    def publish_leased(self, rows: Sequence[LeasedRow]) -> None: ...
+
+
 @dataclass(slots=True)
 class Services:
     """The store, the schema catalogue, the signature verifier and the relay's wake-up call."""
@@ -46,6 +55,8 @@ class Services:
     clock: Callable[[], datetime] = field(default=utc_now)
     # Stores submissions that arrive together in one transaction; None stores each in its own.
     group_commit: GroupCommit | None = None
+    # Where the group commit hands the outbox rows it wrote leased (PostgreSQL); None: the relay claims them.
+    hand_over: OutboxHandOver | None = None
     # Told, after the commit, which messages were stored and the property units each names (the console's
     # index takes them from here instead of parsing the stored content again).
     messages_stored: Callable[[Sequence[StoredUnits]], None] = field(default=_ignore)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
 
 from broker.domain.errors import Error, Refusal
+from broker.store import tables
 from broker.store.unit_of_work import UnitOfWork
 from broker.usecases.intake import Submission, SubmitResult, store_submissions, verify_submission
 from tests.http.conftest import BANK, MEGLER, Broker
@@ -124,3 +128,80 @@ async def test_intake_reads_the_property_units_off_the_signed_document(broker: B
 
     submission = await _submission(broker, broker.signed("pantedokument"))
     assert set(submission.verified.units) == {UnitRef("4601-165-412", 0, 3)}
+
+
+class _RecordingHandOver:
+    """Stands in for the relay: records what the group commit hands over, publishes nothing."""
+
+    def __init__(self, lease: timedelta) -> None:
+        self.lease = lease
+        self.rows: list = []
+
+    def lease_until(self) -> datetime:
+        return datetime.now(UTC) + self.lease
+
+    def publish_leased(self, rows) -> None:
+        self.rows.extend(rows)
+
+
+async def _outbox(broker: Broker) -> list:
+    async with broker.services.engine.connect() as conn:
+        return list(await conn.execute(sa.select(tables.outbox).order_by(tables.outbox.c.id)))
+
+
+async def test_on_postgresql_new_outbox_rows_go_to_the_relay_leased_and_it_publishes_them(broker: Broker) -> None:
+    from broker.app import RELAY
+    from broker.usecases.group_commit import GroupCommit
+
+    services = broker.services
+    if services.engine.dialect.name != "postgresql":
+        assert services.hand_over is None  # SQLite: the relay claims what was written
+        return
+    relay = broker.client.app[RELAY]
+    assert services.hand_over is relay
+    recorder = _RecordingHandOver(timedelta(seconds=60))
+    services.hand_over = recorder
+    writer = GroupCommit(services)
+    outcome = await writer.submit(await _submission(broker, broker.signed("intensjonFraBank")))
+    await writer.stop()
+    assert isinstance(outcome, SubmitResult) and outcome.created
+
+    rows = await _outbox(broker)
+    assert [(r.kind, r.attempts) for r in rows] == [("message", 1), ("event", 1)]
+    assert all(r.lease_until is not None and r.published_at is None for r in rows)
+    assert [(r.id, r.kind) for r in recorder.rows] == [(r.id, r.kind) for r in rows]
+    relay.notify()
+    await asyncio.sleep(0.3)
+    assert await relay.backlog() == 2  # leased: the claim loop leaves them to the relay they were handed to
+
+    relay.publish_leased(recorder.rows)
+    for _ in range(100):
+        if await relay.backlog() == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert await relay.backlog() == 0
+    async with UnitOfWork(services.engine) as uow:
+        stored = await uow.messages.get(outcome.view.message.id, with_content=False)
+    assert stored is not None and stored.status.value == "published"
+
+
+async def test_rows_handed_over_but_never_published_are_claimed_after_their_lease(broker: Broker) -> None:
+    from broker.app import RELAY
+    from broker.usecases.group_commit import GroupCommit
+
+    services = broker.services
+    if services.engine.dialect.name != "postgresql":
+        return  # nothing is handed over on SQLite (see above)
+    relay = broker.client.app[RELAY]
+    services.hand_over = _RecordingHandOver(timedelta(seconds=-1))  # a relay that died: its lease is over
+    writer = GroupCommit(services)
+    outcome = await writer.submit(await _submission(broker, broker.signed("intensjonFraBank")))
+    await writer.stop()
+    relay.notify()
+    for _ in range(100):
+        if await relay.backlog() == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert await relay.backlog() == 0
+    assert [r.attempts for r in await _outbox(broker)] == [2, 2]  # written leased once, claimed once
+    assert isinstance(outcome, SubmitResult)
