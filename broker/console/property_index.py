@@ -29,6 +29,7 @@ log = logging.getLogger("broker.console")
 
 BATCH = 500
 NOTED_MAX = 20_000
+SCAN_EVERY = 10
 POLL_INTERVAL_S = 2.0
 
 
@@ -55,7 +56,7 @@ class PropertyIndexer:
         self._limits = limits
         self._interval_s = interval_s
         self._lock = asyncio.Lock()
-        self._noted: dict[str, tuple[UnitRef, ...]] = {}
+        self._noted: dict[str, tuple[int, tuple[UnitRef, ...]]] = {}
         self._task: asyncio.Task[None] | None = None
 
     def note(self, stored: Sequence[StoredUnits]) -> None:
@@ -65,7 +66,7 @@ class PropertyIndexer:
         for message in stored:
             if len(self._noted) >= NOTED_MAX:
                 del self._noted[next(iter(self._noted))]
-            self._noted[message.message_id] = message.units
+            self._noted[message.message_id] = (message.seq, message.units)
 
     async def catch_up(self, budget_s: float = 10.0) -> int:
         """Index what is pending, batch by batch, until nothing is or the time budget is spent."""
@@ -86,7 +87,7 @@ class PropertyIndexer:
                 pending = await ConsolePropertyRepository(uow.connection).unindexed(BATCH)
             if not pending:
                 return 0
-            found = [(m, list(self._noted.pop(m.id))) for m in pending if m.id in self._noted]
+            found = [(m, list(self._noted.pop(m.id)[1])) for m in pending if m.id in self._noted]
             unknown = [m for m in pending if m.id not in {known.id for known, _ in found}]
             if unknown:
                 async with UnitOfWork(self._engine) as uow:
@@ -98,6 +99,20 @@ class PropertyIndexer:
                 await ConsolePropertyRepository(uow.connection).record(found)
                 await uow.commit()
             return len(pending)
+
+    async def record_noted(self) -> int:
+        """Write what intake noted, without looking for other pending messages: no scan, no parse."""
+        async with self._lock:
+            taken = list(self._noted.items())[:BATCH]
+            if not taken:
+                return 0
+            for message_id, _ in taken:
+                del self._noted[message_id]
+            found = [(PendingMessage(message_id, seq, None), list(units)) for message_id, (seq, units) in taken]
+            async with UnitOfWork(self._engine) as uow:
+                await ConsolePropertyRepository(uow.connection).record(found)
+                await uow.commit()
+            return len(found)
 
     async def start(self) -> None:
         if self._task is None:
@@ -111,9 +126,17 @@ class PropertyIndexer:
                 await task
 
     async def _run(self) -> None:
+        # Most passes only write what intake noted; every ``SCAN_EVERY``-th pass (and every search) also looks
+        # for messages nobody noted: stored before a restart, or by another broker process that stopped.
+        passes = 0
         while True:
             try:
-                await self.catch_up()
+                if passes % SCAN_EVERY == 0:
+                    await self.catch_up()
+                else:
+                    while await self.record_noted():
+                        pass
+                passes += 1
             except asyncio.CancelledError:
                 raise
             except Exception:

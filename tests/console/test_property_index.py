@@ -78,3 +78,24 @@ def test_notes_are_bounded_and_the_oldest_go_first(tmp_path) -> None:
     indexer.note([StoredUnits(f"m{i}", i, ()) for i in range(NOTED_MAX + 5)])
     assert len(indexer._noted) == NOTED_MAX
     assert "m0" not in indexer._noted and f"m{NOTED_MAX + 4}" in indexer._noted
+
+
+async def test_noted_messages_are_written_without_a_scan_and_a_scan_finds_the_rest(tmp_path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'broker.db'}"
+    await migrate.upgrade(url)
+    engine = create_engine(url)
+    try:
+        async with UnitOfWork(engine) as uow:
+            noted, unnoted = await uow.messages.add_many([_message(), _message()])
+            await uow.commit()
+        indexer = PropertyIndexer(engine, XmlLimits())
+        indexer.note([StoredUnits(noted.id, noted.seq or 0, (UnitRef("0301-208-47"),))])
+
+        assert await indexer.record_noted() == 1
+        assert await indexer.record_noted() == 0
+        assert await _units(engine) == {noted.id: {"0301-208-47"}}  # the other one waits for a scan
+
+        assert await indexer.catch_up() == 1
+        assert await _units(engine) == {noted.id: {"0301-208-47"}, unnoted.id: {"4601-165-412"}}
+    finally:
+        await engine.dispose()
