@@ -38,6 +38,8 @@ _WITHOUT_CONTENT = tuple(c for c in messages.c if c.name != "content")
 # outbox rows, from one array per column. One round trip instead of three, one plan whatever the batch size,
 # and (run in autocommit) no BEGIN and COMMIT round trips either: the statement is its own transaction.
 # The history rows reference the messages inserted beside them; foreign keys are checked at statement end.
+# A message whose (sender, message id) is already stored is skipped with its history and outbox rows; the
+# caller finds it missing from the answer and looks up the stored one (a repeat or a conflict).
 # With ``lease_until`` the outbox rows are written already leased to the caller's relay, which publishes them
 # from memory (``LeasedRow``) instead of claiming them back; if it never does, the lease runs out and any
 # relay claims them.
@@ -54,6 +56,7 @@ _PG_INSERT_BATCH = sa.text(
             CAST(:signer_subject AS VARCHAR[]), CAST(:size AS INTEGER[]), CAST(:sha256 AS VARCHAR[]),
             CAST(:content AS BYTEA[]), CAST(:status AS VARCHAR[]), CAST(:accepted_at AS TIMESTAMPTZ[]),
             CAST(:expires_at AS TIMESTAMPTZ[]), CAST(:status_changed_at AS TIMESTAMPTZ[]))
+        ON CONFLICT (sender, message_id) DO NOTHING
         RETURNING id, seq, status, accepted_at, sender
     ), history AS (
         INSERT INTO status_history (message_id, status, at, actor, detail)
@@ -65,6 +68,7 @@ _PG_INSERT_BATCH = sa.text(
         FROM unnest(CAST(:o_kind AS VARCHAR[]), CAST(:o_message_id AS VARCHAR[]), CAST(:o_routing_key AS VARCHAR[]),
                     CAST(:o_headers AS JSON[]), CAST(:o_body AS BYTEA[]))
              WITH ORDINALITY AS o(kind, message_id, routing_key, headers, body, n)
+        WHERE o.message_id IN (SELECT id FROM inserted)
         ORDER BY n
         RETURNING id, message_id, kind
     )
@@ -118,6 +122,12 @@ class MessageRepository:
         self._connection = connection
         self._history = history
         self._sqlite = connection.dialect.name == "sqlite"
+
+    @property
+    def skips_stored_ids(self) -> bool:
+        """True where ``add_many`` with outbox rows skips a (sender, message id) already stored instead of
+        failing on it (PostgreSQL); the skipped messages are missing from what it returns."""
+        return not self._sqlite
 
     async def add(self, message: StoredMessage) -> StoredMessage:
         """Store one message and its first history entry; returns it with the ``seq`` the database gave it."""
@@ -186,10 +196,14 @@ class MessageRepository:
                 seqs[row.message_id] = row.number
             else:
                 outbox_ids[(row.message_id, row.kind)] = row.number
-        stored = [replace(message, seq=seqs[message.id]) for message in batch]
+        stored = [replace(message, seq=seqs[message.id]) for message in batch if message.id in seqs]
         if leased is not None and lease_until is not None:
             by_id = {message.id: message for message in stored}
-            leased.extend(LeasedRow.of(outbox_ids[(e.message_id, e.kind)], e, by_id[e.message_id]) for e in outbox)
+            leased.extend(
+                LeasedRow.of(outbox_ids[(e.message_id, e.kind)], e, by_id[e.message_id])
+                for e in outbox
+                if e.message_id in by_id
+            )
         return stored
 
     async def _insert_sqlite(self, rows: list[dict[str, Any]]) -> list[int]:

@@ -191,6 +191,15 @@ def _repeat_or_conflict(existing: StoredMessage, sha256: str) -> None:
         )
 
 
+async def _stored_before(uow: UnitOfWork, existing: StoredMessage, sha256: str) -> Outcome:
+    """The answer to a document whose (sender, message id) is already stored: that message, or a conflict."""
+    try:
+        _repeat_or_conflict(existing, sha256)
+    except Refusal as refusal:
+        return refusal
+    return SubmitResult(await load_view(uow, existing), created=False)
+
+
 @dataclass(frozen=True, slots=True)
 class Submission:
     """One verified document waiting to be stored, with the time it was accepted."""
@@ -257,6 +266,9 @@ async def store_submissions(
     stored message, or of one earlier in the same batch, answers that message (200); other content under
     a used (sender, message id) is a conflict (409). An ``IntegrityError`` (a concurrent process stored the
     same id after the lookup) propagates: the caller retries one by one (``submit_alone``).
+
+    On PostgreSQL the insert itself skips ids already stored (``ON CONFLICT DO NOTHING``), so the stored
+    messages are looked up only for the submissions it skipped: one round trip fewer for a batch of new ones.
     """
     parties = {o for s in submissions for o in (s.verified.routing.sender, s.verified.routing.recipient)}
     found = await uow.participants.get_many(parties)
@@ -270,20 +282,17 @@ async def store_submissions(
             checked[index] = check_parties(submission.verified, sender, recipient)
         except Refusal as refusal:
             outcomes[index] = refusal
-    existing = await uow.messages.find_many_by_sender_message_ids(
-        [(c.routing.sender, c.routing.message_id) for c in checked.values()]
-    )
+    keys = {index: (c.routing.sender, c.routing.message_id) for index, c in checked.items()}
+    existing: dict[tuple[str, str], StoredMessage] = {}
+    if not uow.messages.skips_stored_ids:
+        existing = await uow.messages.find_many_by_sender_message_ids(list(keys.values()))
     fresh: dict[tuple[str, str], int] = {}  # (sender, message id) → index of its first submission in the batch
     repeats: dict[int, int] = {}
     new: list[tuple[int, StoredMessage]] = []
     for index, message in checked.items():
-        key = (message.routing.sender, message.routing.message_id)
+        key = keys[index]
         if key in existing:
-            try:
-                _repeat_or_conflict(existing[key], message.sha256)
-                outcomes[index] = SubmitResult(await load_view(uow, existing[key]), created=False)
-            except Refusal as refusal:
-                outcomes[index] = refusal
+            outcomes[index] = await _stored_before(uow, existing[key], message.sha256)
         elif key in fresh:
             first = fresh[key]
             if checked[first].sha256 != message.sha256:
@@ -300,14 +309,30 @@ async def store_submissions(
         fresh_messages = [message for _, message in new]
         entries = [entry for message in fresh_messages for entry in _outbox_entries(message)]
         stored = await uow.messages.add_many(fresh_messages, outbox=entries, lease_until=lease_until, leased=leased)
-        for (index, _), message in zip(new, stored, strict=True):
-            # The store records the submission as the first history entry (the sender, at acceptance).
-            history = (HistoryEntry(MessageStatus.ACCEPTED, message.accepted_at, message.sender),)
-            outcomes[index] = SubmitResult(MessageView(message, history), created=True)
+        inserted = {message.id: message for message in stored}
+        skipped = [index for index, message in new if message.id not in inserted]
+        for index, message in new:
+            if message.id in inserted:
+                # The store records the submission as the first history entry (the sender, at acceptance).
+                message = inserted[message.id]
+                history = (HistoryEntry(MessageStatus.ACCEPTED, message.accepted_at, message.sender),)
+                outcomes[index] = SubmitResult(MessageView(message, history), created=True)
+        if skipped:
+            # Stored before this batch after all: every submission in it under that id answers the stored
+            # message (repeat or conflict), not the first of the batch.
+            stored_keys = {keys[index] for index in skipped}
+            existing = await uow.messages.find_many_by_sender_message_ids(sorted(stored_keys))
+            for index in checked:
+                if keys[index] not in stored_keys:
+                    continue
+                if keys[index] not in existing:
+                    raise RuntimeError(f"message id {keys[index][1]} was skipped as stored but is not found")
+                repeats.pop(index, None)
+                outcomes[index] = await _stored_before(uow, existing[keys[index]], checked[index].sha256)
     for index, first in repeats.items():
-        created = outcomes[first]
-        assert isinstance(created, SubmitResult)
-        outcomes[index] = SubmitResult(created.view, created=False)
+        earlier = outcomes[first]
+        assert earlier is not None
+        outcomes[index] = SubmitResult(earlier.view, created=False) if isinstance(earlier, SubmitResult) else earlier
     assert all(outcome is not None for outcome in outcomes)
     return [outcome for outcome in outcomes if outcome is not None]
 
