@@ -275,10 +275,11 @@ class OutboxRelay:
             failed = dict.fromkeys(range(len(publishable)), repr(exc))
         failed_rows = [publishable[i] for i in failed]
         done = [c for i, c in enumerate(publishable) if i not in failed]
-        now = utcnow()
-        unreceipted = await self._publish_receipts(done, now)
+        unreceipted = await self._publish_receipts(done, utcnow())
         done += [c for c in batch if c.outgoing is None]
-        receipts = await self._settle(done, failed_rows, now, unreceipted, lease_receipts=lease_receipts)
+        # The settle's own time, taken after the receipts' confirms: a download recorded meanwhile must not
+        # come before the publish it followed in the history.
+        receipts = await self._settle(done, failed_rows, utcnow(), unreceipted, lease_receipts=lease_receipts)
         self.published_count += len(done)
         if unreceipted and not receipts and lease_receipts:
             self._wake.set()  # receipts were enqueued as plain rows (SQLite): the claim loop takes them next
