@@ -12,12 +12,10 @@ batch fails on a constraint (another broker process stored the same message id i
 else, its submissions are stored again one by one, each in its own transaction, so one bad submission can
 never fail the others and every answer is the one a lone submission would have had.
 
-On PostgreSQL two writers take batches from the one queue, each on a connection it keeps in autocommit
-mode: a batch pays no pool checkout, no liveness ping and no BEGIN or COMMIT round trip. It reads the
-registry (one statement) and writes every message, history entry and outbox row in one statement, which is
-its own transaction and skips ids already stored (``MessageRepository.add_many``); only those are looked up.
-The outbox rows are written leased to this process's relay and handed to it. A batch that fails drops its
-writer's connection; the next batch opens a fresh one.
+On PostgreSQL the writer keeps one connection in autocommit mode: a batch pays no pool checkout, no
+liveness ping and no BEGIN or COMMIT round trip. It reads the registry and the stored ids (two statements)
+and writes every message, history entry and outbox row in one statement, which is its own transaction
+(``MessageRepository.add_many``). A batch that fails drops that connection; the next opens a fresh one.
 """
 
 from __future__ import annotations
@@ -51,10 +49,6 @@ from broker.usecases.services import Services
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BATCH = 256
-# Writers on PostgreSQL: while one batch waits for its statement (and the WAL flush of its commit), the next
-# batch is already being written, so one slow statement does not hold up every submission behind it. SQLite
-# has one writer at a time whatever the process does, so it gets one.
-POSTGRES_WRITERS = 2
 BACKLOG_CHECK_S = 0.05  # how old a reading of the outbox backlog may be before the writer reads it again
 BACKLOG_WAIT_S = 0.01
 
@@ -87,8 +81,7 @@ class _HeldUnitOfWork(UnitOfWork):
 
 
 class GroupCommit:
-    """Writer tasks (one on SQLite, ``POSTGRES_WRITERS`` on PostgreSQL) share one queue; ``submit`` queues a
-    submission and waits for its outcome."""
+    """One writer task per broker process; ``submit`` queues a submission and waits for its outcome."""
 
     def __init__(
         self,
@@ -109,21 +102,17 @@ class GroupCommit:
         self.throttled_s = 0.0
         self._queue: deque[tuple[Submission, asyncio.Future[Outcome]]] = deque()
         self._wake = asyncio.Event()
-        self._tasks: dict[int, asyncio.Task[None]] = {}  # writer number → its task
+        self._task: asyncio.Task[None] | None = None
         self._stopping = False
-        postgres = services.engine.dialect.name == "postgresql"
-        self.writers = POSTGRES_WRITERS if postgres else 1
-        self._held: dict[int, AsyncConnection] = {}  # each writer's kept connection (PostgreSQL)
+        self._held: AsyncConnection | None = None
         self.batches = 0
         self.stored = 0
 
     async def submit(self, submission: Submission) -> Outcome:
         if self._stopping:
             return await submit_alone(self._services, submission)
-        for writer in range(self.writers):
-            task = self._tasks.get(writer)
-            if task is None or task.done():
-                self._tasks[writer] = asyncio.get_running_loop().create_task(self._run(writer), name="group commit")
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="group commit")
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._queue.append((submission, future))
         self._wake.set()
@@ -134,36 +123,35 @@ class GroupCommit:
         """Store what is queued, then end the writer; later submissions are stored one by one."""
         self._stopping = True
         self._wake.set()
-        tasks, self._tasks = self._tasks, {}
-        for task in tasks.values():
+        task, self._task = self._task, None
+        if task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        for writer in list(self._held):
-            await self._drop_connection(writer)
+        await self._drop_connection()
 
-    async def _drop_connection(self, writer: int) -> None:
-        held = self._held.pop(writer, None)
+    async def _drop_connection(self) -> None:
+        held, self._held = self._held, None
         if held is not None:
             with contextlib.suppress(Exception):
                 await held.invalidate()
             with contextlib.suppress(Exception):
                 await held.close()
 
-    async def _unit_of_work(self, writer: int) -> UnitOfWork:
+    async def _unit_of_work(self) -> UnitOfWork:
         engine = self._services.engine
         if engine.dialect.name != "postgresql" or self._stopping:
             return UnitOfWork(engine)
-        if writer not in self._held:
+        if self._held is None:
             held = await engine.connect()
             try:
                 await held.execution_options(isolation_level="AUTOCOMMIT")
             except BaseException:
                 await held.close()
                 raise
-            self._held[writer] = held
-        return _HeldUnitOfWork(self._held[writer])
+            self._held = held
+        return _HeldUnitOfWork(self._held)
 
-    async def _run(self, writer: int) -> None:
+    async def _run(self) -> None:
         while True:
             if not self._queue:
                 if self._stopping:
@@ -173,7 +161,7 @@ class GroupCommit:
                 continue
             await self._wait_for_relay()
             batch = [self._queue.popleft() for _ in range(min(self.max_batch, len(self._queue)))]
-            await self._settle(batch, writer)
+            await self._settle(batch)
 
     async def _wait_for_relay(self) -> None:
         if self._backlog is None or not self.high_water or self._stopping:
@@ -193,12 +181,12 @@ class GroupCommit:
         self._backlog_read_at = time.monotonic()
         self.throttled_s += self._backlog_read_at - started
 
-    async def _settle(self, batch: list[tuple[Submission, asyncio.Future[Outcome]]], writer: int) -> None:
+    async def _settle(self, batch: list[tuple[Submission, asyncio.Future[Outcome]]]) -> None:
         submissions = [submission for submission, _ in batch]
         try:
-            outcomes = await self._store(submissions, writer)
+            outcomes = await self._store(submissions)
         except Exception:
-            await self._drop_connection(writer)
+            await self._drop_connection()
             log.warning("group commit of %d submissions failed; storing them one by one", len(batch), exc_info=True)
             for submission, future in batch:
                 try:
@@ -214,9 +202,9 @@ class GroupCommit:
             if not future.done():
                 future.set_result(outcome)
 
-    async def _store(self, submissions: list[Submission], writer: int) -> list[Outcome]:
+    async def _store(self, submissions: list[Submission]) -> list[Outcome]:
         services = self._services
-        uow = await self._unit_of_work(writer)
+        uow = await self._unit_of_work()
         # On the kept PostgreSQL connection the outbox rows are written leased to this process's relay and
         # handed to it after the statement: published without a claim round trip.
         hand_over = services.hand_over if isinstance(uow, _HeldUnitOfWork) else None

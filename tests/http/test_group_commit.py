@@ -205,21 +205,3 @@ async def test_rows_handed_over_but_never_published_are_claimed_after_their_leas
     assert await relay.backlog() == 0
     assert [r.attempts for r in await _outbox(broker)] == [2, 2]  # written leased once, claimed once
     assert isinstance(outcome, SubmitResult)
-
-
-async def test_concurrent_writers_store_each_message_once_and_answer_repeats_with_it(broker: Broker) -> None:
-    from broker.usecases.group_commit import POSTGRES_WRITERS, GroupCommit
-
-    writer = GroupCommit(broker.services, max_batch=4)
-    postgres = broker.services.engine.dialect.name == "postgresql"
-    assert writer.writers == (POSTGRES_WRITERS if postgres else 1)
-    same = await _submission(broker, broker.signed("intensjonFraBank"))
-    distinct = [await _submission(broker, broker.signed("intensjonFraBank")) for _ in range(12)]
-    outcomes = await asyncio.gather(*(writer.submit(s) for s in [same] * 12 + distinct))
-    await writer.stop()
-    assert all(isinstance(o, SubmitResult) for o in outcomes)
-    repeats, fresh = outcomes[:12], outcomes[12:]
-    assert sum(o.created for o in repeats) == 1
-    assert len({o.view.message.id for o in repeats}) == 1
-    assert all(o.created for o in fresh) and len({o.view.message.id for o in fresh}) == 12
-    assert writer.batches >= 6  # at most four to a batch
