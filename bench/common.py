@@ -366,6 +366,8 @@ class Figures:
     peak_rss_mib: float
     loadgen_cpu_ms_per_msg: float
     services_cpu_ms_per_msg: float
+    postgres_cpu_ms_per_msg: float
+    rabbitmq_cpu_ms_per_msg: float
     machine_busy: float  # share of all cores busy during the run, whoever used them
     refused: dict[int, int]
     errors: int
@@ -378,7 +380,8 @@ class Figures:
             f"{self.wall_s:5.1f} s  e2e p50 {self.p50_ms:6.1f} ms p99 {self.p99_ms:7.1f} ms  "
             f"(HTTP p50 {self.submit_p50_ms:5.1f} ms)  broker CPU {self.cpu_ms_per_msg:5.2f} ms/msg  "
             f"peak RSS {self.peak_rss_mib:5.1f} MiB  load generator CPU {self.loadgen_cpu_ms_per_msg:4.2f} ms/msg  "
-            f"PostgreSQL+RabbitMQ CPU {self.services_cpu_ms_per_msg:4.2f} ms/msg  "
+            f"PostgreSQL+RabbitMQ CPU {self.services_cpu_ms_per_msg:4.2f} ms/msg "
+            f"({self.postgres_cpu_ms_per_msg:4.2f} + {self.rabbitmq_cpu_ms_per_msg:4.2f})  "
             f"machine busy {self.machine_busy:.0%}{extra}"
         )
 
@@ -393,9 +396,9 @@ def machine_jiffies() -> tuple[int, int]:
 SERVICE_COMMANDS = frozenset({"postgres", "beam.smp"})
 
 
-def services_cpu_s() -> float:
-    """CPU seconds of every PostgreSQL and RabbitMQ process (other users' load on them included)."""
-    total = 0
+def services_cpu_s() -> dict[str, float]:
+    """CPU seconds of every PostgreSQL and RabbitMQ process by command (other users' load on them included)."""
+    totals = dict.fromkeys(SERVICE_COMMANDS, 0)
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             raw = stat.read_text()
@@ -404,8 +407,8 @@ def services_cpu_s() -> float:
         command = raw[raw.index("(") + 1 : raw.rindex(")")]
         if command in SERVICE_COMMANDS:
             fields = raw.rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-    return total / CLOCK_TICKS
+            totals[command] += int(fields[11]) + int(fields[12])
+    return {command: ticks / CLOCK_TICKS for command, ticks in totals.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -414,7 +417,7 @@ class CpuShares:
 
     server_s: float
     loadgen_s: float
-    services_s: float
+    services_s: dict[str, float]  # by command: postgres, beam.smp
     machine_busy: float
 
 
@@ -437,7 +440,9 @@ def figures(variant: str, tally: Tally, start: float, cpu: CpuShares, peak_rss_k
         cpu_ms_per_msg=cpu.server_s * 1000 / max(len(done), 1),
         peak_rss_mib=peak_rss_kib / 1024,
         loadgen_cpu_ms_per_msg=cpu.loadgen_s * 1000 / max(len(done), 1),
-        services_cpu_ms_per_msg=cpu.services_s * 1000 / max(len(done), 1),
+        services_cpu_ms_per_msg=sum(cpu.services_s.values()) * 1000 / max(len(done), 1),
+        postgres_cpu_ms_per_msg=cpu.services_s["postgres"] * 1000 / max(len(done), 1),
+        rabbitmq_cpu_ms_per_msg=cpu.services_s["beam.smp"] * 1000 / max(len(done), 1),
         machine_busy=cpu.machine_busy,
         refused=dict(tally.refused),
         errors=tally.errors,

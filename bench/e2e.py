@@ -175,7 +175,7 @@ async def _measure(
     cpu = CpuShares(
         server_s=sum(s.cpu_s() for s in servers) - cpu_before,
         loadgen_s=time.process_time() - own_before,
-        services_s=services_cpu_s() - services_before,
+        services_s={command: seconds - services_before[command] for command, seconds in services_cpu_s().items()},
         machine_busy=(busy_after - busy_before) / max(total_after - total_before, 1),
     )
     sampler.cancel()

@@ -33,6 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from broker.domain.lifecycle import MessageStatus, can_move, overtaken
+from broker.routing.receipt_batches import coalesce, receipt_entry, receipt_message
 from broker.routing.status_moves import EVENT_KIND, MESSAGE_KIND, RELAY_ACTOR, move_status, utcnow
 from broker.routing.transport import (
     JSON_CONTENT_TYPE,
@@ -266,11 +267,12 @@ class OutboxRelay:
     async def _publish_and_settle(self, batch: Sequence[_Claimed], *, lease_receipts: bool) -> list[_Claimed]:
         publishable = [c for c in batch if c.outgoing is not None]
         await self._ensure_queues(publishable)
+        outgoing, members = coalesce([c.outgoing for c in publishable if c.outgoing is not None])
         failed: dict[int, str] = {}
         try:
-            await self._transport.publish([c.outgoing for c in publishable if c.outgoing is not None])
+            await self._transport.publish(outgoing)
         except PublishError as exc:
-            failed = exc.failed
+            failed = {row: reason for sent, reason in exc.failed.items() for row in members[sent]}
         except Exception as exc:
             failed = dict.fromkeys(range(len(publishable)), repr(exc))
         failed_rows = [publishable[i] for i in failed]
@@ -294,15 +296,22 @@ class OutboxRelay:
         owed = [c for c in done if c.kind == MESSAGE_KIND and c.outgoing is not None and c.sender]
         if not owed:
             return []
-        receipts = [_published_receipt(c.outgoing.message_id, c.sender, now) for c in owed if c.outgoing and c.sender]
+        by_sender: dict[str, list[tuple[str, bytes]]] = {}
+        for claimed in owed:
+            if claimed.outgoing is not None and claimed.sender:
+                message_id = claimed.outgoing.message_id
+                entry = receipt_entry(message_id, MessageStatus.PUBLISHED, now)
+                by_sender.setdefault(claimed.sender, []).append((message_id, entry))
+        receipts = [receipt_message(sender, MessageStatus.PUBLISHED, entries) for sender, entries in by_sender.items()]
+        carried = [[message_id for message_id, _ in entries] for entries in by_sender.values()]
         try:
             await self._ensure_queues([_Claimed(0, EVENT_KIND, 0, receipt) for receipt in receipts])
             await self._transport.publish(receipts)
         except PublishError as exc:
-            return [receipts[i].message_id for i in exc.failed]
+            return [message_id for i in exc.failed for message_id in carried[i]]
         except Exception:
             log.warning("outbox relay: receipts not confirmed; enqueued instead", exc_info=True)
-            return [receipt.message_id for receipt in receipts]
+            return [message_id for ids in carried for message_id in ids]
         return []
 
     @contextlib.asynccontextmanager
@@ -432,7 +441,7 @@ class OutboxRelay:
         lease_receipts: bool,
     ) -> list[_Claimed]:
         published = [c.outgoing.message_id for c in done if c.kind == MESSAGE_KIND and c.outgoing]
-        bodies = [_published_receipt_body(message_id, now) for message_id in unreceipted]
+        bodies = [receipt_entry(message_id, MessageStatus.PUBLISHED, now) for message_id in unreceipted]
         rows = await conn.execute(
             _PG_SETTLE,
             {
@@ -476,22 +485,6 @@ def _claimed(row: Any) -> _Claimed:
     """A claimed ``sa.Row`` or a ``LeasedRow``: both carry the outbox columns and the message's fields."""
     sender = getattr(row, "sender", None) if row.kind == MESSAGE_KIND else None
     return _Claimed(row.id, row.kind, row.attempts, _outgoing(row), sender)
-
-
-def _published_receipt_body(message_id: str, at: datetime) -> bytes:
-    body = {"messageId": message_id, "status": MessageStatus.PUBLISHED.value, "at": at.isoformat()}
-    return json.dumps(body, separators=(",", ":")).encode()
-
-
-def _published_receipt(message_id: str, sender: str, at: datetime) -> OutgoingMessage:
-    return OutgoingMessage(
-        exchange="events",
-        routing_key=f"{sender}.{MessageStatus.PUBLISHED.value}",
-        body=_published_receipt_body(message_id, at),
-        message_id=message_id,
-        headers=dict(_RECEIPT_HEADERS),
-        content_type=JSON_CONTENT_TYPE,
-    )
 
 
 def _outgoing(row: Any) -> OutgoingMessage | None:

@@ -9,7 +9,6 @@ and receipted, once, without moving the status back.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker.domain.lifecycle import MessageStatus, can_move, overtaken
+from broker.routing.receipt_batches import receipt_entry
 from broker.store import tables
 
 RELAY_ACTOR = "relay"
@@ -37,13 +37,12 @@ class Moved:
 
 def receipt_row(message_id: str, sender: str, status: MessageStatus, at: datetime) -> dict[str, object]:
     """The outbox row of the event that tells the sender its message reached ``status``."""
-    body = {"messageId": message_id, "status": status.value, "at": at.isoformat()}
     return {
         "kind": EVENT_KIND,
         "message_id": message_id,
         "routing_key": f"{sender}.{status.value}",
         "headers": {"status": status.value},
-        "body": json.dumps(body, separators=(",", ":")).encode(),
+        "body": receipt_entry(message_id, status, at),
         "created_at": at,
         "attempts": 0,
     }

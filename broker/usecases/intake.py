@@ -26,11 +26,12 @@ from broker.domain.messages import HistoryEntry, StoredMessage
 from broker.domain.participants import Participant
 from broker.domain.property_units import StoredUnits, UnitRef
 from broker.domain.routing_fields import RoutingFields
+from broker.routing.receipt_batches import receipt_entry
 from broker.routing.transport import message_routing_key, routing_headers
 from broker.store.outbox_repository import LeasedRow, OutboxEntry
 from broker.store.unit_of_work import UnitOfWork
 from broker.usecases.message_views import MessageView, load_view
-from broker.usecases.receipts import EVENT_KIND, receipt_body
+from broker.usecases.receipts import EVENT_KIND
 from broker.usecases.services import Services
 from broker.xml.catalogue import MessageTypeSpec
 from broker.xml.parsing import parse_xml
@@ -244,7 +245,7 @@ def _outbox_entries(stored: StoredMessage) -> tuple[OutboxEntry, OutboxEntry]:
         stored.id,
         f"{stored.sender}.{MessageStatus.ACCEPTED.value}",
         {"status": MessageStatus.ACCEPTED.value},
-        receipt_body(stored.id, MessageStatus.ACCEPTED, stored.accepted_at),
+        receipt_entry(stored.id, MessageStatus.ACCEPTED, stored.accepted_at),
     )
     return OutboxEntry("message", stored.id, routing_key, headers), receipt
 

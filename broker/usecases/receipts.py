@@ -7,19 +7,14 @@ change if and only if it committed. The body has the same shape as the relay's o
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import datetime
 
 from broker.domain.lifecycle import MessageStatus
+from broker.routing.receipt_batches import receipt_entry
 from broker.store.unit_of_work import UnitOfWork
 
 EVENT_KIND = "event"
-
-
-def receipt_body(message_id: str, status: MessageStatus, at: datetime) -> bytes:
-    body = {"messageId": message_id, "status": status.value, "at": at.isoformat()}
-    return json.dumps(body, separators=(",", ":")).encode()
 
 
 async def add_receipt(uow: UnitOfWork, message_id: str, sender: str, status: MessageStatus, at: datetime) -> None:
@@ -28,7 +23,7 @@ async def add_receipt(uow: UnitOfWork, message_id: str, sender: str, status: Mes
         message_id,
         f"{sender}.{status.value}",
         {"status": status.value},
-        receipt_body(message_id, status, at),
+        receipt_entry(message_id, status, at),
     )
 
 

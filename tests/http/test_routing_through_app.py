@@ -4,7 +4,6 @@ in-process and (with a broker of its own name prefix) over the real RabbitMQ wit
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ import pytest
 from broker.app import create_app
 from broker.http.app_keys import SERVICES
 from broker.routing.inprocess import InProcessTransport
+from broker.routing.receipt_batches import receipts_in
 from broker.routing.transport import DEFAULT_DELIVERY_LIMIT, Delivery, Transport
 from broker.xml.pki import TestPki
 from tests.http.conftest import BANK, MEGLER, Broker, broker_settings, register_demo
@@ -59,10 +59,11 @@ async def _exchange(broker: Broker, transport: Transport) -> None:
     await broker.client.post(f"/api/v1/messages/{sent['id']}/confirm", headers=megler)
 
     def statuses(items: list[Delivery]) -> set[str]:
-        return {json.loads(item.body)["status"] for item in items}
+        return {r["status"] for item in items for r in receipts_in(item.body)}
 
     await receipts.until(lambda items: {"accepted", "published", "downloaded", "confirmed"} <= statuses(items))
-    assert all(json.loads(item.body)["messageId"] == sent["id"] for item in receipts.deliveries)
+    assert all(r["messageId"] == sent["id"] for item in receipts.deliveries for r in receipts_in(item.body))
+    assert all(item.body.startswith(b"[") for item in receipts.deliveries)  # one shape: an array of receipts
 
 
 async def test_in_process_delivery_and_receipts(aiohttp_client: Any, tmp_path: Path, test_pki: TestPki) -> None:

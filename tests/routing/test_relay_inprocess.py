@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 from broker.routing.inprocess import InProcessTransport
+from broker.routing.receipt_batches import receipts_in
 from broker.routing.relay import OutboxRelay
 from broker.routing.transport import OutgoingMessage, PublishError
 from tests.routing.rows import BANK, MEGLER, broker_engine, eventually, history, statuses, store_messages
+from tests.routing.transports import Collector
 
 
 async def test_relay_publishes_marks_published_and_sends_receipt(database_url: str) -> None:
@@ -24,7 +24,7 @@ async def test_relay_publishes_marks_published_and_sends_receipt(database_url: s
                 await delivery.ack()
 
             async def on_event(delivery) -> None:
-                events.append(json.loads(delivery.body))
+                events.extend(receipts_in(delivery.body))
                 await delivery.ack()
 
             await transport.ensure_participant(MEGLER)
@@ -82,7 +82,11 @@ async def test_relay_retries_a_refused_batch_with_backoff(database_url: str) -> 
             await eventually(all_published)
             assert transport.failures == 0
             assert transport.queue_depth("inbox", MEGLER) == len(ids)
-            assert transport.queue_depth("events", BANK) == len(ids)
+            receipts = Collector()
+            await transport.consume_events(BANK, receipts)
+            await receipts.wait_for(transport.queue_depth("events", BANK) or 1)
+            carried = [r["messageId"] for d in receipts.deliveries for r in receipts_in(d.body)]
+            assert sorted(carried) == sorted(ids)  # every receipt once, however the batches joined them
         finally:
             await relay.stop()
             await transport.close()
@@ -157,7 +161,7 @@ async def test_dead_letters_are_recorded_with_a_receipt(database_url: str, tmp_p
         [message_id] = await store_messages(engine, BANK, MEGLER)
         relay.notify()
         await receipts.wait_for(2)
-        assert [json.loads(r.body)["status"] for r in receipts.deliveries] == ["published", "dead_lettered"]
+        assert [r["status"] for d in receipts.deliveries for r in receipts_in(d.body)] == ["published", "dead_lettered"]
         assert (await statuses(engine))[message_id] == "dead_lettered"
         assert await history(engine, message_id) == [("published", "relay"), ("dead_lettered", "broker")]
         assert watcher.recorded == 1 and transport.queue_depth("dead", MEGLER) == 1
