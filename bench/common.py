@@ -362,6 +362,7 @@ class Figures:
     p50_ms: float
     p99_ms: float
     submit_p50_ms: float
+    submit_p99_ms: float
     cpu_ms_per_msg: float
     peak_rss_mib: float
     loadgen_cpu_ms_per_msg: float
@@ -378,7 +379,7 @@ class Figures:
         return (
             f"{self.variant:<28} {self.per_s:7.0f} msg/s  delivered {self.delivered}/{self.submitted} in "
             f"{self.wall_s:5.1f} s  e2e p50 {self.p50_ms:6.1f} ms p99 {self.p99_ms:7.1f} ms  "
-            f"(HTTP p50 {self.submit_p50_ms:5.1f} ms)  broker CPU {self.cpu_ms_per_msg:5.2f} ms/msg  "
+            f"(HTTP p50 {self.submit_p50_ms:5.1f} p99 {self.submit_p99_ms:5.1f} ms)  broker CPU {self.cpu_ms_per_msg:5.2f} ms/msg  "
             f"peak RSS {self.peak_rss_mib:5.1f} MiB  load generator CPU {self.loadgen_cpu_ms_per_msg:4.2f} ms/msg  "
             f"PostgreSQL+RabbitMQ CPU {self.services_cpu_ms_per_msg:4.2f} ms/msg "
             f"({self.postgres_cpu_ms_per_msg:4.2f} + {self.rabbitmq_cpu_ms_per_msg:4.2f})  "
@@ -437,6 +438,7 @@ def figures(variant: str, tally: Tally, start: float, cpu: CpuShares, peak_rss_k
         p50_ms=percentile(latencies, 0.5),
         p99_ms=percentile(latencies, 0.99),
         submit_p50_ms=percentile(submits, 0.5),
+        submit_p99_ms=percentile(submits, 0.99),
         cpu_ms_per_msg=cpu.server_s * 1000 / max(len(done), 1),
         peak_rss_mib=peak_rss_kib / 1024,
         loadgen_cpu_ms_per_msg=cpu.loadgen_s * 1000 / max(len(done), 1),

@@ -44,6 +44,7 @@ from broker.routing.transport import Transport, create_transport
 from broker.store.engine import create_engine
 from broker.store.maintenance import StoreMaintenance
 from broker.store.migrate import upgrade
+from broker.store.registry_cache import RegistryCache
 from broker.usecases.group_commit import GroupCommit
 from broker.usecases.lifecycle import LifecycleTask
 from broker.usecases.services import Services, utc_now
@@ -88,6 +89,7 @@ def create_app(
     )
     if engine.dialect.name == "postgresql":
         services.hand_over = relay  # new outbox rows go to this relay leased, without a claim round trip
+        services.registry = RegistryCache(engine)  # the group commit's registry reads, kept between batches
     if settings.group_commit_max > 0:
         services.group_commit = GroupCommit(
             services, settings.group_commit_max, backlog=relay.backlog, high_water=settings.outbox_high_water
@@ -155,6 +157,9 @@ async def _running_broker(app: web.Application) -> AsyncIterator[None]:
         await upgrade(services.engine)
         await asyncio.to_thread(services.catalogue.compile_all)
         await _seed_participants(services.settings, services)
+        if services.registry is not None:
+            await services.registry.start()
+            started.append(services.registry.stop)
         await transport.start()
         started.append(transport.close)
         await relay.start()

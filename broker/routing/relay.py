@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from broker.domain.lifecycle import MessageStatus, can_move, overtaken
-from broker.routing.receipt_batches import coalesce, receipt_entry, receipt_message
+from broker.routing.receipt_batches import HEADER_STATUS, coalesce, receipt_entry, receipt_message
 from broker.routing.status_moves import EVENT_KIND, MESSAGE_KIND, RELAY_ACTOR, move_status, utcnow
 from broker.routing.transport import (
     JSON_CONTENT_TYPE,
@@ -87,15 +87,17 @@ _PG_SETTLE = sa.text(
         WHERE id = ANY(CAST(:message_ids AS VARCHAR[])) AND status = ANY(CAST(:allowed AS VARCHAR[]))
         RETURNING id, sender
     ), overtaken AS (
-        -- downloaded over HTTP before this confirm was recorded: the step is recorded once, the status stays
-        SELECT m.id, m.sender FROM messages AS m
+        -- downloaded over HTTP before this confirm was recorded: the step is recorded once, the status stays,
+        -- at no earlier time than the later step's, so the history's times follow the order of its rows
+        SELECT m.id, m.sender, m.status_changed_at AS later_at FROM messages AS m
         WHERE m.id = ANY(CAST(:message_ids AS VARCHAR[])) AND m.status = ANY(CAST(:later AS VARCHAR[]))
           AND NOT EXISTS (SELECT 1 FROM status_history AS h WHERE h.message_id = m.id AND h.status = :published)
     ), recorded AS (
-        SELECT id, sender FROM moved UNION ALL SELECT id, sender FROM overtaken
+        SELECT id, sender, CAST(:now AS TIMESTAMPTZ) AS at FROM moved
+        UNION ALL SELECT id, sender, GREATEST(CAST(:now AS TIMESTAMPTZ), later_at) FROM overtaken
     ), history AS (
         INSERT INTO status_history (message_id, status, at, actor, detail)
-        SELECT id, CAST(:published AS VARCHAR), CAST(:now AS TIMESTAMPTZ), CAST(:actor AS VARCHAR), NULL FROM recorded
+        SELECT id, CAST(:published AS VARCHAR), at, CAST(:actor AS VARCHAR), NULL FROM recorded
     ), receipts AS (
         INSERT INTO outbox (kind, message_id, routing_key, headers, body, created_at, attempts, lease_until)
         SELECT CAST(:event_kind AS VARCHAR), recorded.id, recorded.sender || CAST(:receipt_suffix AS VARCHAR),
@@ -109,6 +111,17 @@ _PG_SETTLE = sa.text(
     SELECT * FROM receipts ORDER BY id
     """
 ).columns(**_RESULT_TYPES)
+
+
+@dataclass(frozen=True, slots=True)
+class _Published:
+    """A batch after its messages' publish: confirmed, failed, its event rows (receipts not yet published)
+    and the rows whose message was purged before it could be published."""
+
+    done: list[_Claimed]
+    failed: list[_Claimed]
+    events: list[_Claimed]
+    purged: list[_Claimed]
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +147,7 @@ class OutboxRelay:
         retry_base_s: float = 0.2,
         retry_max_s: float = 10.0,
         workers: int = 4,
+        settle_linger_s: float = 0.02,
     ) -> None:
         self._engine = engine
         self._transport = transport
@@ -152,12 +166,19 @@ class OutboxRelay:
         self._ensured: set[str] = set()
         self._idle: list[AsyncConnection] = []
         self.published_count = 0
+        # Batches whose messages are confirmed, waiting for the flusher to publish their receipts and settle them.
+        self.settle_linger_s = settle_linger_s
+        self._unsettled: list[_Published] = []
+        self._flush_wake = asyncio.Event()
+        self._flusher: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Start the claim loop; each claimed batch is published and settled in a task of its own."""
         if self._task is None:
             self._stopping = False
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="outbox relay")
+            loop = asyncio.get_running_loop()
+            self._flusher = loop.create_task(self._flush_loop(), name="outbox relay settle")
+            self._task = loop.create_task(self._run(), name="outbox relay")
 
     async def stop(self, grace_s: float = 5.0) -> None:
         """Let the batches in hand finish (up to ``grace_s``); an interrupted batch is retried after its lease."""
@@ -169,6 +190,11 @@ class OutboxRelay:
         _, pending = await asyncio.wait([task, *self._in_flight], timeout=grace_s)
         if self._in_flight and not pending:
             _, pending = await asyncio.wait(list(self._in_flight), timeout=grace_s)
+        flusher, self._flusher = self._flusher, None
+        if flusher is not None:
+            self._flush_wake.set()  # the flusher settles what the batches left and ends
+            _, unfinished = await asyncio.wait([flusher], timeout=grace_s)
+            pending |= unfinished
         for left in pending:
             left.cancel()
         for left in pending:
@@ -259,60 +285,104 @@ class OutboxRelay:
         return len(batch)
 
     async def _deliver(self, batch: Sequence[_Claimed], *, receipts_at_once: bool) -> None:
-        """Publish a claimed batch, wait for its confirms and settle it; then the same for its receipts."""
-        while batch:
-            receipts = await self._publish_and_settle(batch, lease_receipts=receipts_at_once)
-            batch = receipts if receipts_at_once else []
+        """Publish a claimed batch's messages and wait for their confirms; then its receipts and the settle.
 
-    async def _publish_and_settle(self, batch: Sequence[_Claimed], *, lease_receipts: bool) -> list[_Claimed]:
-        publishable = [c for c in batch if c.outgoing is not None]
-        await self._ensure_queues(publishable)
-        outgoing, members = coalesce([c.outgoing for c in publishable if c.outgoing is not None])
+        While the relay runs (``receipts_at_once``), the receipts and the settle go to the flusher, which
+        joins those of every batch confirmed meanwhile (waiting up to ``settle_linger_s`` for more when few
+        are waiting) into one publish of receipt batches and one settle statement. Otherwise they are done
+        here, and the receipts the settle enqueues are left for the next pass."""
+        published = await self._publish_messages(batch)
+        if receipts_at_once and self._flusher is not None and not self._flusher.done():
+            self._unsettled.append(published)
+            self._flush_wake.set()
+            return
+        await self._receipt_and_settle([published], lease_receipts=False)
+
+    async def _publish_messages(self, batch: Sequence[_Claimed]) -> _Published:
+        messages = [c for c in batch if c.kind == MESSAGE_KIND and c.outgoing is not None]
+        events = [c for c in batch if c.kind != MESSAGE_KIND and c.outgoing is not None]
+        purged = [c for c in batch if c.outgoing is None]
+        await self._ensure_queues(messages)
         failed: dict[int, str] = {}
-        try:
-            await self._transport.publish(outgoing)
-        except PublishError as exc:
-            failed = {row: reason for sent, reason in exc.failed.items() for row in members[sent]}
-        except Exception as exc:
-            failed = dict.fromkeys(range(len(publishable)), repr(exc))
-        failed_rows = [publishable[i] for i in failed]
-        done = [c for i, c in enumerate(publishable) if i not in failed]
-        unreceipted = await self._publish_receipts(done, utcnow())
-        done += [c for c in batch if c.outgoing is None]
-        # The settle's own time, taken after the receipts' confirms: a download recorded meanwhile must not
-        # come before the publish it followed in the history.
-        receipts = await self._settle(done, failed_rows, utcnow(), unreceipted, lease_receipts=lease_receipts)
-        self.published_count += len(done)
-        if unreceipted and not receipts and lease_receipts:
-            self._wake.set()  # receipts were enqueued as plain rows (SQLite): the claim loop takes them next
+        if messages:
+            try:
+                await self._transport.publish([c.outgoing for c in messages if c.outgoing is not None])
+            except PublishError as exc:
+                failed = exc.failed
+            except Exception as exc:
+                failed = dict.fromkeys(range(len(messages)), repr(exc))
         if failed:
             log.warning(
-                "outbox relay: %d of %d not confirmed: %s", len(failed), len(batch), next(iter(failed.values()))
+                "outbox relay: %d of %d not confirmed: %s", len(failed), len(messages), next(iter(failed.values()))
             )
-        return receipts
+        done = [c for i, c in enumerate(messages) if i not in failed]
+        return _Published(done=done, failed=[messages[i] for i in failed], events=events, purged=purged)
 
-    async def _publish_receipts(self, done: Sequence[_Claimed], now: datetime) -> list[str]:
-        """Publish the ``published`` receipt of each message just confirmed; the ids whose receipt failed."""
-        owed = [c for c in done if c.kind == MESSAGE_KIND and c.outgoing is not None and c.sender]
-        if not owed:
-            return []
+    async def _flush_loop(self) -> None:
+        """Publish the receipts of confirmed batches and settle them, many batches at a time."""
+        while True:
+            await self._flush_wake.wait()
+            if self._task is not None and not self._stopping and self.settle_linger_s > 0:
+                waiting = sum(len(p.done) + len(p.events) for p in self._unsettled)
+                if waiting < self.batch_size:
+                    await asyncio.sleep(self.settle_linger_s)  # at low rates: let a few batches join
+            self._flush_wake.clear()
+            taken, self._unsettled = self._unsettled, []
+            if taken:
+                try:
+                    receipts = await self._receipt_and_settle(taken, lease_receipts=self._postgres)
+                except Exception:
+                    log.exception("outbox relay: settle failed; its rows are published again after the lease")
+                else:
+                    if receipts:  # receipts that could not be published before, enqueued leased: publish now
+                        self._unsettled.append(_Published(done=[], failed=[], events=receipts, purged=[]))
+                        self._flush_wake.set()
+            if (self._task is None or self._stopping) and not self._unsettled and not self._in_flight:
+                return
+
+    async def _receipt_and_settle(self, taken: Sequence[_Published], *, lease_receipts: bool) -> list[_Claimed]:
+        """Publish the receipts the batches owe (their event rows and the ``published`` receipts of their
+        confirmed messages) as receipt batches in one go, then settle everything in one statement."""
+        done = [c for p in taken for c in p.done]
+        failed_rows = [c for p in taken for c in p.failed]
+        events = [c for p in taken for c in p.events]
+        publish_time = utcnow()
+        owed = [c for c in done if c.sender and c.outgoing is not None]
         by_sender: dict[str, list[tuple[str, bytes]]] = {}
         for claimed in owed:
-            if claimed.outgoing is not None and claimed.sender:
-                message_id = claimed.outgoing.message_id
-                entry = receipt_entry(message_id, MessageStatus.PUBLISHED, now)
-                by_sender.setdefault(claimed.sender, []).append((message_id, entry))
+            assert claimed.outgoing is not None and claimed.sender is not None
+            message_id = claimed.outgoing.message_id
+            entry = receipt_entry(message_id, MessageStatus.PUBLISHED, publish_time)
+            by_sender.setdefault(claimed.sender, []).append((message_id, entry))
+        joined, members = coalesce([c.outgoing for c in events if c.outgoing is not None])
         receipts = [receipt_message(sender, MessageStatus.PUBLISHED, entries) for sender, entries in by_sender.items()]
         carried = [[message_id for message_id, _ in entries] for entries in by_sender.values()]
-        try:
-            await self._ensure_queues([_Claimed(0, EVENT_KIND, 0, receipt) for receipt in receipts])
-            await self._transport.publish(receipts)
-        except PublishError as exc:
-            return [message_id for i in exc.failed for message_id in carried[i]]
-        except Exception:
-            log.warning("outbox relay: receipts not confirmed; enqueued instead", exc_info=True)
-            return [message_id for ids in carried for message_id in ids]
-        return []
+        # In lifecycle order (accepted, published, downloaded, ..., dead_lettered), which one channel keeps.
+        outgoing = [*joined, *receipts]
+        order = sorted(range(len(outgoing)), key=lambda i: _rank(outgoing[i]))
+        failed_sends: set[int] = set()
+        if order:
+            try:
+                await self._ensure_queues(events)
+                await self._ensure_queues([_Claimed(0, EVENT_KIND, 0, receipt) for receipt in receipts])
+                await self._transport.publish([outgoing[i] for i in order])
+            except PublishError as exc:
+                failed_sends = {order[i] for i in exc.failed}
+            except Exception:
+                log.warning("outbox relay: receipts not confirmed; retried", exc_info=True)
+                failed_sends = set(order)
+        failed_events = {row for sent in failed_sends if sent < len(joined) for row in members[sent]}
+        unreceipted = [m for sent in failed_sends if sent >= len(joined) for m in carried[sent - len(joined)]]
+        failed_rows += [events[i] for i in sorted(failed_events)]
+        settled = done + [c for i, c in enumerate(events) if i not in failed_events]
+        settled += [c for p in taken for c in p.purged]
+        # The settle's own time, taken after the receipts' confirms: a download recorded meanwhile must not
+        # come before the publish it followed in the history.
+        enqueued = await self._settle(settled, failed_rows, utcnow(), unreceipted, lease_receipts=lease_receipts)
+        self.published_count += len(done)
+        if unreceipted and not enqueued and lease_receipts:
+            self._wake.set()  # receipts were enqueued as plain rows (SQLite): the claim loop takes them next
+        return enqueued
 
     @contextlib.asynccontextmanager
     async def _connection(self) -> AsyncIterator[AsyncConnection]:
@@ -479,6 +549,13 @@ class OutboxRelay:
     def _backoff(self, attempts: int) -> float:
         ceiling = min(self.retry_max_s, self.retry_base_s * 2 ** max(0, attempts - 1))
         return ceiling * random.uniform(0.5, 1.0)
+
+
+_STATUS_RANK = {status.value: rank for rank, status in enumerate(MessageStatus)}
+
+
+def _rank(receipt: OutgoingMessage) -> int:
+    return _STATUS_RANK.get(receipt.headers.get(HEADER_STATUS, ""), len(_STATUS_RANK))
 
 
 def _claimed(row: Any) -> _Claimed:

@@ -33,6 +33,9 @@ def utcnow() -> datetime:
 class Moved:
     message_id: str
     sender: str
+    # For an overtaken step: when the later step was recorded. The step is recorded no earlier than that,
+    # so the history keeps its times in the order its rows were written.
+    later_step_at: datetime | None = None
 
 
 def receipt_row(message_id: str, sender: str, status: MessageStatus, at: datetime) -> dict[str, object]:
@@ -81,7 +84,13 @@ async def move_status(
         await conn.execute(
             sa.insert(tables.status_history),
             [
-                {"message_id": m.message_id, "status": new.value, "at": at, "actor": actor, "detail": detail}
+                {
+                    "message_id": m.message_id,
+                    "status": new.value,
+                    "at": max(at, m.later_step_at) if m.later_step_at else at,
+                    "actor": actor,
+                    "detail": detail,
+                }
                 for m in recorded
             ],
         )
@@ -100,8 +109,8 @@ async def _overtaken(conn: AsyncConnection, message_ids: Sequence[str], step: Me
     messages, history = tables.messages, tables.status_history
     recorded_before = sa.exists().where(history.c.message_id == messages.c.id, history.c.status == step.value)
     result = await conn.execute(
-        sa.select(messages.c.id, messages.c.sender).where(
+        sa.select(messages.c.id, messages.c.sender, messages.c.status_changed_at).where(
             messages.c.id.in_(list(message_ids)), messages.c.status.in_(later), ~recorded_before
         )
     )
-    return [Moved(row.id, row.sender) for row in result]
+    return [Moved(row.id, row.sender, row.status_changed_at) for row in result]

@@ -329,18 +329,25 @@ class MessageRepository:
 
         The update is conditional on the status read just before, so two processes racing to move one
         message cannot both succeed or move it backwards: the loser re-reads and re-checks the lifecycle.
-        Moving to ``purged`` also deletes the content.
+        Moving to ``purged`` also deletes the content. The time recorded is never before the message's last
+        change: a caller that took its time before losing such a race (another process recorded the step
+        it followed in between) would otherwise put the steps out of order in the history.
         """
         new_status = MessageStatus(new_status)
         at = at or datetime.now(UTC)
-        values: dict[str, Any] = {"status": new_status.value, "status_changed_at": at}
-        if new_status is MessageStatus.PURGED:
-            values["content"] = None
         while True:
-            result = await self._connection.execute(sa.select(messages.c.status).where(messages.c.id == id))
-            current = result.scalar_one_or_none()
-            if current is None or not can_move(MessageStatus(current), new_status):
+            result = await self._connection.execute(
+                sa.select(messages.c.status, messages.c.status_changed_at).where(messages.c.id == id)
+            )
+            row = result.first()
+            if row is None or not can_move(MessageStatus(row.status), new_status):
                 return False
+            current = row.status
+            if row.status_changed_at is not None:
+                at = max(at, row.status_changed_at)
+            values: dict[str, Any] = {"status": new_status.value, "status_changed_at": at}
+            if new_status is MessageStatus.PURGED:
+                values["content"] = None
             updated = await self._connection.execute(
                 sa.update(messages).where(messages.c.id == id, messages.c.status == current).values(**values)
             )

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from broker.config import Settings
     from broker.domain.property_units import StoredUnits
     from broker.store.outbox_repository import LeasedRow
+    from broker.store.registry_cache import RegistryCache
     from broker.usecases.group_commit import GroupCommit
     from broker.xml.catalogue import Catalogue
     from broker.xml.verification import SignatureVerifier
@@ -60,3 +61,5 @@ class Services:
     # Told, after the commit, which messages were stored and the property units each names (the console's
     # index takes them from here instead of parsing the stored content again).
     messages_stored: Callable[[Sequence[StoredUnits]], None] = field(default=_ignore)
+    # The participant registry as the group commit reads it: cached while PostgreSQL notifies changes.
+    registry: RegistryCache | None = None

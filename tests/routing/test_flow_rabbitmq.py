@@ -204,6 +204,7 @@ async def test_two_relays_publish_each_row_exactly_once(
         relays = [OutboxRelay(engine, transport, batch_size=50) for transport in transports]
         for relay in relays:
             await relay.start()
+
         async def delivered() -> bool:
             return len(effects.applied) == len(ids)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from broker.routing.inprocess import InProcessTransport
 from broker.routing.receipt_batches import receipts_in
 from broker.routing.relay import OutboxRelay
@@ -101,13 +103,18 @@ async def test_relay_does_not_move_a_status_backwards(database_url: str) -> None
     await transport.start()
     async with broker_engine(database_url) as engine:
         [message_id] = await store_messages(engine, BANK, MEGLER)
+        confirmed_at = datetime.now(UTC) + timedelta(seconds=30)  # recorded before the relay's settle took its time
         async with engine.begin() as conn:
-            await conn.execute(sa.update(tables.messages).values(status="confirmed"))
+            await conn.execute(sa.update(tables.messages).values(status="confirmed", status_changed_at=confirmed_at))
         relay = OutboxRelay(engine, transport)
         assert await relay.run_once() == 1
         assert (await statuses(engine))[message_id] == "confirmed"
-        # The publish happened, so it is on record once; the status stays where the recipient took it.
+        # The publish happened, so it is on record once; the status stays where the recipient took it, and the
+        # record is not dated before the step that overtook it.
         assert await history(engine, message_id) == [("published", "relay")]
+        async with engine.connect() as conn:
+            recorded_at = await conn.scalar(sa.select(tables.status_history.c.at))
+        assert recorded_at >= confirmed_at
         assert transport.queue_depth("events", BANK) == 1  # the sender's receipt for it, published at once
         assert await relay.run_once() == 0
         assert await history(engine, message_id) == [("published", "relay")]

@@ -1,0 +1,123 @@
+"""The participant registry, cached between group-commit batches and kept true by PostgreSQL notifications.
+
+Every group-commit batch read the registry: on a lightly loaded broker, where a batch holds one message,
+that was one of its two round trips to the database per message. Participants change seldom (an operator
+registers, replaces a certificate, deactivates), so each broker process now keeps what it read, and a
+trigger (migration 0005) notifies the channel ``dsve_participants`` on every change to the table, from
+the changing transaction, so every process hears of it when that transaction commits and clears its copy.
+
+The cache answers only while its listening connection is up. When the connection is lost it clears
+itself and every lookup reads the store until it listens again. A notification that arrives while a read
+is in flight keeps that read out of the cache, so an older read never hides a newer change. A submission
+checked in the moment between a change's commit and its notification is one that raced the change, which
+the uncached read did not prevent either. SQLite (the embedded default) is never cached: its lookup is a
+call inside the process, not a round trip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from broker.domain.participants import Participant
+from broker.store.participant_repository import ParticipantRepository
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "dsve_participants"
+MAX_ENTRIES = 10_000  # orgnrs remembered, unknown ones included; past this the cache starts over
+
+
+class RegistryCache:
+    def __init__(self, engine: AsyncEngine, *, retry_s: float = 1.0) -> None:
+        self._engine = engine
+        self._retry_s = retry_s
+        self._entries: dict[str, Participant | None] = {}
+        self._generation = 0
+        self._listening = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.hits = 0
+        self.reads = 0
+
+    @property
+    def listening(self) -> bool:
+        return self._listening.is_set()
+
+    async def start(self, wait_s: float = 5.0) -> None:
+        """Listen for changes (PostgreSQL only); wait a moment for the first listen so caching starts at once."""
+        if self._engine.dialect.name != "postgresql" or self._task is not None:
+            return
+        self._task = asyncio.get_running_loop().create_task(self._listen(), name="registry cache")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._listening.wait(), wait_s)
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._forget()
+
+    async def get_many(self, repository: ParticipantRepository, orgnrs: Iterable[str]) -> dict[str, Participant]:
+        """The registered participants among ``orgnrs``: from the cache, reading only what it lacks."""
+        wanted = set(orgnrs)
+        if not self.listening:
+            self.reads += 1
+            return await repository.get_many(wanted)
+        known = {orgnr: self._entries[orgnr] for orgnr in wanted if orgnr in self._entries}
+        missing = wanted - known.keys()
+        if not missing:
+            self.hits += 1
+            return {orgnr: p for orgnr, p in known.items() if p is not None}
+        generation = self._generation
+        self.reads += 1
+        found = await repository.get_many(missing)
+        if generation == self._generation and self.listening:
+            if len(self._entries) + len(missing) > MAX_ENTRIES:
+                self._entries.clear()
+            self._entries.update({orgnr: found.get(orgnr) for orgnr in missing})
+        elif known:  # changed meanwhile: what the cache held may be stale too
+            return await repository.get_many(wanted)
+        return {**{o: p for o, p in known.items() if p is not None}, **found}
+
+    def _changed(self, *_: Any) -> None:
+        self._forget()
+
+    def _forget(self) -> None:
+        self._generation += 1
+        self._entries.clear()
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                await self._listen_once()
+                log.warning("registry cache: the listening connection was lost; reading the store until it is back")
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("registry cache: cannot listen for changes; reading the store", exc_info=True)
+            await asyncio.sleep(self._retry_s)
+
+    async def _listen_once(self) -> None:
+        """Listen on a connection of the engine's (asyncpg) until that connection ends."""
+        lost = asyncio.Event()
+        async with self._engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            driver = raw.driver_connection
+            driver.add_termination_listener(lambda _: lost.set())
+            await driver.add_listener(CHANNEL, self._changed)
+            self._forget()  # whatever changed before the listen is not known here
+            self._listening.set()
+            try:
+                await lost.wait()
+            finally:
+                self._listening.clear()
+                self._forget()
+                with contextlib.suppress(Exception):
+                    await driver.remove_listener(CHANNEL, self._changed)

@@ -1,0 +1,135 @@
+"""The group commit's registry cache: hits between batches, cleared by the database's notification on any
+change (made on another connection, as the CLI or another broker process would), bypassed while it does
+not listen, and never used on SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from broker.store.registry_cache import RegistryCache
+from broker.store.unit_of_work import UnitOfWork
+from tests.store.conftest import BANK, MEGLER
+from tests.store.test_small_repositories import bank
+
+
+async def _lookup(engine: AsyncEngine, cache: RegistryCache, *orgnrs: str) -> dict:
+    async with UnitOfWork(engine) as uow:
+        return await cache.get_many(uow.participants, orgnrs)
+
+
+async def _register(engine: AsyncEngine, **changes: object) -> None:
+    async with UnitOfWork(engine) as uow:
+        await uow.participants.upsert(bank(**changes))
+        await uow.commit()
+
+
+async def _until(predicate, within: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+    async with asyncio.timeout(within):
+        while not await predicate():
+            await asyncio.sleep(0.01)
+
+
+@pytest.mark.postgres
+async def test_a_change_on_another_connection_reaches_the_cache(postgres_url: str) -> None:
+    from broker.store import migrate
+    from broker.store.engine import create_engine
+
+    await migrate.upgrade(postgres_url)
+    broker, operator = create_engine(postgres_url), create_engine(postgres_url)
+    cache = RegistryCache(broker)
+    try:
+        await _register(operator)
+        await cache.start()
+        assert cache.listening
+        assert (await _lookup(broker, cache, BANK, MEGLER))[BANK].active
+        reads = cache.reads
+        assert (await _lookup(broker, cache, BANK, MEGLER))[BANK].active  # unknown MEGLER is remembered too
+        assert cache.reads == reads and cache.hits == 1
+
+        await _register(operator, active=False)  # deactivated elsewhere: the next lookup must see it
+
+        async def deactivated() -> bool:
+            return not (await _lookup(broker, cache, BANK))[BANK].active
+
+        await _until(deactivated, within=2.0)
+        await _register(operator, orgnr=MEGLER, name="Megler AS")  # a registration clears remembered absences
+
+        async def registered() -> bool:
+            return MEGLER in await _lookup(broker, cache, MEGLER)
+
+        await _until(registered, within=2.0)
+    finally:
+        await cache.stop()
+        await broker.dispose()
+        await operator.dispose()
+
+
+@pytest.mark.postgres
+async def test_without_its_listening_connection_the_cache_reads_the_store(postgres_url: str) -> None:
+    import sqlalchemy as sa
+
+    from broker.store import migrate
+    from broker.store.engine import create_engine
+
+    await migrate.upgrade(postgres_url)
+    broker, operator = create_engine(postgres_url), create_engine(postgres_url)
+    cache = RegistryCache(broker, retry_s=0.2)
+    try:
+        await _register(operator)
+        await cache.start()
+        await _lookup(broker, cache, BANK)
+        async with operator.connect() as conn:  # the server ends the listener's session
+            await conn.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+                )
+            )
+
+        async def stopped_listening() -> bool:
+            return not cache.listening
+
+        await _until(stopped_listening)
+        reads = cache.reads
+        await _lookup(broker, cache, BANK)
+        await _lookup(broker, cache, BANK)
+        assert cache.reads >= reads + 1  # not answered from a copy nobody keeps true
+
+        async def listening_again() -> bool:
+            return cache.listening
+
+        await _until(listening_again)
+        await _register(operator, active=False)
+
+        async def deactivated() -> bool:
+            return not (await _lookup(broker, cache, BANK))[BANK].active
+
+        await _until(deactivated, within=2.0)
+    finally:
+        await cache.stop()
+        await broker.dispose()
+        await operator.dispose()
+
+
+async def test_sqlite_is_never_cached(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from broker.store import migrate
+    from broker.store.engine import create_engine
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'broker.db'}"
+    await migrate.upgrade(url)
+    engine = create_engine(url)
+    cache = RegistryCache(engine)
+    try:
+        await cache.start()
+        assert not cache.listening
+        await _register(engine)
+        await _lookup(engine, cache, BANK)
+        await _register(engine, active=False)  # no notification on SQLite: the next lookup reads it
+        assert not (await _lookup(engine, cache, BANK))[BANK].active
+        assert cache.hits == 0
+    finally:
+        await cache.stop()
+        await engine.dispose()
