@@ -71,7 +71,7 @@ class Settings:
     participants_file: Path | None = None
     group_commit_max: int = 256
     store_maintenance_interval_s: int = 5
-    outbox_high_water: int = 2000
+    outbox_high_water: int = 500
 
     @property
     def effective_database_url(self) -> str:
@@ -120,5 +120,5 @@ class Settings:
             participants_file=Path(participants_raw) if participants_raw else None,
             group_commit_max=_env_int(env, "DSVE_GROUP_COMMIT_MAX", 256),
             store_maintenance_interval_s=_env_int(env, "DSVE_STORE_MAINTENANCE_INTERVAL", 5),
-            outbox_high_water=_env_int(env, "DSVE_OUTBOX_HIGH_WATER", 2000),
+            outbox_high_water=_env_int(env, "DSVE_OUTBOX_HIGH_WATER", 500),
         )
