@@ -379,7 +379,8 @@ class Figures:
         return (
             f"{self.variant:<28} {self.per_s:7.0f} msg/s  delivered {self.delivered}/{self.submitted} in "
             f"{self.wall_s:5.1f} s  e2e p50 {self.p50_ms:6.1f} ms p99 {self.p99_ms:7.1f} ms  "
-            f"(HTTP p50 {self.submit_p50_ms:5.1f} p99 {self.submit_p99_ms:5.1f} ms)  broker CPU {self.cpu_ms_per_msg:5.2f} ms/msg  "
+            f"(HTTP p50 {self.submit_p50_ms:5.1f} p99 {self.submit_p99_ms:5.1f} ms)  "
+            f"broker CPU {self.cpu_ms_per_msg:5.2f} ms/msg  "
             f"peak RSS {self.peak_rss_mib:5.1f} MiB  load generator CPU {self.loadgen_cpu_ms_per_msg:4.2f} ms/msg  "
             f"PostgreSQL+RabbitMQ CPU {self.services_cpu_ms_per_msg:4.2f} ms/msg "
             f"({self.postgres_cpu_ms_per_msg:4.2f} + {self.rabbitmq_cpu_ms_per_msg:4.2f})  "
