@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_BATCH = 256
 # How often the outbox backlog is read: rarely while it is well below the mark, often near or above it.
 BACKLOG_CHECK_S = 0.25
+BACKLOG_NEAR_S = 0.05
 BACKLOG_WAIT_S = 0.01
 
 
@@ -200,7 +201,12 @@ class GroupCommit:
                 self._below_mark.set()
             else:
                 self._below_mark.clear()
-            await asyncio.sleep(BACKLOG_WAIT_S if rows > self.high_water // 2 else BACKLOG_CHECK_S)
+            if rows > self.high_water:
+                await asyncio.sleep(BACKLOG_WAIT_S)  # the writer waits: open the gate as soon as there is room
+            elif rows > self.high_water // 2:
+                await asyncio.sleep(BACKLOG_NEAR_S)
+            else:
+                await asyncio.sleep(BACKLOG_CHECK_S)
 
     async def _settle(self, batch: list[tuple[Submission, asyncio.Future[Outcome]]]) -> None:
         submissions = [submission for submission, _ in batch]

@@ -13,8 +13,10 @@ from broker.domain.property_units import UnitRef
 
 
 def _child_text(element: etree._Element, name: str) -> str | None:
+    qualified = "}" + name  # a tag is ``{namespace}name`` or, without a namespace, ``name``
     for child in element:
-        if isinstance(child.tag, str) and etree.QName(child).localname == name:
+        tag = child.tag
+        if isinstance(tag, str) and (tag == name or tag.endswith(qualified)):
             return (child.text or "").strip()
     return None
 

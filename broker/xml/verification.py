@@ -221,10 +221,14 @@ class SignatureVerifier:
         chain = self._trust.trusted_chain(parts.certificates, self._clock())
         return chain.identity, chain.public_key
 
-    def verify_enveloped(self, root_or_tree: etree._Element | etree._ElementTree) -> VerifiedDocument:
+    def verify_enveloped(
+        self, root_or_tree: etree._Element | etree._ElementTree, *, owned: bool = False
+    ) -> VerifiedDocument:
         """Verify the sender's enveloped signature; answer the signed content and the signer.
 
         Callers must read every field from ``VerifiedDocument.root``, never from the tree they passed in.
+        ``owned``: the caller parsed the tree for this call alone and gives it up, so it is verified (and
+        its signature detached) in place instead of in a private copy.
         """
         if isinstance(root_or_tree, etree._ElementTree):
             tree, root = root_or_tree, root_or_tree.getroot()
@@ -248,7 +252,7 @@ class SignatureVerifier:
             raise _invalid("text follows the ds:Signature")
         # From here on only a private copy is touched: lxml's c14n of an inner element briefly relinks the
         # tree, so two threads canonicalising parts of one shared tree could corrupt it.
-        own = copy.deepcopy(root)
+        own = root if owned else copy.deepcopy(root)
         parts = _parse_signature(own[-1], (ENVELOPED, EXC_C14N))
         if parts.reference_uri != "":
             raise _invalid(f'the Reference must be URI="" (the whole document), not {parts.reference_uri!r}')
