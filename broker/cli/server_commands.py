@@ -8,7 +8,12 @@ then the background tasks stop and the store and transport are closed.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 SHUTDOWN_TIMEOUT_S = 15.0
 
@@ -43,6 +48,7 @@ def _serve(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"dsve serve: cannot start: {exc}", file=sys.stderr)
         return 2
+    app.on_startup.append(_freeze_startup_heap)
     logging.getLogger("broker").info("listening", extra={"host": host, "port": port})
     web.run_app(
         app,
@@ -54,3 +60,12 @@ def _serve(args: argparse.Namespace) -> int:
         print=None,
     )
     return 0
+
+
+async def _freeze_startup_heap(app: web.Application) -> None:
+    """Move what start-up built (schemas, metadata, certificates, the libraries' own objects) out of the
+    cyclic collector's reach: a full collection over that heap took 84 ms, a pause every request in flight
+    would wait out. What the server allocates afterwards is collected as before. The server's process only:
+    in a test process the frozen objects would never be collected."""
+    gc.collect()
+    gc.freeze()
