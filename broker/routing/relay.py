@@ -170,12 +170,14 @@ class OutboxRelay:
         self.settle_linger_s = settle_linger_s
         self._unsettled: list[_Published] = []
         self._flush_wake = asyncio.Event()
+        self._stop_requested = asyncio.Event()
         self._flusher: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Start the claim loop; each claimed batch is published and settled in a task of its own."""
         if self._task is None:
             self._stopping = False
+            self._stop_requested.clear()
             loop = asyncio.get_running_loop()
             self._flusher = loop.create_task(self._flush_loop(), name="outbox relay settle")
             self._task = loop.create_task(self._run(), name="outbox relay")
@@ -186,6 +188,7 @@ class OutboxRelay:
         if task is None:
             return
         self._stopping = True
+        self._stop_requested.set()
         self._wake.set()
         _, pending = await asyncio.wait([task, *self._in_flight], timeout=grace_s)
         if self._in_flight and not pending:
@@ -324,8 +327,9 @@ class OutboxRelay:
             await self._flush_wake.wait()
             if self._task is not None and not self._stopping and self.settle_linger_s > 0:
                 waiting = sum(len(p.done) + len(p.events) for p in self._unsettled)
-                if waiting < self.batch_size:
-                    await asyncio.sleep(self.settle_linger_s)  # at low rates: let a few batches join
+                if waiting < self.batch_size:  # at low rates: let a few batches join (a stop cuts it short)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stop_requested.wait(), self.settle_linger_s)
             self._flush_wake.clear()
             taken, self._unsettled = self._unsettled, []
             if taken:

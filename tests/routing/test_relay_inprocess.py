@@ -177,3 +177,79 @@ async def test_dead_letters_are_recorded_with_a_receipt(database_url: str, tmp_p
         await relay.stop()
         await store.close()
         await transport.close()
+
+
+class CountingInProcess(InProcessTransport):
+    """Counts the events messages published, to show receipts of several batches travel together."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events_published: list[OutgoingMessage] = []
+
+    async def publish(self, batch: list[OutgoingMessage]) -> None:
+        await super().publish(batch)
+        self.events_published += [m for m in batch if m.exchange == "events"]
+
+
+async def test_receipts_of_batches_confirmed_together_travel_as_one_message_per_status(database_url: str) -> None:
+    import sqlalchemy as sa
+
+    from broker.domain.lifecycle import MessageStatus
+    from broker.routing.status_moves import receipt_row
+    from broker.store import tables
+
+    transport = CountingInProcess()
+    await transport.start()
+    async with broker_engine(database_url) as engine:
+        relay = OutboxRelay(engine, transport, settle_linger_s=0.5)
+        await transport.ensure_participant(MEGLER)
+        await transport.ensure_participant(BANK)
+        await relay.start()
+        try:
+            ids: list[str] = []
+            for _ in range(3):  # three commits, each claimed and published as a batch of its own
+                [message_id] = await store_messages(engine, BANK, MEGLER)
+                async with engine.begin() as conn:
+                    receipt = receipt_row(message_id, BANK, MessageStatus.ACCEPTED, datetime.now(UTC))
+                    await conn.execute(sa.insert(tables.outbox), [receipt])
+                ids.append(message_id)
+                relay.notify()
+
+            async def settled() -> bool:
+                return set((await statuses(engine)).values()) == {"published"} and await relay.backlog() == 0
+
+            await eventually(settled)
+        finally:
+            await relay.stop()
+        assert [m.routing_key for m in transport.events_published] == [f"{BANK}.accepted", f"{BANK}.published"]
+        carried = [[(r["messageId"], r["status"]) for r in receipts_in(m.body)] for m in transport.events_published]
+        assert sorted(carried[0]) == sorted((i, "accepted") for i in ids)
+        assert sorted(carried[1]) == sorted((i, "published") for i in ids)
+        assert transport.queue_depth("inbox", MEGLER) == len(ids)
+        await transport.close()
+
+
+async def test_a_stop_settles_what_was_published_without_waiting_out_the_linger(database_url: str) -> None:
+    import time
+
+    transport = InProcessTransport()
+    await transport.start()
+    async with broker_engine(database_url) as engine:
+        relay = OutboxRelay(engine, transport, settle_linger_s=30.0)
+        await transport.ensure_participant(MEGLER)
+        await relay.start()
+        ids = await store_messages(engine, BANK, MEGLER, count=4)
+        relay.notify()
+
+        async def published() -> bool:
+            return transport.queue_depth("inbox", MEGLER) == len(ids)
+
+        await eventually(published)
+        assert await relay.backlog() == len(ids)  # published, not yet settled: the flusher lingers
+        started = time.monotonic()
+        await relay.stop()
+        assert time.monotonic() - started < 5
+        assert await relay.backlog() == 0
+        assert set((await statuses(engine)).values()) == {"published"}
+        assert transport.queue_depth("events", BANK) == 1  # the four receipts in one message
+        await transport.close()
