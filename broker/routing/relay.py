@@ -5,16 +5,19 @@ conditional UPDATE on ``lease_until``), so several broker processes share one ou
 row twice while its lease holds. A crash anywhere leaves the row unpublished; its lease expires and some
 relay publishes it again: a duplicate at worst, which consumers drop by message id, never a loss.
 
-The running relay is a pipeline: one loop claims a batch and hands it to a task that publishes it, waits for
-the confirms and settles it, while the loop already claims the next (up to ``workers`` batches in flight).
-Once a batch's confirms are in, the relay publishes each sender's ``published`` receipt and waits for those
-confirms too, and only then settles the batch (marks the rows published, records the status change). A
-crash in between leaves the rows unsettled: they are published again after their lease, a duplicate at
+The running relay is a pipeline: one loop claims a batch and hands it to a task that publishes its messages
+and waits for their confirms, while the loop already claims the next (up to ``workers`` batches in flight;
+on PostgreSQL the group commit hands its rows over leased, without a claim). Confirmed batches go to the
+flusher, which takes every batch confirmed meanwhile (lingering up to ``settle_linger_s`` when few wait),
+publishes the receipts they owe (their event rows, such as ``accepted``, and the ``published`` receipts of
+their messages) as receipt batches, one events message per sender and status, waits for those confirms,
+and only then settles them all in one statement (marks the rows published, records the status changes).
+A crash in between leaves the rows unsettled: they are published again after their lease, a duplicate at
 worst, and no receipt is ever lost. A receipt that could not be published is enqueued by the settle, in the
-same transaction, as an outbox row leased to this relay, which publishes it at once (a crash leaves it to
-expire and be claimed like any other row). On PostgreSQL the claim and the settle are one statement each
-(data-modifying CTEs), run on connections the relay keeps open, so a message costs two round trips to the
-database on the relay's side and writes no receipt rows when RabbitMQ confirms the receipts.
+same transaction, as an outbox row leased to this relay, which publishes it with the next flush (a crash
+leaves it to expire and be claimed like any other row). On PostgreSQL the claim and the settle are one
+statement each (data-modifying CTEs), run on connections the relay keeps open, and no receipt rows are
+written when RabbitMQ confirms the receipts.
 """
 
 from __future__ import annotations
