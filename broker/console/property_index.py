@@ -10,7 +10,6 @@ told it: re-reading and re-parsing every message cost 9 % of the broker's CPU un
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Sequence
@@ -20,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from broker.config import XmlLimits
 from broker.domain.errors import Refusal
 from broker.domain.property_units import StoredUnits, UnitRef
+from broker.periodic import cancel_and_wait
 from broker.store.console_property_repository import ConsolePropertyRepository, PendingMessage
 from broker.store.unit_of_work import UnitOfWork
 from broker.xml.parsing import parse_xml
@@ -120,10 +120,7 @@ class PropertyIndexer:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
 
     async def _run(self) -> None:
         # Most passes only write what intake noted; every ``SCAN_EVERY``-th pass (and every search) also looks

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from broker.domain.participants import Participant
+from broker.periodic import cancel_and_wait
 from broker.store.participant_repository import ParticipantRepository
 
 log = logging.getLogger(__name__)
@@ -58,10 +59,7 @@ class RegistryCache:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
         self._forget()
 
     async def get_many(self, repository: ParticipantRepository, orgnrs: Iterable[str]) -> dict[str, Participant]:

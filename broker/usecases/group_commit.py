@@ -30,6 +30,7 @@ from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from broker.periodic import cancel_and_wait
 from broker.store.history_repository import HistoryRepository
 from broker.store.message_repository import MessageRepository
 from broker.store.outbox_repository import LeasedRow, OutboxRepository
@@ -137,10 +138,7 @@ class GroupCommit:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         watcher, self._watcher = self._watcher, None
-        if watcher is not None:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+        await cancel_and_wait(watcher)
         await self._drop_connection()
 
     async def _drop_connection(self) -> None:
