@@ -24,6 +24,7 @@ from aio_pika.abc import (
     AbstractRobustConnection,
 )
 
+from broker.routing.batch_publish import BatchMessage, publish_batch
 from broker.routing.topology import Topology, declare_participant, declare_shared
 from broker.routing.transport import (
     DEFAULT_DELIVERY_LIMIT,
@@ -162,29 +163,28 @@ class RabbitMqTransport:
             self._ensured.add(orgnr)
 
     async def publish(self, batch: Sequence[OutgoingMessage]) -> None:
-        """Publish the whole batch at once and wait for every confirm (pipelined, not one by one)."""
-        self._channel(self._publish_channel)
-        results = await asyncio.gather(*(self._publish_one(m) for m in batch), return_exceptions=True)
+        """Publish the whole batch in one write and wait for every confirm (see ``batch_publish``)."""
+        if not batch:
+            return
+        channel = await self._channel(self._publish_channel).get_underlay_channel()
+        messages = [
+            BatchMessage(
+                self._exchanges[m.exchange].name, m.routing_key, m.body, m.message_id, m.content_type, dict(m.headers)
+            )
+            for m in batch
+        ]
+        confirmations = await publish_batch(channel, messages)
+        _, late = await asyncio.wait(confirmations, timeout=self._publish_timeout_s)
+        for confirmation in late:
+            confirmation.cancel()
         failed: dict[int, str] = {}
-        for index, result in enumerate(results):
-            if isinstance(result, asyncio.CancelledError):
-                raise result
-            if isinstance(result, BaseException):
-                failed[index] = _describe(result)
+        for index, confirmation in enumerate(confirmations):
+            if confirmation.cancelled():
+                failed[index] = f"not confirmed within {self._publish_timeout_s:g} s"
+            elif confirmation.exception() is not None:
+                failed[index] = _describe(confirmation.exception())
         if failed:
             raise PublishError(failed)
-
-    async def _publish_one(self, outgoing: OutgoingMessage) -> None:
-        message = aio_pika.Message(
-            body=outgoing.body,
-            message_id=outgoing.message_id,
-            content_type=outgoing.content_type,
-            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            headers=dict(outgoing.headers),
-        )
-        await self._exchanges[outgoing.exchange].publish(
-            message, routing_key=outgoing.routing_key, mandatory=True, timeout=self._publish_timeout_s
-        )
 
     async def consume(self, orgnr: str, handler: Handler, prefetch: int = 16) -> RabbitSubscription:
         await self.ensure_participant(orgnr)
