@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from lxml import etree
 
+from bench.raw_http import RawHttpClient, RawHttpError
 from broker.config import REPO_XSD_DIR
 from broker.routing.topology import Topology
 from broker.xml.keys import SigningCredential
@@ -39,6 +40,7 @@ EXAMPLES = REPO_XSD_DIR / "examples"
 AUDIENCE = "dsve-broker"
 HEADER_SENDER_REFERENCE = "sender-reference"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+REQUEST_TIMEOUT_S = 60.0
 
 # The message mix: two bank → megler types and one megler → bank, so two inboxes receive.
 MIX: tuple[tuple[str, str, str], ...] = (
@@ -283,50 +285,56 @@ async def submit_load(
 ) -> float:
     """Submit until the messages or the time run out; ``rate`` makes it open-loop at that many per second.
 
-    Returns the time the last submission started. Clients are spread over ``urls`` round robin.
+    Returns the time the last submission started. Clients are spread over ``urls`` round robin, one
+    keep-alive connection each (``raw_http``: the load generator shares the cores with the servers).
     """
-    headers = {
-        orgnr: {"Authorization": f"Bearer {t}", "Content-Type": "application/xml"} for orgnr, t in tokens.items()
-    }
-    connector = aiohttp.TCPConnector(limit=0, force_close=False)
+    headers = {o: {"Authorization": f"Bearer {t}", "Content-Type": "application/xml"} for o, t in tokens.items()}
     cursor = iter(range(len(messages)))
     start = time.time()
     deadline = start + duration_s
     last_start = start
 
-    async def one(session: aiohttp.ClientSession, url: str, message: SignedMessage) -> None:
+    async def one(client: RawHttpClient, message: SignedMessage) -> None:
         nonlocal last_start
+        request = client.render(message.body, headers[message.sender])
         sent = time.time()
         last_start = sent
         tally.sent_at[message.reference] = sent
         try:
-            async with session.post(url, data=message.body, headers=headers[message.sender]) as response:
-                await response.read()
-                if response.status in (200, 201):
-                    tally.answered_at[message.reference] = time.time()
-                else:
-                    tally.refused[response.status] = tally.refused.get(response.status, 0) + 1
-        except aiohttp.ClientError:
+            async with asyncio.timeout(REQUEST_TIMEOUT_S):
+                status, _ = await client.post(request)
+        except (RawHttpError, TimeoutError):
             tally.errors += 1
+            return
+        if status in (200, 201):
+            tally.answered_at[message.reference] = time.time()
+        else:
+            tally.refused[status] = tally.refused.get(status, 0) + 1
 
-    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as session:
+    clients = [RawHttpClient(urls[number % len(urls)] + path) for number in range(concurrency)]
+    try:
         if rate is None:
 
-            async def client(number: int) -> None:
-                url = urls[number % len(urls)] + path
+            async def closed_loop(client: RawHttpClient) -> None:
                 for index in cursor:
                     if time.time() >= deadline:
                         return
-                    await one(session, url, messages[index])
+                    await one(client, messages[index])
 
-            await asyncio.gather(*(client(n) for n in range(concurrency)))
+            await asyncio.gather(*(closed_loop(client) for client in clients))
         else:
-            slots = asyncio.Semaphore(concurrency)
+            # Open loop: each message is due at its time; a free connection of its server takes it.
+            idle = [asyncio.Queue[RawHttpClient]() for _ in urls]
+            for number, client in enumerate(clients):
+                idle[number % len(urls)].put_nowait(client)
             pending: set[asyncio.Task[None]] = set()
 
-            async def paced(url: str, message: SignedMessage) -> None:
-                async with slots:
-                    await one(session, url, message)
+            async def paced(free: asyncio.Queue[RawHttpClient], message: SignedMessage) -> None:
+                client = await free.get()
+                try:
+                    await one(client, message)
+                finally:
+                    free.put_nowait(client)
 
             for index in cursor:
                 due = start + index / rate
@@ -335,11 +343,14 @@ async def submit_load(
                 delay = due - time.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                task = asyncio.create_task(paced(urls[index % len(urls)] + path, messages[index]))
+                task = asyncio.create_task(paced(idle[index % len(urls)], messages[index]))
                 pending.add(task)
                 task.add_done_callback(pending.discard)
             if pending:
                 await asyncio.gather(*pending)
+    finally:
+        for client in clients:
+            await client.close()
     return last_start
 
 

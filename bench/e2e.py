@@ -167,6 +167,9 @@ async def _measure(
     await submit_load(
         urls, path, tokens, timed, tally, concurrency=args.concurrency, duration_s=args.duration, rate=args.rate
     )
+    submitted_s = time.time() - start
+    if len(tally.sent_at) >= len(timed) and submitted_s < 0.98 * args.duration:
+        print(f"    {variant}: all {len(timed)} signed messages sent after {submitted_s:.1f} s: raise --messages")
     tally.expect = len(tally.answered_at)
     if len([r for r in tally.answered_at if r in tally.delivered_at]) < tally.expect:
         with contextlib.suppress(TimeoutError):
@@ -307,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of timed submission per variant")
     parser.add_argument("--concurrency", type=int, default=32, help="concurrent HTTP clients")
     parser.add_argument("--rate", type=float, default=None, help="offered msg/s (open loop); default closed loop")
-    parser.add_argument("--messages", type=int, default=20000, help="timed messages signed up front (the cap)")
+    parser.add_argument("--messages", type=int, default=40000, help="timed messages signed up front (the cap)")
     parser.add_argument("--warmup", type=int, default=300, help="messages sent before the clock starts")
     parser.add_argument("--drain", type=float, default=60.0, help="seconds to wait for the last deliveries")
     parser.add_argument("--rss-every", type=float, default=2.0, help="seconds between RSS samples")
