@@ -72,3 +72,23 @@ async def test_brokers_starting_together_migrate_one_after_the_other(database_ur
     assert await migrate.current(database_url) == migrate.head_revision()
     diff, _ = await _diff_and_tables(database_url)
     assert diff == []
+
+
+async def _content_compression(url: str) -> str:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            query = (
+                "SELECT attcompression::text FROM pg_attribute"
+                " WHERE attrelid = 'messages'::regclass AND attname = 'content'"
+            )
+            return str(await connection.scalar(sa.text(query)))
+    finally:
+        await engine.dispose()
+
+
+async def test_message_content_is_compressed_with_lz4_on_postgresql(postgres_url: str) -> None:
+    await migrate.upgrade(postgres_url)
+    assert await _content_compression(postgres_url) == "l"
+    await migrate.downgrade(postgres_url, "0005")
+    assert await _content_compression(postgres_url) == ""  # the server's default again
