@@ -11,7 +11,8 @@ CPU time per message is the server's own (``/proc/<pid>/stat``, summed over its 
 of the timed part until the last delivery). Messages are signed before anything is timed; tokens are
 fetched once. Run from the repository root::
 
-    python -m bench.e2e --duration 20 --concurrency 32
+    python -m bench.e2e --duration 20                    # 128 clients, closed loop
+    python -m bench.e2e --duration 20 --concurrency 32   # fewer clients: smaller batches, more CPU per message
     python -m bench.e2e --variants pg2 --rate 100 --duration 30      # latency at an offered rate
     python -m bench.e2e --variants pg1 --messages 100000 --duration 600 --rss-every 5   # RSS over 100k
 """
@@ -308,7 +309,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, of {', '.join(VARIANTS)}")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of timed submission per variant")
-    parser.add_argument("--concurrency", type=int, default=32, help="concurrent HTTP clients")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=128,
+        help="concurrent HTTP clients (a national broker serves many participant systems at once; the "
+        "broker's CPU per message falls as more submissions share a group commit, see bench/README.md)",
+    )
     parser.add_argument("--rate", type=float, default=None, help="offered msg/s (open loop); default closed loop")
     parser.add_argument("--messages", type=int, default=40000, help="timed messages signed up front (the cap)")
     parser.add_argument("--warmup", type=int, default=300, help="messages sent before the clock starts")
