@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -256,20 +256,39 @@ class Tally:
             self.delivered_event.set()
 
 
-async def rabbit_consumer(amqp_url: str, prefix: str, tally: Tally) -> Callable[[], object]:
-    """Consume every recipient's inbox with the broker's own transport; answer an async closer."""
+async def rabbit_consumer(amqp_url: str, prefix: str, tally: Tally) -> Callable[[], Awaitable[object]]:
+    """Consume every recipient's inbox, manual ack, prefetch 500; answer an async closer.
+
+    The queues are declared by the broker's own transport; the consuming is aiormq's, without aio-pika's
+    message objects and the transport's task per delivery: like the HTTP client, the consumers stand in
+    for participant systems on other machines, and what they spend here is taken from the servers."""
+    import aiormq
+
     from broker.routing.rabbitmq import RabbitMqTransport
 
-    transport = RabbitMqTransport(amqp_url, prefix=prefix, connection_name="dsve-bench-consumer")
+    transport = RabbitMqTransport(amqp_url, prefix=prefix, connection_name="dsve-bench-declare")
     await transport.start()
+    try:
+        for orgnr in RECIPIENTS:
+            await transport.ensure_participant(orgnr)
+    finally:
+        await transport.close()
+    connection = await aiormq.connect(amqp_url)
+    channel = await connection.channel()
+    await channel.basic_qos(prefetch_count=500)
 
-    async def handler(delivery: object) -> None:
-        tally.delivered(delivery.headers.get(HEADER_SENDER_REFERENCE, ""), time.time())  # type: ignore[attr-defined]
-        await delivery.ack()  # type: ignore[attr-defined]
+    async def on_message(message: aiormq.abc.DeliveredMessage) -> None:
+        headers = message.header.properties.headers or {}
+        reference = headers.get(HEADER_SENDER_REFERENCE, b"")
+        if isinstance(reference, bytes):
+            reference = reference.decode("utf-8", "replace")
+        tally.delivered(str(reference), time.time())
+        await channel.basic_ack(message.delivery_tag)
 
+    topology = Topology(prefix)
     for orgnr in RECIPIENTS:
-        await transport.consume(orgnr, handler, prefetch=500)
-    return transport.close
+        await channel.basic_consume(topology.inbox_queue(orgnr), on_message, no_ack=False)
+    return connection.close
 
 
 async def submit_load(
