@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aiormq.abc import ChannelFrame
@@ -29,20 +30,16 @@ from pamqp.header import ContentHeader
 PERSISTENT = 2
 
 
+@dataclass(frozen=True, slots=True)
 class BatchMessage:
     """What one publish of the batch needs, already in AMQP terms."""
 
-    __slots__ = ("body", "content_type", "exchange", "headers", "message_id", "routing_key")
-
-    def __init__(
-        self, exchange: str, routing_key: str, body: bytes, message_id: str, content_type: str, headers: dict[str, Any]
-    ) -> None:
-        self.exchange = exchange
-        self.routing_key = routing_key
-        self.body = body
-        self.message_id = message_id
-        self.content_type = content_type
-        self.headers = headers
+    exchange: str
+    routing_key: str
+    body: bytes
+    message_id: str
+    content_type: str
+    headers: dict[str, Any]
 
 
 def _body_frames(body: bytes, max_size: int) -> list[ContentBody]:
