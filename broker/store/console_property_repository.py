@@ -24,6 +24,22 @@ from broker.store.tables import console_indexed_messages, console_property_units
 
 LOOKBACK = 1_000
 
+_PG_RECORD_UNITS = sa.text(
+    "INSERT INTO console_property_units (message_id, unit, festenummer, seksjonsnummer)"
+    " SELECT * FROM unnest(CAST(:message_id AS VARCHAR[]), CAST(:unit AS VARCHAR[]),"
+    " CAST(:festenummer AS INTEGER[]), CAST(:seksjonsnummer AS INTEGER[]))"
+    " ON CONFLICT DO NOTHING"
+)
+_PG_RECORD_INDEXED = sa.text(
+    "INSERT INTO console_indexed_messages (message_id, seq)"
+    " SELECT * FROM unnest(CAST(:message_id AS VARCHAR[]), CAST(:seq AS BIGINT[]))"
+    " ON CONFLICT DO NOTHING"
+)
+
+
+def _columns(rows: Sequence[dict[str, object]]) -> dict[str, list[object]]:
+    return {key: [row[key] for row in rows] for key in rows[0]}
+
 
 @dataclass(frozen=True, slots=True)
 class PendingMessage:
@@ -67,11 +83,18 @@ class ConsolePropertyRepository:
             for m, refs in indexed
             for u in set(refs)
         ]
+        marks = [{"message_id": m.id, "seq": m.seq} for m, _ in indexed]
+        if self._connection.dialect.name == "postgresql":
+            # One statement of arrays each: an executemany is one protocol round per row on both sides
+            # (measured: up to 28 µs of the broker's CPU per message at full load).
+            if units:
+                await self._connection.execute(_PG_RECORD_UNITS, _columns(units))
+            await self._connection.execute(_PG_RECORD_INDEXED, _columns(marks))
+            return
         if units:
             await self._connection.execute(
                 conflict_insert(self._connection, console_property_units).on_conflict_do_nothing(), units
             )
         await self._connection.execute(
-            conflict_insert(self._connection, console_indexed_messages).on_conflict_do_nothing(),
-            [{"message_id": m.id, "seq": m.seq} for m, _ in indexed],
+            conflict_insert(self._connection, console_indexed_messages).on_conflict_do_nothing(), marks
         )

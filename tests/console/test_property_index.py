@@ -53,8 +53,8 @@ async def _units(engine) -> dict[str, set[str]]:
     return found
 
 
-async def test_noted_units_are_indexed_without_reading_content_and_the_rest_from_content(tmp_path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'broker.db'}"
+async def test_noted_units_are_indexed_without_reading_content_and_the_rest_from_content(database_url: str) -> None:
+    url = database_url
     await migrate.upgrade(url)
     engine = create_engine(url)
     try:
@@ -80,22 +80,23 @@ def test_notes_are_bounded_and_the_oldest_go_first(tmp_path) -> None:
     assert "m0" not in indexer._noted and f"m{NOTED_MAX + 4}" in indexer._noted
 
 
-async def test_noted_messages_are_written_without_a_scan_and_a_scan_finds_the_rest(tmp_path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'broker.db'}"
-    await migrate.upgrade(url)
-    engine = create_engine(url)
+async def test_noted_messages_are_written_without_a_scan_and_a_scan_finds_the_rest(database_url: str) -> None:
+    await migrate.upgrade(database_url)
+    engine = create_engine(database_url)
     try:
         async with UnitOfWork(engine) as uow:
-            noted, unnoted = await uow.messages.add_many([_message(), _message()])
+            noted, also, unnoted = await uow.messages.add_many([_message(), _message(), _message()])
             await uow.commit()
         indexer = PropertyIndexer(engine, XmlLimits())
-        indexer.note([StoredUnits(noted.id, noted.seq or 0, (UnitRef("0301-208-47"),))])
+        twice = UnitRef("0301-208-47")
+        indexer.note([StoredUnits(noted.id, noted.seq or 0, (twice, UnitRef("0301-208-48", 0, 2), twice))])
+        indexer.note([StoredUnits(also.id, also.seq or 0, ())])  # names no unit: marked indexed all the same
 
-        assert await indexer.record_noted() == 1
+        assert await indexer.record_noted() == 2
         assert await indexer.record_noted() == 0
-        assert await _units(engine) == {noted.id: {"0301-208-47"}}  # the other one waits for a scan
+        assert await _units(engine) == {noted.id: {"0301-208-47", "0301-208-48"}}  # the third waits for a scan
 
         assert await indexer.catch_up() == 1
-        assert await _units(engine) == {noted.id: {"0301-208-47"}, unnoted.id: {"4601-165-412"}}
+        assert await _units(engine) == {noted.id: {"0301-208-47", "0301-208-48"}, unnoted.id: {"4601-165-412"}}
     finally:
         await engine.dispose()
