@@ -62,10 +62,21 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+# The cyclic collector's first threshold: how many more container objects may be allocated than freed
+# before a young collection. At the default (700) the collections took 6.4 % of the broker's CPU at full
+# load (2,784 young, 253 middle and 23 full collections in 16.8 CPU-seconds, pg1, 128 clients); at 10,000
+# the broker spent 0.41–0.43 ms of CPU per message against 0.45–0.46, peak RSS unchanged (114 MiB). Nearly
+# everything a request allocates is freed by reference counting before any collection sees it.
+GC_YOUNG_THRESHOLD = 10_000
+
+
 async def _freeze_startup_heap(app: web.Application) -> None:
     """Move what start-up built (schemas, metadata, certificates, the libraries' own objects) out of the
     cyclic collector's reach: a full collection over that heap took 84 ms, a pause every request in flight
-    would wait out. What the server allocates afterwards is collected as before. The server's process only:
-    in a test process the frozen objects would never be collected."""
+    would wait out. What the server allocates afterwards is collected as before, but less often
+    (``GC_YOUNG_THRESHOLD``). The server's process only: in a test process the frozen objects would never
+    be collected."""
     gc.collect()
     gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)

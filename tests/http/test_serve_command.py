@@ -62,3 +62,16 @@ def test_serve_answers_and_stops_on_sigterm(tmp_path: Path, test_pki: TestPki) -
     assert "broker started" in messages and "broker stopped" in messages
     key_file = tmp_path / "data" / "broker-token-key.pem"
     assert key_file.stat().st_mode & 0o777 == 0o600
+
+
+def test_serve_freezes_the_startup_heap_and_collects_young_objects_less_often() -> None:
+    probe = (
+        "import asyncio, gc\n"
+        "from broker.cli.server_commands import GC_YOUNG_THRESHOLD, _freeze_startup_heap\n"
+        "before = gc.get_threshold()\n"
+        "asyncio.run(_freeze_startup_heap(None))\n"
+        "after = gc.get_threshold()\n"
+        "assert after == (GC_YOUNG_THRESHOLD, before[1], before[2]), (before, after)\n"
+        "assert gc.get_freeze_count() > 0\n"
+    )
+    subprocess.run([sys.executable, "-c", probe], check=True, timeout=60)
