@@ -174,7 +174,12 @@ class RabbitMqTransport:
             for m in batch
         ]
         confirmations = await publish_batch(channel, messages)
-        _, late = await asyncio.wait(confirmations, timeout=self._publish_timeout_s)
+        try:
+            _, late = await asyncio.wait(confirmations, timeout=self._publish_timeout_s)
+        except asyncio.CancelledError:
+            for confirmation in confirmations:  # nobody will read them: no "exception never retrieved"
+                confirmation.cancel()
+            raise
         for confirmation in late:
             confirmation.cancel()
         failed: dict[int, str] = {}
