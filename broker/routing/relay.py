@@ -312,11 +312,12 @@ class OutboxRelay:
         messages = [c for c in batch if c.kind == MESSAGE_KIND and c.outgoing is not None]
         events = [c for c in batch if c.kind != MESSAGE_KIND and c.outgoing is not None]
         purged = [c for c in batch if c.outgoing is None]
-        await self._ensure_queues(messages)
+        outgoing = [c.outgoing for c in messages if c.outgoing is not None]
+        await self._ensure_queues(outgoing)
         failed: dict[int, str] = {}
         if messages:
             try:
-                await self._transport.publish([c.outgoing for c in messages if c.outgoing is not None])
+                await self._transport.publish(outgoing)
             except PublishError as exc:
                 failed = exc.failed
             except Exception as exc:
@@ -374,8 +375,7 @@ class OutboxRelay:
         failed_sends: set[int] = set()
         if order:
             try:
-                await self._ensure_queues(events)
-                await self._ensure_queues([_Claimed(0, EVENT_KIND, 0, receipt) for receipt in receipts])
+                await self._ensure_queues(outgoing)
                 await self._transport.publish([outgoing[i] for i in order])
             except PublishError as exc:
                 failed_sends = {order[i] for i in exc.failed}
@@ -464,11 +464,10 @@ class OutboxRelay:
         )
         return [_claimed(row) for row in rows]
 
-    async def _ensure_queues(self, batch: Sequence[_Claimed]) -> None:
+    async def _ensure_queues(self, batch: Sequence[OutgoingMessage]) -> None:
         """Declare each addressee's queues once per relay, so a publish is unroutable only on a real fault."""
-        for claimed in batch:
-            assert claimed.outgoing is not None
-            orgnr = claimed.outgoing.routing_key.split(".", 1)[0]
+        for outgoing in batch:
+            orgnr = outgoing.routing_key.split(".", 1)[0]
             if orgnr not in self._ensured:
                 await self._transport.ensure_participant(orgnr)
                 self._ensured.add(orgnr)
