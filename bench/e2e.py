@@ -317,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         "broker's CPU per message falls as more submissions share a group commit, see bench/README.md)",
     )
     parser.add_argument("--rate", type=float, default=None, help="offered msg/s (open loop); default closed loop")
-    parser.add_argument("--messages", type=int, default=40000, help="timed messages signed up front (the cap)")
+    parser.add_argument("--messages", type=int, default=60000, help="timed messages signed up front (the cap)")
     parser.add_argument("--warmup", type=int, default=300, help="messages sent before the clock starts")
     parser.add_argument("--drain", type=float, default=60.0, help="seconds to wait for the last deliveries")
     parser.add_argument("--rss-every", type=float, default=2.0, help="seconds between RSS samples")
