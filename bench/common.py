@@ -285,27 +285,29 @@ async def rabbit_consumer(amqp_url: str, prefix: str, tally: Tally) -> Callable[
     await channel.basic_qos(prefetch_count=500)
 
     loop = asyncio.get_running_loop()
-    acked = {"tag": 0, "pending": 0}
+    last_tag = 0
+    timer: asyncio.TimerHandle | None = None
     acking: set[asyncio.Task[None]] = set()
 
     def ack_up_to() -> None:
         # One ``multiple`` ack settles every delivery up to the last one handled: deliveries are handled in
         # order and one channel carries both inboxes, so nothing unhandled is acknowledged with them.
-        acked["pending"] = 0
-        task = loop.create_task(channel.basic_ack(acked["tag"], multiple=True))
+        nonlocal timer
+        timer = None
+        task = loop.create_task(channel.basic_ack(last_tag, multiple=True))
         acking.add(task)
         task.add_done_callback(acking.discard)
 
     async def on_message(message: aiormq.abc.DeliveredMessage) -> None:
+        nonlocal last_tag, timer
         headers = message.header.properties.headers or {}
         reference = headers.get(HEADER_SENDER_REFERENCE, b"")
         if isinstance(reference, bytes):
             reference = reference.decode("utf-8", "replace")
         tally.delivered(str(reference), time.time())
-        acked["tag"] = message.delivery_tag
-        acked["pending"] += 1
-        if acked["pending"] == 1:
-            loop.call_later(ACK_EVERY_S, ack_up_to)
+        last_tag = message.delivery_tag
+        if timer is None:
+            timer = loop.call_later(ACK_EVERY_S, ack_up_to)
 
     topology = Topology(prefix)
     for orgnr in RECIPIENTS:
