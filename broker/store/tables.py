@@ -200,3 +200,19 @@ console_property_units = sa.Table(
     sa.Column("seksjonsnummer", sa.Integer, primary_key=True),
     sa.Index("ix_console_property_units_unit", "unit"),
 )
+
+# File-transfer events (``broker.events``): an append-only log, one row per event and party, in commit order.
+file_transfer_events = sa.Table(
+    "file_transfer_events",
+    metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("id", sa.String(36), nullable=False, unique=True),  # the CloudEvent id
+    sa.Column("event_type", sa.String(80), nullable=False),
+    sa.Column("resource_id", sa.String(100), nullable=False),
+    sa.Column("file_transfer_id", sa.String(36), nullable=False),
+    sa.Column("party", sa.String(9), nullable=False),  # the orgnr the event is for
+    sa.Column("role", sa.String(16), nullable=True),  # "Sender" or "Recipient"
+    sa.Column("at", UTC_TIMESTAMP, nullable=False),
+    sa.Index("ix_file_transfer_events_party_seq", "party", "seq"),
+    sa.Index("ix_file_transfer_events_transfer_seq", "file_transfer_id", "seq"),
+)
