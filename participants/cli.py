@@ -9,7 +9,7 @@ import argparse
 from pathlib import Path
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the demo and simulator subcommands."""
     demo = subparsers.add_parser("demo", help="run a whole property sale through the broker and print it")
     demo.add_argument("--data-dir", type=Path, help="keep the demo's files here (default: a temporary directory)")

@@ -14,7 +14,7 @@ from pathlib import Path
 from participants.deployment import BUYERS_BANK, SELLERS_BANK
 
 
-def register_sim(subparsers: argparse._SubParsersAction) -> None:
+def register_sim(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sim = subparsers.add_parser("sim", help="run a participant simulator as its own process")
     kinds = sim.add_subparsers(dest="sim_command", metavar="SYSTEM", required=True)
 

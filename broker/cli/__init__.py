@@ -32,7 +32,7 @@ COMMAND_MODULES = (
 PLUGIN_GROUP = "dsve.commands"
 
 
-def _register_plugins(subparsers: argparse._SubParsersAction) -> None:
+def _register_plugins(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from importlib.metadata import entry_points
 
     for entry_point in entry_points(group=PLUGIN_GROUP):

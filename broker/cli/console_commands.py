@@ -93,7 +93,7 @@ def _add_user(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     console = subparsers.add_parser("console", help="the web console")
     commands = console.add_subparsers(dest="console_command", metavar="COMMAND", required=True)
     add = commands.add_parser("add-user", help="create or update a console user")

@@ -77,7 +77,7 @@ def _current(args: argparse.Namespace) -> int:
     return 0 if revision == head else 1
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this group's subcommands."""
     db = subparsers.add_parser("db", help="the store's schema migrations")
     commands = db.add_subparsers(dest="db_command", metavar="COMMAND", required=True)

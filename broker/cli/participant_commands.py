@@ -167,7 +167,7 @@ def _load(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this group's subcommands."""
     group = subparsers.add_parser("participants", help="the participant registry")
     commands = group.add_subparsers(dest="participants_command", metavar="COMMAND", required=True)

@@ -314,7 +314,7 @@ def schemas_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``validate`` and ``schemas``."""
     validate = subparsers.add_parser(
         "validate",

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 SHUTDOWN_TIMEOUT_S = 15.0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this group's subcommands."""
     parser = subparsers.add_parser("serve", help="run the broker's HTTP API (settings from DSVE_* variables)")
     parser.add_argument("--host", help="address to listen on (default: DSVE_HOST or 127.0.0.1)")

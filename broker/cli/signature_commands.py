@@ -105,7 +105,7 @@ def _pki_init(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this group's subcommands."""
     sign = subparsers.add_parser("sign", help="sign an XML document with an enveloped XML-DSig signature")
     sign.add_argument("--key", required=True, help="PEM private key (RSA or EC P-256)")

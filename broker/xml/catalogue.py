@@ -15,9 +15,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import unquote, urlsplit
 
 from lxml import etree
+
+if TYPE_CHECKING:
+    from lxml.etree._docloader import _InputDocument
 
 from broker.domain.errors import Error, Issue, Refusal
 from broker.domain.participants import Role
@@ -123,20 +127,20 @@ class _LocalOnly(etree.Resolver):
         self.root = root.resolve()
         self.refused: list[str] = []
 
-    def _refuse(self, reason: str) -> object:
+    def _refuse(self, reason: str) -> NoReturn:
         """Record why, then fail the load: libxml2 turns the failure into a schema parse error."""
         self.refused.append(reason)
         raise CatalogueError(reason)
 
-    def resolve(self, system_url: str | None, public_id: str | None, context: object) -> object:
+    def resolve(self, system_url: str | None, public_id: str | None, context: object) -> _InputDocument | None:
         if not system_url:
             return None
         parts = urlsplit(system_url)
         if parts.scheme not in ("", "file") or parts.netloc not in ("", "localhost"):
-            return self._refuse(f"schema resource {system_url!r} is not a local file")
+            self._refuse(f"schema resource {system_url!r} is not a local file")
         path = Path(unquote(parts.path) if parts.scheme else system_url).resolve()
         if not path.is_relative_to(self.root):
-            return self._refuse(f"schema resource {system_url!r} is outside {self.root}")
+            self._refuse(f"schema resource {system_url!r} is outside {self.root}")
         return self.resolve_filename(str(path), context)
 
 

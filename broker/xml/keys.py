@@ -14,12 +14,18 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 
 SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 
 class CredentialError(ValueError):
     """A key or certificate file that cannot serve as a signing credential."""
+
+
+def _key_info(key: CertificatePublicKeyTypes) -> bytes:
+    """The SubjectPublicKeyInfo of a key: equal for the same key of any algorithm a certificate can hold."""
+    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +47,7 @@ class SigningCredential:
             self.private_key.curve, ec.SECP256R1
         ):
             raise CredentialError("EC keys must use the P-256 curve")
-        if self.private_key.public_key().public_numbers() != self.certificate.public_key().public_numbers():
+        if _key_info(self.private_key.public_key()) != _key_info(self.certificate.public_key()):
             raise CredentialError("the private key does not belong to the certificate")
 
     @property

@@ -20,9 +20,19 @@ from broker.domain.errors import Issue
 _NODE_PATH_STEP = re.compile(r"^(?:(?P<prefix>[\w.-]+):)?(?P<name>\*|[\w.-]+)(?:\[(?P<position>\d+)\])?$")
 
 
+def tag_name(element: etree._Element) -> str:
+    """The element's ``{namespace}name``; empty for comments and processing instructions.
+
+    A parsed element's tag is always a string; lxml lets a program store other kinds of tag, so the
+    type says more than a parsed tree holds.
+    """
+    tag = element.tag
+    return tag if isinstance(tag, str) else ""
+
+
 def local_name(element: etree._Element) -> str:
     """The tag without its namespace (``{urn:...}beloep`` is ``beloep``)."""
-    return element.tag.rpartition("}")[2]
+    return tag_name(element).rpartition("}")[2]
 
 
 def _step_matches(element: etree._Element, step: re.Match[str]) -> bool:
@@ -39,8 +49,9 @@ def readable_path(element: etree._Element) -> str:
         name = local_name(node)
         parent = node.getparent()
         if parent is not None:
-            before = sum(1 for _ in node.itersiblings(node.tag, preceding=True))
-            if before or next(node.itersiblings(node.tag), None) is not None:
+            tag = tag_name(node)
+            before = sum(1 for _ in node.itersiblings(tag, preceding=True))
+            if before or next(node.itersiblings(tag), None) is not None:
                 name = f"{name}[{before + 1}]"
         steps.append(name)
         node = parent
@@ -63,11 +74,13 @@ class Locator:
         if isinstance(source, bytes):
             encoding = self.tree.docinfo.encoding or "utf-8"
             try:
-                source = source.decode(encoding)
+                text = source.decode(encoding)
             except (LookupError, UnicodeDecodeError):
-                source = source.decode("utf-8", "replace")
-            source = source.removeprefix("\ufeff")
-        return source.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+                text = source.decode("utf-8", "replace")
+            text = text.removeprefix("\ufeff")
+        else:
+            text = source
+        return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
     def element_at(self, node_path: str | None) -> etree._Element | None:
         """The element a libxml2 node path (``/*/*[3]``, ``/p:a/p:b[2]``) names, or None when it names none.
@@ -100,7 +113,7 @@ class Locator:
         qualified = f"{element.prefix}:{local_name(element)}" if element.prefix else local_name(element)
         # Elements of the same name that start earlier on the same line own the earlier start tags.
         earlier = 0
-        for other in self.tree.getroot().iter(element.tag):
+        for other in self.tree.getroot().iter(tag_name(element)):
             if other is element:
                 break
             if other.sourceline == line:

@@ -9,13 +9,8 @@ Inner documents are signed first: the enveloped signature then covers them and t
 from __future__ import annotations
 
 from lxml import etree
-from signxml import (
-    CanonicalizationMethod,
-    DigestAlgorithm,
-    SignatureConstructionMethod,
-    SignatureMethod,
-    XMLSigner,
-)
+from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureConstructionMethod, SignatureMethod
+from signxml.signer import XMLSigner
 
 from broker.config import XmlLimits
 from broker.xml.keys import SigningCredential

@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from lxml import etree
 
 from broker.domain.errors import Error, Refusal
+from broker.xml.paths import tag_name
 from broker.xml.trust import Clock, SignerIdentity, TrustStore, utc_now
 
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"
@@ -80,7 +81,7 @@ def _elements(node: etree._Element, where: str) -> list[etree._Element]:
 
 
 def _expect(children: list[etree._Element], names: tuple[str, ...], where: str) -> None:
-    found = tuple(c.tag for c in children)
+    found = tuple(tag_name(c) for c in children)
     wanted = tuple(_DS + n for n in names)
     if found != wanted:
         local = ", ".join(etree.QName(t).localname if etree.QName(t).namespace == DS_NS else str(t) for t in found)
