@@ -20,6 +20,7 @@ from typing import Any
 import jwt
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from broker.auth.access_tokens import AccessTokens, IssuedToken
 from broker.domain.errors import Error, Refusal
@@ -94,10 +95,13 @@ async def grant_access_token(
     current = time.time() if now is None else now
     header, certificates = read_unverified_claims(assertion)
     leaf, intermediates = certificates[0], certificates[1:]
+    leaf_key = leaf.public_key()
+    if not isinstance(leaf_key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
+        raise _invalid("the assertion's certificate must hold an RSA or EC key")
     try:
         claims = jwt.decode(
             assertion,
-            leaf.public_key(),  # type: ignore[arg-type]
+            leaf_key,
             algorithms=[header["alg"]],
             audience=policy.audience,
             options={"require": ["iss", "sub", "aud", "exp", "jti"], "verify_iat": False},

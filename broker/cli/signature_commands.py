@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from broker.domain.identifiers import is_valid_fodselsnummer, is_valid_orgnr, mask_fodselsnummer
 
 
-def _pair(kind: str, is_valid: object) -> object:
+def _pair(kind: str, is_valid: Callable[[str], bool]) -> Callable[[str], tuple[str, str]]:
     """An argparse type for ``ID:NAME`` whose ID passes its check-digit rule."""
 
     def parse(value: str) -> tuple[str, str]:
         identifier, sep, name = value.partition(":")
         if not sep or not name.strip():
             raise argparse.ArgumentTypeError(f"expected {kind}:NAME, got {value!r}")
-        if not is_valid(identifier):  # type: ignore[operator]
+        if not is_valid(identifier):
             shown = identifier if kind == "ORGNR" else mask_fodselsnummer(identifier)
             raise argparse.ArgumentTypeError(f"{shown} is not a valid {kind.lower()}")
         return identifier, name.strip()

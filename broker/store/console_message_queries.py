@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from itertools import pairwise
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -28,7 +29,7 @@ _WITHOUT_CONTENT = tuple(c for c in messages.c if c.name != "content")
 CaseNode = tuple[str, str]  # (orgnr, that organisation's reference)
 
 
-def _message(row: sa.Row) -> StoredMessage:
+def _message(row: sa.Row[Any]) -> StoredMessage:
     values = row._asdict()
     values.setdefault("content", None)
     values["status"] = MessageStatus(values["status"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -35,7 +36,7 @@ class ConsoleSession:
     expires_at: datetime
 
 
-def _user(row: sa.Row) -> ConsoleUser:
+def _user(row: sa.Row[Any]) -> ConsoleUser:
     return ConsoleUser(row.username, row.password_hash, row.role, row.orgnr, row.active)
 
 

@@ -85,7 +85,7 @@ _COLUMNS = (
 )  # fmt: skip
 
 
-def _to_message(row: sa.Row) -> StoredMessage:
+def _to_message(row: sa.Row[Any]) -> StoredMessage:
     values = row._asdict()
     values.setdefault("content", None)
     values["status"] = MessageStatus(values["status"])
@@ -386,7 +386,7 @@ class MessageRepository:
 
     async def _move_many(
         self,
-        due: sa.Select,
+        due: sa.Select[Any],
         allowed_from: tuple[str, ...],
         new_status: MessageStatus,
         values: dict[str, Any],

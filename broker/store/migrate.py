@@ -7,7 +7,9 @@ drives the async driver from a greenlet, so the event loop is not blocked on dat
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -44,11 +46,14 @@ def head_revision() -> str:
     return head
 
 
-async def _on(url_or_engine: str | URL | AsyncEngine, work: object) -> object:
+_T = TypeVar("_T")
+
+
+async def _on(url_or_engine: str | URL | AsyncEngine, work: Callable[[Connection], _T]) -> _T:
     engine = url_or_engine if isinstance(url_or_engine, AsyncEngine) else create_engine(url_or_engine)
     try:
         async with engine.connect() as connection:
-            result = await connection.run_sync(work)  # type: ignore[arg-type]
+            result = await connection.run_sync(work)
             await connection.commit()
             return result
     finally:
@@ -76,5 +81,4 @@ async def downgrade(url: str | URL | AsyncEngine, revision: str) -> None:
 
 async def current(url: str | URL | AsyncEngine) -> str | None:
     """The database's revision, or None for a database the migrations have never touched."""
-    result = await _on(url, lambda connection: MigrationContext.configure(connection).get_current_revision())
-    return result if isinstance(result, str) else None
+    return await _on(url, lambda connection: MigrationContext.configure(connection).get_current_revision())

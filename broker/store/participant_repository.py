@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -13,7 +14,7 @@ from broker.store.dialect_insert import conflict_insert
 from broker.store.tables import participants
 
 
-def _to_participant(row: sa.Row) -> Participant:
+def _to_participant(row: sa.Row[Any]) -> Participant:
     return Participant(
         orgnr=row.orgnr,
         role=Role(row.role),

@@ -19,8 +19,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -32,6 +32,16 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "dsve_participants"
 MAX_ENTRIES = 10_000  # orgnrs remembered, unknown ones included; past this the cache starts over
+
+
+class _Notifications(Protocol):
+    """What the cache uses of an asyncpg connection: its notification listeners."""
+
+    def add_termination_listener(self, callback: Callable[[object], None]) -> None: ...
+
+    async def add_listener(self, channel: str, callback: Callable[..., None]) -> None: ...
+
+    async def remove_listener(self, channel: str, callback: Callable[..., None]) -> None: ...
 
 
 class RegistryCache:
@@ -84,7 +94,7 @@ class RegistryCache:
             return await repository.get_many(wanted)
         return {**{o: p for o, p in known.items() if p is not None}, **found}
 
-    def _changed(self, *_: Any) -> None:
+    def _changed(self, *_: object) -> None:
         self._forget()
 
     def _forget(self) -> None:
@@ -107,7 +117,9 @@ class RegistryCache:
         lost = asyncio.Event()
         async with self._engine.connect() as conn:
             raw = await conn.get_raw_connection()
-            driver = raw.driver_connection
+            driver: _Notifications | None = raw.driver_connection
+            if driver is None:
+                raise RuntimeError("the engine's connection has no driver connection")
             driver.add_termination_listener(lambda _: lost.set())
             await driver.add_listener(CHANNEL, self._changed)
             self._forget()  # whatever changed before the listen is not known here
