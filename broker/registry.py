@@ -63,6 +63,8 @@ def default_capabilities(
     role_name = Role(role).value
     sends: set[str] = set()
     receives: set[str] = set()
+    sender_roles: Iterable[str]
+    recipient_roles: Iterable[str]
     for entry in entries:
         if isinstance(entry, CatalogueEntry):
             type_name, sender_roles, recipient_roles = entry.type_name, entry.sender_roles, entry.recipient_roles

@@ -8,10 +8,10 @@ cookie. A POST from another origin is refused before its token is even looked at
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 
 from broker.console.context import VIEWER, ConsoleContext
 from broker.console.rendering import error_page, redirect
@@ -19,7 +19,6 @@ from broker.console.sessions import SESSION_COOKIE, load_viewer, sign_in_token_o
 
 log = logging.getLogger("broker.console")
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 SIGN_IN_PATH = "/console/login"
 STATIC_PREFIX = "/console/static/"
@@ -54,7 +53,7 @@ async def _csrf_ok(ctx: ConsoleContext, request: web.Request) -> bool:
     return viewer is not None and tokens_match(viewer.csrf_token, token)
 
 
-def console_middleware(ctx: ConsoleContext) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def console_middleware(ctx: ConsoleContext) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         try:

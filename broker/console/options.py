@@ -43,4 +43,6 @@ class ConsoleOptions:
         """How long the next attempt must wait after ``failures`` failures: doubling, up to a cap."""
         if failures < self.free_attempts:
             return timedelta(0)
-        return min(self.backoff_base * (2 ** (failures - self.free_attempts)), self.backoff_max)
+        # Capped before multiplying: a long run of failures must not overflow the timedelta.
+        doublings = min(failures - self.free_attempts, 30)
+        return min(self.backoff_base * (1 << doublings), self.backoff_max)

@@ -7,15 +7,15 @@ authenticated ``Caller`` is put on the request for the handler; every query is s
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TypeVar
 
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 
 from broker.auth.access_tokens import AccessTokens, Caller
 from broker.domain.errors import Error, Refusal
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 H = TypeVar("H", bound=Handler)
 
 CALLER_KEY = web.RequestKey("caller", Caller)
@@ -54,7 +54,7 @@ def _bearer_token(request: web.Request) -> str:
     return token.strip()
 
 
-def auth_middleware(tokens: AccessTokens) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def auth_middleware(tokens: AccessTokens) -> Middleware:
     """Authenticates requests to marked routes before their handler (and before any body is read)."""
 
     @web.middleware

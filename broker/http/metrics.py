@@ -7,15 +7,13 @@ types come from the catalogue; refusals are the catalogue's slugs.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from broker.domain.errors import Error
 from broker.http.problems import REFUSAL_KEY
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class BrokerMetrics:
@@ -64,7 +62,7 @@ def route_label(request: web.Request) -> str:
     return info.route.resource.canonical
 
 
-def metrics_middleware(metrics: BrokerMetrics) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def metrics_middleware(metrics: BrokerMetrics) -> Middleware:
     """Counts every request and its latency; refusals are counted by the problem middleware's mark."""
 
     @web.middleware

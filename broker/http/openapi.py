@@ -38,7 +38,7 @@ _TIME = {"type": "string", "format": "date-time"}
 _NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 _ORGNR = {"type": "string", "pattern": "^[0-9]{9}$"}
 _STATUSES = [status.value for status in MessageStatus]
-_BEARER = [{"bearer": []}]
+_BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
 def _schemas() -> dict[str, Any]:

@@ -6,20 +6,17 @@ way the metrics do, so the console's counts and the Prometheus counter see the s
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 
 from broker.domain.errors import Error
 from broker.http.problems import REFUSAL_KEY
 from broker.refusals import RefusalLog
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
 
 def refusal_recording_middleware(
     refusals: RefusalLog,
-) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         try:

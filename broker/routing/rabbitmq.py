@@ -186,8 +186,8 @@ class RabbitMqTransport:
         for index, confirmation in enumerate(confirmations):
             if confirmation.cancelled():
                 failed[index] = f"not confirmed within {self._publish_timeout_s:g} s"
-            elif confirmation.exception() is not None:
-                failed[index] = _describe(confirmation.exception())
+            elif (error := confirmation.exception()) is not None:
+                failed[index] = _describe(error)
         if failed:
             raise PublishError(failed)
 

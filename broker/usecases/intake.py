@@ -318,12 +318,12 @@ async def store_submissions(
         stored = await uow.messages.add_many(fresh_messages, outbox=entries, lease_until=lease_until, leased=leased)
         inserted = {message.id: message for message in stored}
         skipped = [index for index, message in new if message.id not in inserted]
-        for index, message in new:
-            if message.id in inserted:
+        for index, new_message in new:
+            if new_message.id in inserted:
                 # The store records the submission as the first history entry (the sender, at acceptance).
-                message = inserted[message.id]
-                history = (HistoryEntry(MessageStatus.ACCEPTED, message.accepted_at, message.sender),)
-                outcomes[index] = SubmitResult(MessageView(message, history), created=True)
+                stored_message = inserted[new_message.id]
+                history = (HistoryEntry(MessageStatus.ACCEPTED, stored_message.accepted_at, stored_message.sender),)
+                outcomes[index] = SubmitResult(MessageView(stored_message, history), created=True)
         if skipped:
             # Stored before this batch after all: every submission in it under that id answers the stored
             # message (repeat or conflict), not the first of the batch.
