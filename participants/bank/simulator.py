@@ -213,7 +213,7 @@ class BankSimulator:
         return await self.handle(open_message(raw, self.verifier))
 
     async def handle(self, message: ReceivedMessage) -> list[bytes]:
-        handler = getattr(self, f"_on_{message.message_type}", None)
+        handler: Callable[[ReceivedMessage], list[bytes]] | None = getattr(self, f"_on_{message.message_type}", None)
         if handler is None:
             self._note(message.header.sender_reference, f"ignorerer {message.message_type}: ikke en bankmelding")
             return []

@@ -168,7 +168,7 @@ class MeglerSimulator:
         return await self.handle(open_message(raw, self.verifier))
 
     async def handle(self, message: ReceivedMessage) -> list[bytes]:
-        handler = getattr(self, f"_on_{message.message_type}", None)
+        handler: Callable[[ReceivedMessage], list[bytes]] | None = getattr(self, f"_on_{message.message_type}", None)
         if handler is None:
             self._note(message.header.sender_reference, f"ignorerer {message.message_type}: ikke en meglermelding")
             return []
@@ -300,6 +300,8 @@ class MeglerSimulator:
         if self.verifier is None:
             return None
         element_id = message.document("sletting").get("Id")
+        if element_id is None:
+            return "slettingen har ingen Id å vise signaturen til"
         try:
             signers = self.verifier.verify_inner(message.root, element_id)
         except Refusal as exc:

@@ -61,7 +61,7 @@ def signed_copy(element: etree._Element) -> tuple[etree._Element, list[etree._El
 def replace_with(element: etree._Element, replacement: etree._Element, signatures: list[etree._Element]) -> None:
     """Swap a placeholder for a signed document and add its signatures to the following ``signaturer``."""
     if replacement.tag != element.tag:
-        raise ValueError(f"a {etree.QName(replacement).localname} cannot stand in for {element.tag}")
+        raise ValueError(f"a {etree.QName(replacement).localname} cannot stand in for {etree.QName(element).localname}")
     container = signatures_container(element)
     parent = element.getparent()
     if parent is None:

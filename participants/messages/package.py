@@ -89,6 +89,8 @@ def tinglysingsforsendelse(
     placed = root.iter(f"{{{TINGLYSING_NS}}}dokument")
     for document, element in zip(documents, list(placed), strict=True):
         inner = element.find(document_tag(document.kind))
+        if inner is None:
+            raise ValueError(f"the encoded package has no {document.kind} placeholder")
         if document.presigned is not None:
             signatures = [copy.deepcopy(s) for s in document.presigned.signatures]
             replace_with(inner, copy.deepcopy(document.presigned.element), signatures)

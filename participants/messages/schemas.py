@@ -17,13 +17,31 @@ from typing import Any
 
 import xmlschema
 from lxml import etree
+from xmlschema.aliases import XMLSourceType
 
 from broker.config import REPO_XSD_DIR
+from broker.xml.paths import tag_name
 
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"
 TINGLYSING_NS = "urn:no:dsve:tinglysing:v1"
 DOKUMENT_NS = "urn:no:dsve:dokument:v1"
 """The namespace of the signed inner documents (xsd/dokument.xsd), whichever message carries them."""
+
+
+def as_source(element: etree._Element) -> XMLSourceType:
+    """An lxml element as xmlschema's source type, which it is at run time.
+
+    The lxml stubs type an element's tag as any value a program may store in it (str, bytes, QName);
+    xmlschema's element protocol wants the str that every parsed element holds, so the two types do not meet.
+    """
+    return element  # type: ignore[return-value]  # the lxml stubs' tag is wider than xmlschema's protocol
+
+
+def encoded_element(encoded: object) -> etree._Element:
+    """xmlschema's result of encoding to an lxml element class; its types allow data and error tuples too."""
+    if not isinstance(encoded, etree._Element):
+        raise TypeError(f"xmlschema encoded a {type(encoded).__name__}, not an lxml element")
+    return encoded
 
 
 class UnknownMessageType(KeyError):
@@ -65,7 +83,7 @@ class MessageSchemas:
     def type_of(self, root: etree._Element) -> MessageType:
         """The message type a root element stands for, by its namespace and local name."""
         try:
-            return self._by_tag[root.tag]
+            return self._by_tag[tag_name(root)]
         except KeyError:
             raise UnknownMessageType(str(root.tag)) from None
 
@@ -80,11 +98,13 @@ class MessageSchemas:
     def encode(self, name: str, data: dict[str, Any]) -> etree._Element:
         """Encode (and so validate) the data of one message as an lxml element in its family namespace."""
         message_type = self.message_type(name)
-        return self.schema(message_type).encode(
-            data,
-            path=message_type.root_tag,
-            namespaces={"": message_type.namespace},
-            etree_element_class=etree.Element,
+        return encoded_element(
+            self.schema(message_type).encode(
+                data,
+                path=message_type.root_tag,
+                namespaces={"": message_type.namespace},
+                etree_element_class=etree.Element,
+            )
         )
 
     def decode(self, root: etree._Element) -> tuple[MessageType, dict[str, Any]]:
@@ -94,12 +114,12 @@ class MessageSchemas:
         reader finds ``pant`` under that key however the sender chose to declare the document namespace.
         """
         message_type = self.type_of(root)
-        data = self.schema(message_type).decode(root, strip_namespaces=True)
+        data = self.schema(message_type).decode(as_source(root), strip_namespaces=True)
         return message_type, _without_markup(data)
 
     def validate(self, root: etree._Element) -> None:
         """Raise xmlschema's validation error when ``root`` breaks its message's schema."""
-        self.schema(self.type_of(root)).validate(root)
+        self.schema(self.type_of(root)).validate(as_source(root))
 
 
 def in_document_namespace(data: dict[str, Any]) -> dict[str, Any]:

@@ -197,8 +197,8 @@ def _items(data: Any) -> list[dict[str, Any]]:
         return data
     if isinstance(data, dict):
         for key in ("items", "messages", "participants", "data"):
-            if isinstance(data.get(key), list):
-                return data[key]
+            if isinstance(items := data.get(key), list):
+                return items
     return []
 
 
