@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 SPEC_VERSION = "1.0"
-CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json"
+# Altinn writes its gateway's address before this path; this broker does not know the address its clients
+# reach it at (a proxy may stand in front), so ``source`` is the URI-reference, which CloudEvents allows.
+SOURCE = "/broker/api/v1/filetransfer"
 _TYPE_PREFIX = "no.altinn.broker."
 _ORGANISATION_PREFIXES = ("0192:", "urn:altinn:organization:identifier-no:")
 
@@ -80,14 +82,20 @@ class AltinnEvent:
         return f"urn:altinn:resource:{self.resource_id}"
 
     def data(self) -> dict[str, str] | None:
+        """Altinn's ``data``: the party's role, when the event names one."""
         return {"Role": self.role.value} if self.role is not None else None
 
-    def cloud_event(self, base_url: str) -> dict[str, object]:
-        """The event as a structured-mode CloudEvent; ``base_url`` is where this broker's API is reached."""
+    @property
+    def routing_key(self) -> str:
+        """``<orgnr>.filetransfer.<type>``: the party's events queue takes it (bound ``<orgnr>.#``)."""
+        return f"{self.party}.filetransfer.{self.type.short_name}"
+
+    def cloud_event(self) -> dict[str, object]:
+        """The event as a structured-mode CloudEvent (the JSON object of ``application/cloudevents+json``)."""
         envelope: dict[str, object] = {
             "specversion": SPEC_VERSION,
             "id": self.id,
-            "source": f"{base_url.rstrip('/')}/broker/api/v1/filetransfer",
+            "source": SOURCE,
             "type": self.type.value,
             "time": self.time.astimezone(UTC).isoformat().replace("+00:00", "Z"),
             "subject": self.subject,

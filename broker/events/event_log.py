@@ -2,11 +2,13 @@
 
 The caller passes the connection (or unit of work) whose transaction records the status change: the event
 commits with it or not at all, so no event is told about a change that was rolled back, and none is lost
-when the process dies after the commit. Delivery (RabbitMQ, webhooks) starts from what is committed here.
+when the process dies after the commit. Each event also gets an outbox row: the relay publishes it to the
+party's events queue as a CloudEvent, with the same guarantee as a message (published, or retried).
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -16,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker.events.altinn_event import AltinnEvent, AltinnEventType, SubjectRole, party_orgnr
+from broker.store.outbox_repository import CLOUDEVENT_KIND, OutboxEntry, OutboxRepository
 from broker.store.tables import file_transfer_events
 
 
@@ -82,7 +85,17 @@ async def append_events(transaction: Transaction, events: Iterable[AltinnEvent])
         }
         for event in batch
     ]
-    await _connection_of(transaction).execute(sa.insert(file_transfer_events), rows)
+    connection = _connection_of(transaction)
+    await connection.execute(sa.insert(file_transfer_events), rows)
+    await OutboxRepository(connection).add_many(
+        OutboxEntry(
+            CLOUDEVENT_KIND,
+            event.id,
+            event.routing_key,
+            body=json.dumps(event.cloud_event(), separators=(",", ":")).encode(),
+        )
+        for event in batch
+    )
     return batch
 
 

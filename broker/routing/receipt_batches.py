@@ -43,7 +43,7 @@ def receipt_message(sender: str, status: MessageStatus, entries: Sequence[tuple[
 
 
 def coalesce(outgoing: Sequence[OutgoingMessage]) -> tuple[list[OutgoingMessage], list[list[int]]]:
-    """Join the events that share a routing key into one array message; messages pass through as they are.
+    """Join the receipts that share a routing key into one array message; others pass through as they are.
 
     Returns the messages to publish and, for each, the indexes in ``outgoing`` it carries, so a failed
     publish can be traced back to every row in it. Each event's body must be one receipt entry."""
@@ -52,8 +52,8 @@ def coalesce(outgoing: Sequence[OutgoingMessage]) -> tuple[list[OutgoingMessage]
     by_key: dict[str, int] = {}
     bodies: dict[int, list[bytes]] = {}
     for index, message in enumerate(outgoing):
-        if message.exchange != "events":
-            joined.append(message)
+        if message.exchange != "events" or message.content_type != JSON_CONTENT_TYPE:
+            joined.append(message)  # a message, or a CloudEvent: each travels on its own
             members.append([index])
             continue
         slot = by_key.get(message.routing_key)

@@ -39,6 +39,7 @@ from broker.domain.lifecycle import MessageStatus, can_move, overtaken
 from broker.routing.receipt_batches import HEADER_STATUS, coalesce, receipt_entry, receipt_message
 from broker.routing.status_moves import EVENT_KIND, MESSAGE_KIND, RELAY_ACTOR, move_status, utcnow
 from broker.routing.transport import (
+    CLOUDEVENTS_CONTENT_TYPE,
     JSON_CONTENT_TYPE,
     XML_CONTENT_TYPE,
     OutgoingMessage,
@@ -47,6 +48,7 @@ from broker.routing.transport import (
     routing_headers,
 )
 from broker.store import tables
+from broker.store.outbox_repository import CLOUDEVENT_KIND
 
 log = logging.getLogger(__name__)
 
@@ -597,5 +599,5 @@ def _outgoing(row: Any) -> OutgoingMessage | None:
         body=bytes(row.body or b""),
         message_id=row.message_id,
         headers=headers,
-        content_type=JSON_CONTENT_TYPE,
+        content_type=CLOUDEVENTS_CONTENT_TYPE if row.kind == CLOUDEVENT_KIND else JSON_CONTENT_TYPE,
     )

@@ -19,6 +19,7 @@ ExchangeKind = Literal["messages", "events"]
 
 XML_CONTENT_TYPE = "application/xml"
 JSON_CONTENT_TYPE = "application/json"
+CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json"  # a file-transfer event, structured mode
 
 # Header names carried on every routed message, so a consumer can route without parsing the XML.
 HEADER_MESSAGE_TYPE = "message-type"

@@ -17,7 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from broker.domain.messages import StoredMessage
 from broker.store.tables import outbox
 
-OUTBOX_KINDS = frozenset({"message", "event"})
+# "message": a stored message to its recipient's inbox; "event": a receipt to a sender (joined into arrays);
+# "cloudevent": a file-transfer event, published on its own as a structured-mode CloudEvent.
+CLOUDEVENT_KIND = "cloudevent"
+OUTBOX_KINDS = frozenset({"message", "event", CLOUDEVENT_KIND})
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +87,7 @@ class OutboxRepository:
         headers: Mapping[str, Any],
         body: bytes | None = None,
     ) -> None:
-        """Queue one publish: ``message`` (the body is read from the message row) or ``event`` (JSON body)."""
+        """Queue one publish: ``message`` (the body is read from the message row), ``event`` or ``cloudevent``."""
         await self.add_many([OutboxEntry(kind, message_id, routing_key, headers, body)])
 
     @staticmethod
