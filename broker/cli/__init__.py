@@ -3,10 +3,11 @@
 Commands are thin: they parse arguments and call use cases; exit codes are 0 ok, 1 a finding
 (an invalid file, a failed check), 2 usage or an unreadable input.
 
-Start-up is part of every command's cost (``dsve validate`` on one file is mostly start-up), so building
-the parser imports only argparse-level code: each command module imports its heavy dependencies inside
-its command functions, and the plug-ins are looked up only when the command is not a built-in one
-(the entry-point scan reads the metadata of every installed distribution).
+Start-up is part of every command's cost (``dsve validate`` on one file is mostly start-up), so a built-in
+command builds the parser of its own module only: each command module imports its heavy dependencies inside
+its command functions, every sub-parser costs argparse a few message-catalogue look-ups, and the plug-ins
+are looked up only when the command is not a built-in one (the entry-point scan reads the metadata of
+every installed distribution).
 """
 
 from __future__ import annotations
@@ -16,15 +17,20 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-# Modules that each define ``register(subparsers)``; a command sets ``func`` returning an exit code.
-COMMAND_MODULES = (
-    "broker.cli.schema_commands",
-    "broker.cli.signature_commands",
-    "broker.cli.server_commands",
-    "broker.cli.db_commands",
-    "broker.cli.participant_commands",
-    "broker.cli.console_commands",
-)
+# Each built-in command and the module whose ``register(subparsers)`` adds it; a command sets ``func``
+# returning an exit code. A module's commands are all listed here (a test checks it).
+COMMANDS = {
+    "validate": "broker.cli.schema_commands",
+    "schemas": "broker.cli.schema_commands",
+    "sign": "broker.cli.signature_commands",
+    "verify": "broker.cli.signature_commands",
+    "pki": "broker.cli.signature_commands",
+    "serve": "broker.cli.server_commands",
+    "db": "broker.cli.db_commands",
+    "participants": "broker.cli.participant_commands",
+    "console": "broker.cli.console_commands",
+}
+COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
 
 
 # Commands that live outside the broker (the simulators, the demo) plug in through this entry-point
@@ -40,17 +46,20 @@ def _register_plugins(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
-    """The ``dsve`` parser; with ``argv`` naming a built-in command, without the plug-ins' commands.
+    """The ``dsve`` parser; with ``argv`` naming a built-in command, that command's module's commands only.
 
     Without ``argv``, or when its first word is no built-in command (a plug-in's command, a typo, or
-    ``--help``, which lists every command), the plug-ins are registered too.
+    ``--help``, which lists every command), every module's commands and the plug-ins' are registered.
     """
     parser = argparse.ArgumentParser(prog="dsve", description="dsve-broker: signed XML messages for DSVE.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    module = COMMANDS.get(argv[0]) if argv else None
+    if module is not None:
+        importlib.import_module(module).register(subparsers)
+        return parser
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
-    if not argv or argv[0] not in subparsers.choices:
-        _register_plugins(subparsers)
+    _register_plugins(subparsers)
     return parser
 
 
