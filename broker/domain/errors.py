@@ -42,6 +42,11 @@ class Error(enum.Enum):
     UNKNOWN_MESSAGE_TYPE = ErrorSpec(2004, "unknown-message-type", 422, "The root element is no known message type")
     SCHEMA_INVALID = ErrorSpec(2005, "schema-invalid", 422, "The message does not match its schema")
     RULE_VIOLATION = ErrorSpec(2006, "rule-violation", 422, "The message breaks a content rule")
+    # Comments are dropped while parsing (every reader sees a value whole, as the schema and c14n do);
+    # processing instructions inside the document element are refused: c14n signs them, no message uses one.
+    XML_PROCESSING_INSTRUCTION = ErrorSpec(
+        2007, "xml-processing-instruction", 400, "Processing instructions are not accepted inside the document"
+    )
     SIGNATURE_MISSING = ErrorSpec(3001, "signature-missing", 422, "The message is not signed")
     SIGNATURE_INVALID = ErrorSpec(3002, "signature-invalid", 422, "The signature does not verify")
     CERTIFICATE_UNTRUSTED = ErrorSpec(3003, "certificate-untrusted", 422, "The certificate is not trusted")

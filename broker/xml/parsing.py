@@ -4,7 +4,15 @@ One parser configuration serves the whole broker: no entity substitution, no DTD
 libxml2's own size guards on (``huge_tree`` off). On top of it, cheap checks refuse what the parser would
 accept but the broker must not: any DOCTYPE (a DOCTYPE is the only place entities can be declared, and
 libxml2 expands internal entities in attribute values even with substitution off), a declared encoding
-that contradicts the bytes, and documents over the structural limits.
+that contradicts the bytes, processing instructions inside the document element, and documents over the
+structural limits.
+
+Comments are dropped while parsing. The schema validator and exclusive c14n (the signature's digest) see
+the text around a comment as one value; lxml's ``element.text`` would stop at the comment, so a reader of
+``15<!-- -->889210182`` would check, store or show ``15``. Without comments in the tree every reader sees
+what the schema and the signature saw. Processing instructions are different: c14n keeps them, so they
+cannot be dropped without changing the signed bytes, and no message type has a use for one inside its
+content; they are refused.
 
 lxml parsers keep per-parse state and are not safe to share between threads, so each thread gets its own.
 """
@@ -36,6 +44,7 @@ _LIMIT_ERRORS = frozenset({"ERR_RESOURCE_LIMIT"})
 _ENTITY_ERRORS = frozenset({"ERR_UNDECLARED_ENTITY", "WAR_UNDECLARED_ENTITY", "ERR_ENTITYREF_NO_NAME"})
 
 _NO_DOCTYPE = "a DOCTYPE is not allowed (no DTDs, no entity declarations)"
+_NO_PI = "processing instructions are not allowed inside the document element"
 
 _local = threading.local()
 
@@ -52,7 +61,7 @@ def _parser() -> etree.XMLParser:
             attribute_defaults=False,
             huge_tree=False,
             remove_blank_text=False,
-            remove_comments=False,
+            remove_comments=True,
             remove_pis=False,
             strip_cdata=False,
             collect_ids=False,
@@ -74,6 +83,7 @@ class _LimitCheck:
         # An element exists at depth max_depth + 1 exactly when this path selects something.
         self.too_deep = etree.XPath("boolean(" + "/*" * (limits.max_depth + 1) + ")")
         self.count = etree.XPath("count(//*)")
+        self.inner_pi = etree.XPath("/*//processing-instruction()[1]")
         # Character counts are a lower bound of the UTF-8 size: candidates are measured exactly afterwards.
         self.long_text = etree.XPath(
             "(//text() | //@* | //comment() | //processing-instruction())[string-length(.) > $n]"
@@ -81,6 +91,11 @@ class _LimitCheck:
 
     def check(self, tree: etree._ElementTree, size: int) -> None:
         limits = self.limits
+        instructions = self.inner_pi(tree)
+        if instructions:
+            line = instructions[0].sourceline or 0
+            issue = Issue(_NO_PI, line, 0, code=Error.XML_PROCESSING_INSTRUCTION.spec.slug)
+            raise Refusal(Error.XML_PROCESSING_INSTRUCTION, _NO_PI, [issue])
         if self.too_deep(tree):
             raise _limit(f"the document is nested deeper than {limits.max_depth} elements")
         # A well-formed element takes at least four bytes (<a/>): small bodies cannot exceed the count.
