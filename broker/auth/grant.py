@@ -19,6 +19,7 @@ from typing import Any
 
 import jwt
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
@@ -79,7 +80,21 @@ def read_unverified_claims(assertion: str) -> tuple[dict[str, Any], list[x509.Ce
         raise _invalid(f"the assertion is not a JWT: {exc}") from exc
     if header.get("alg") not in GRANT_ALGORITHMS:
         raise _invalid(f"the assertion must be signed with one of {', '.join(GRANT_ALGORITHMS)}")
-    return header, _certificates_from_x5c(header)
+    certificates = _certificates_from_x5c(header)
+    _require_key_for(header["alg"], certificates[0])
+    return header, certificates
+
+
+def _require_key_for(algorithm: str, leaf: x509.Certificate) -> None:
+    """The leaf's key must be of the algorithm's kind: PyJWT raises TypeError, not a JWT error, otherwise."""
+    try:
+        key = leaf.public_key()
+    except (ValueError, UnsupportedAlgorithm) as exc:  # a key type or curve the library cannot load
+        raise _invalid("the certificate's public key cannot be read") from exc
+    if algorithm == "RS256" and not isinstance(key, rsa.RSAPublicKey):
+        raise _invalid("an RS256 assertion needs a certificate with an RSA key")
+    if algorithm == "ES256" and not (isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name == "secp256r1"):
+        raise _invalid("an ES256 assertion needs a certificate with a P-256 key")
 
 
 async def grant_access_token(
@@ -109,7 +124,7 @@ async def grant_access_token(
         )
     except jwt.ExpiredSignatureError as exc:
         raise Refusal(Error.TOKEN_INVALID, "the assertion has expired") from exc
-    except jwt.PyJWTError as exc:
+    except (jwt.PyJWTError, TypeError, ValueError, OverflowError) as exc:
         raise _invalid(f"the assertion does not verify: {exc}") from exc
     issuer, subject, jti, expires = claims["iss"], claims["sub"], claims["jti"], claims["exp"]
     if not isinstance(issuer, str) or issuer != subject or not is_valid_orgnr(issuer):

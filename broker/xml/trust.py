@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -221,11 +221,14 @@ class TrustStore:
         key = tuple(certificate_der)
         trusted = self._chains.get(key)
         if trusted is None:
+            # The library reads a certificate's fields lazily: a malformed name, extension or key raises
+            # (ValueError, KeyError for an unknown string type, UnsupportedAlgorithm for an unknown key type)
+            # only when the chain walk or the identity reaches it, so all of it is guarded.
             try:
                 certs = [x509.load_der_x509_certificate(der) for der in key]
-            except ValueError as exc:
-                raise _untrusted(f"unreadable certificate: {exc}") from exc
-            trusted = TrustedChain(tuple(self._build(certs[0], certs[1:])), identity_from_certificate(certs[0]))
+                trusted = TrustedChain(tuple(self._build(certs[0], certs[1:])), identity_from_certificate(certs[0]))
+            except (ValueError, KeyError, TypeError, UnsupportedAlgorithm) as exc:
+                raise _untrusted(f"unreadable certificate: {exc!s}") from exc
             with self._lock:
                 if len(self._chains) >= _CACHE_LIMIT:
                     self._chains.clear()
