@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from participants.kartverket.model import Grunnboksutskrift, Right, RightKind
 
-_KIND_NAMES = {RightKind.PANT: "Pantedokument", RightKind.SERVITUTT: "Servitutt", RightKind.URAADIGHET: "Urådighet"}
+_KIND_NAMES = {
+    RightKind.PANT: "Pantedokument",
+    RightKind.SERVITUTT: "Servitutt",
+    RightKind.URAADIGHET: "Urådighet",
+    RightKind.ANNEN_HEFTELSE: "Annen heftelse",
+    RightKind.UTLEGG: "Utleggsforretning",
+    RightKind.ANMERKNING: "Anmerkning",
+}
 
 
 def _nok(amount: int) -> str:

@@ -102,6 +102,9 @@ class RightKind(enum.StrEnum):
     PANT = "pant"
     SERVITUTT = "servitutt"
     URAADIGHET = "uraadighet"
+    ANNEN_HEFTELSE = "annen_heftelse"
+    UTLEGG = "utlegg"
+    ANMERKNING = "anmerkning"
 
 
 @dataclass(frozen=True, slots=True, order=True)

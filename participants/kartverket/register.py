@@ -12,6 +12,7 @@ from sqlalchemy import Row, Select, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from participants.kartverket import tables as t
+from participants.kartverket.etinglysing import tables as _etinglysing_tables  # noqa: F401  (create_all makes them too)
 from participants.kartverket.model import (
     Borettslagsandel,
     DocumentNumber,
@@ -89,7 +90,7 @@ def _party_values(party: Party | None) -> dict[str, object]:
     return {"holder_kind": party.kind.value, "holder_ident": party.ident, "holder_name": party.name}
 
 
-def _rights_query() -> Select:
+def rights_query() -> Select:
     """Rights joined with their document and unit, labelled so row attributes do not collide."""
     r, d, u = t.rettigheter, t.dokumenter, t.registerenheter
     return (
@@ -122,7 +123,7 @@ def _rights_query() -> Select:
     )
 
 
-def _right_from_query(row: Row) -> Right:
+def right_from_row(row: Row) -> Right:
     return Right(
         ref=RightRef(DocumentNumber(row.year, row.number, row.embete), row.rettsstiftelsesnummer),
         kind=RightKind(row.right_kind),
@@ -142,6 +143,10 @@ class RegisterTransaction:
         self._conn = conn
         self._embete = embete
 
+    @property
+    def connection(self) -> AsyncConnection:
+        return self._conn
+
     async def _unit_id(self, unit: Registerenhet, *, lock: bool = False) -> int | None:
         query = select(t.registerenheter.c.id).where(t.registerenheter.c.key == unit.key)
         if lock:
@@ -154,16 +159,22 @@ class RegisterTransaction:
             raise UnknownUnit(str(unit))
         return unit_id
 
+    async def unit_by_key(self, key: str) -> Registerenhet:
+        row = (await self._conn.execute(select(t.registerenheter).where(t.registerenheter.c.key == key))).first()
+        if row is None:
+            raise UnknownUnit(key)
+        return _unit_of(row)
+
     async def owners(self, unit_id: int) -> list[Share]:
         h = t.hjemmel
         rows = await self._conn.execute(select(h).where(h.c.unit_id == unit_id, h.c.active.is_(True)).order_by(h.c.id))
         return [Share(Party(PartyKind(r.holder_kind), r.holder_ident, r.holder_name), r.teller, r.nevner) for r in rows]
 
     async def rights(self, unit_id: int, *, active_only: bool = True) -> list[Right]:
-        query = _rights_query().where(t.rettigheter.c.unit_id == unit_id)
+        query = rights_query().where(t.rettigheter.c.unit_id == unit_id)
         if active_only:
             query = query.where(t.rettigheter.c.active.is_(True))
-        return [_right_from_query(row) for row in await self._conn.execute(query)]
+        return [right_from_row(row) for row in await self._conn.execute(query)]
 
     async def unit_count(self) -> int:
         return (await self._conn.execute(select(func.count()).select_from(t.registerenheter))).scalar_one()

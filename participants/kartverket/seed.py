@@ -11,19 +11,22 @@ that example package passes against the seeded register too.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
+from participants.kartverket.etinglysing.tables import utgaatte_registerenheter
 from participants.kartverket.model import (
     Borettslagsandel,
     DocumentNumber,
     Matrikkelenhet,
     Party,
-    Registerenhet,
     RightKind,
     RightRef,
     Share,
 )
 from participants.kartverket.register import DEFAULT_EMBETE, LandRegister
+from participants.kartverket.seed_examples import EXAMPLE_UNITS
+from participants.kartverket.seed_types import SeedRight, SeedUnit
+from participants.kartverket.seed_types import at as _at
+from participants.kartverket.seed_types import doc as _doc
 
 NORDLYS_SPAREBANK = Party.organisation("910000004", "Nordlys Sparebank")
 FJELLKYSTEN_BANK = Party.organisation("920000002", "Fjellkysten Bank ASA")
@@ -73,34 +76,6 @@ DEMO_SALE = DemoSale(
 RESTRICTED_UNIT = Matrikkelenhet("0301", 75, 210)
 """A unit with an urådighet held by BOLIGSTIFTELSEN: a transfer without its consent is refused."""
 RESTRICTION = RightRef(DocumentNumber(2012, 98311, DEFAULT_EMBETE), 1)
-
-
-@dataclass(frozen=True, slots=True)
-class SeedRight:
-    kind: RightKind
-    holder: Party | None
-    number: DocumentNumber
-    registered_at: datetime
-    beloep: int | None = None
-    text: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class SeedUnit:
-    unit: Registerenhet
-    address: str
-    owners: tuple[Share, ...]
-    deed: DocumentNumber
-    deed_registered_at: datetime
-    rights: tuple[SeedRight, ...] = ()
-
-
-def _doc(year: int, number: int) -> DocumentNumber:
-    return DocumentNumber(year, number, DEFAULT_EMBETE)
-
-
-def _at(year: int, month: int, day: int, hour: int = 10) -> datetime:
-    return datetime(year, month, day, hour, tzinfo=UTC)
 
 
 def _person(fnr: str, name: str) -> Party:
@@ -204,6 +179,7 @@ SEED_UNITS: tuple[SeedUnit, ...] = (
         _doc(2020, 510077),
         _at(2020, 3, 2),
     ),
+    *EXAMPLE_UNITS,
 )
 
 
@@ -221,5 +197,9 @@ async def seed(register: LandRegister, units: tuple[SeedUnit, ...] = SEED_UNITS)
                 document_id, _ = await tx.add_document(right.kind.value, right.registered_at, number=right.number)
                 await tx.add_right(
                     spec.unit, document_id, right.kind, right.holder, beloep=right.beloep, text=right.text
+                )
+            if spec.expired_at is not None:
+                await tx.connection.execute(
+                    utgaatte_registerenheter.insert().values(key=spec.unit.key, utgaatt_at=spec.expired_at)
                 )
     return True
