@@ -6,12 +6,16 @@ directory, one subdirectory per message type. Then it times ``dsve validate DIR`
 schema file over that schema's files, and prints both wall times and their ratio (goal: dsve/xmllint ≤ 1).
 xmllint checks the schema only, so it finds fewer invalid files; both counts are printed.
 
-The two tools run alternately, ``--repeat`` times each, so load from other work on the machine falls on
-both alike; the best and worst wall times are printed with the load average before and after. ``dsve`` is
-the one installed beside this interpreter, so a version manager's shim in front of it is not timed.
+The tools run alternately, ``--repeat`` times each, so load from other work on the machine falls on all
+alike; the best and worst wall times are printed with the load average before and after, and the CPU time
+of the best run (user + system of the process and its workers), which a busy machine disturbs far less.
+``dsve`` is the script installed beside this interpreter (a version manager's shim in front of it is not
+timed), run on this checkout's code (``PYTHONPATH``). ``--baseline DIR`` times the code of another checkout
+(e.g. ``git archive REV | tar -x -C DIR``) the same way in the same invocation: before and after, side by side.
 
-    python bench/cli_validate.py            # 10,000 files
-    python bench/cli_validate.py --smoke    # about 200 files, a few seconds
+    python bench/cli_validate.py                          # 10,000 files
+    python bench/cli_validate.py --baseline /tmp/before   # and the same runs on another checkout's code
+    python bench/cli_validate.py --smoke                  # about 200 files, a few seconds
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -27,6 +32,7 @@ import time
 import uuid
 from collections import defaultdict
 from pathlib import Path
+from typing import NamedTuple
 
 from lxml import etree
 
@@ -99,46 +105,50 @@ def dsve_command() -> str | None:
     return str(beside) if beside.is_file() else shutil.which("dsve")
 
 
-def time_dsve(dsve: str, directory: Path, xsd_dir: Path) -> tuple[float, str]:
+class Timed(NamedTuple):
+    wall_s: float
+    cpu_s: float
+
+
+def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[Timed, subprocess.CompletedProcess[str]]:
+    """Run ``command``; its wall time and the CPU time (user + system) of it and its children."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return Timed(wall, cpu), result
+
+
+def code_env(tree: Path) -> dict[str, str]:
+    """The environment that makes ``dsve`` run the code of ``tree`` (not the installed checkout's)."""
+    return {**os.environ, "PYTHONPATH": str(tree)}
+
+
+def time_dsve(dsve: str, directory: Path, xsd_dir: Path, tree: Path) -> tuple[Timed, str]:
     command = [dsve, "validate", "--xsd-dir", str(xsd_dir), str(directory)]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - started
+    elapsed, result = timed(command, code_env(tree))
     if result.returncode not in (0, 1):
         raise SystemExit(f"dsve validate failed ({result.returncode}): {result.stderr.strip()}")
     return elapsed, result.stdout.strip().splitlines()[-1]
 
 
-def time_startup(dsve: str, example: str, schema: Path, xsd_dir: Path) -> tuple[float, float]:
-    """Wall time of each tool on one file: what every invocation pays before its first file."""
-    runs = {
-        "dsve": [dsve, "validate", "--xsd-dir", str(xsd_dir), example],
-        "xmllint": ["xmllint", "--noout", "--schema", str(schema), example],
-    }
-    best = {}
-    for name, command in runs.items():
-        times = []
-        for _ in range(3):
-            started = time.perf_counter()
-            subprocess.run(command, capture_output=True, check=False)
-            times.append(time.perf_counter() - started)
-        best[name] = min(times)
-    return best["dsve"], best["xmllint"]
+def time_startup(command: list[str], runs: int, env: dict[str, str] | None = None) -> Timed:
+    """The best wall and best CPU time of ``runs`` runs on one file: what every invocation pays first."""
+    times = [timed(command, env)[0] for _ in range(runs)]
+    return Timed(min(t.wall_s for t in times), min(t.cpu_s for t in times))
 
 
-def time_xmllint(by_schema: dict[Path, list[str]]) -> tuple[float, int]:
+def time_xmllint(by_schema: dict[Path, list[str]]) -> tuple[Timed, int]:
     """xmllint once per schema file (it takes one schema per run), one after another."""
     invalid = 0
-    started = time.perf_counter()
+    wall = cpu = 0.0
     for schema, files in by_schema.items():
-        result = subprocess.run(
-            ["xmllint", "--noout", "--nonet", "--schema", str(schema), *files],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        elapsed, result = timed(["xmllint", "--noout", "--nonet", "--schema", str(schema), *files])
+        wall, cpu = wall + elapsed.wall_s, cpu + elapsed.cpu_s
         invalid += result.stderr.count(" fails to validate")
-    return time.perf_counter() - started, invalid
+    return Timed(wall, cpu), invalid
 
 
 def load_average() -> str:
@@ -148,55 +158,86 @@ def load_average() -> str:
         return "?"
 
 
+def _line(name: str, runs: list[Timed], count: int, note: str) -> str:
+    best = min(runs, key=lambda t: t.wall_s)
+    worst = max(t.wall_s for t in runs)
+    return (
+        f"{name:<15}{best.wall_s:6.2f} s (worst {worst:.2f}; CPU {best.cpu_s:.2f} s; "
+        f"{count / best.wall_s:6.0f} files/s)  {note}"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=10_000, help="files to generate (default 10,000)")
     parser.add_argument("--smoke", action="store_true", help="about 200 files: a quick check that it all runs")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of each tool, alternating (default 3)")
+    parser.add_argument("--startup-runs", type=int, default=10, help="runs on one file per tool (default 10)")
+    parser.add_argument("--baseline", type=Path, help="another checkout whose code is timed alongside")
     parser.add_argument("--seed", type=int, default=20261128)
     args = parser.parse_args()
     count = 200 if args.smoke else args.count
     repeat = 1 if args.smoke else max(1, args.repeat)
+    startup_runs = 2 if args.smoke else max(1, args.startup_runs)
     dsve = dsve_command()
     if shutil.which("xmllint") is None or dsve is None:
         raise SystemExit("needs xmllint and the dsve command on PATH")
+    trees = {"dsve validate": ROOT}
+    if args.baseline is not None:
+        if not (args.baseline / "broker" / "cli" / "__init__.py").is_file():
+            raise SystemExit(f"{args.baseline} is no checkout of this project")
+        trees["baseline"] = args.baseline.resolve()
     directory = Path(tempfile.mkdtemp(prefix="dsve-bench-"))
     try:
         started = time.perf_counter()
         by_schema, schema_faults, rule_faults = generate(directory, count, args.seed)
         print(
             f"generated {count} files in {time.perf_counter() - started:.1f} s "
-            f"({schema_faults} schema faults, {rule_faults} rule faults, {len(by_schema)} schemas)"
+            f"({schema_faults} schema faults, {rule_faults} rule faults, {len(by_schema)} schemas; "
+            f"{os.cpu_count()} cores)"
         )
-        # Warm the page cache and the interpreter's bytecode cache, so neither run pays for the other.
+        # Warm the page cache and the interpreters' bytecode caches, so no run pays for another.
         time_xmllint(by_schema)
-        time_dsve(dsve, directory, XSD_DIR)
+        for tree in trees.values():
+            time_dsve(dsve, directory, XSD_DIR, tree)
         load_before = load_average()
-        dsve_times: list[float] = []
-        xmllint_times: list[float] = []
+        runs: dict[str, list[Timed]] = {name: [] for name in (*trees, "xmllint")}
+        summaries: dict[str, str] = {}
         for _ in range(repeat):
-            xmllint_s, xmllint_invalid = time_xmllint(by_schema)
-            xmllint_times.append(xmllint_s)
-            dsve_s, dsve_summary = time_dsve(dsve, directory, XSD_DIR)
-            dsve_times.append(dsve_s)
-        dsve_s, xmllint_s = min(dsve_times), min(xmllint_times)
-        print(
-            f"dsve validate: {dsve_s:6.2f} s (worst {max(dsve_times):.2f}; {count / dsve_s:6.0f} files/s, "
-            f"{os.cpu_count()} cores)  {dsve_summary}"
-        )
-        print(
-            f"xmllint:       {xmllint_s:6.2f} s (worst {max(xmllint_times):.2f}; {count / xmllint_s:6.0f} files/s)  "
-            f"{xmllint_invalid} invalid (schema only)"
-        )
+            xmllint_time, xmllint_invalid = time_xmllint(by_schema)
+            runs["xmllint"].append(xmllint_time)
+            for name, tree in trees.items():
+                elapsed, summaries[name] = time_dsve(dsve, directory, XSD_DIR, tree)
+                runs[name].append(elapsed)
+        for name in trees:
+            print(_line(name + ":", runs[name], count, summaries[name]))
+        print(_line("xmllint:", runs["xmllint"], count, f"{xmllint_invalid} invalid (schema only)"))
+        xmllint_s = min(t.wall_s for t in runs["xmllint"])
         load = f"load {load_before} → {load_average()}"
-        print(f"ratio dsve/xmllint: {dsve_s / xmllint_s:.2f} (best runs of {repeat}; {load})")
+        for name in trees:
+            label = "ratio dsve/xmllint" if name == "dsve validate" else "ratio baseline/xmllint"
+            print(f"{label}: {min(t.wall_s for t in runs[name]) / xmllint_s:.2f} (best runs of {repeat}; {load})")
         schema, files = next(iter(by_schema.items()))
-        dsve_start, xmllint_start = time_startup(dsve, files[0], schema, XSD_DIR)
-        print(
-            f"one file (startup): dsve {dsve_start:.2f} s, xmllint {xmllint_start:.3f} s; "
-            f"without startup: dsve {(dsve_s - dsve_start) * 1e6 / count:.0f} µs/file, "
-            f"xmllint {(xmllint_s - xmllint_start * len(by_schema)) * 1e6 / count:.0f} µs/file"
+        one_file = {
+            name: ([dsve, "validate", "--xsd-dir", str(XSD_DIR), files[0]], code_env(tree))
+            for name, tree in trees.items()
+        }
+        one_file["xmllint"] = (["xmllint", "--noout", "--schema", str(schema), files[0]], None)
+        startup: dict[str, Timed] = {name: Timed(float("inf"), float("inf")) for name in one_file}
+        for _ in range(startup_runs):  # alternating, like the batches
+            for name, (command, env) in one_file.items():
+                best = time_startup(command, 1, env)
+                startup[name] = Timed(min(startup[name].wall_s, best.wall_s), min(startup[name].cpu_s, best.cpu_s))
+        shown = ", ".join(
+            f"{name.split()[0]} {t.wall_s * 1e3:.0f} ms (CPU {t.cpu_s * 1e3:.0f})" for name, t in startup.items()
         )
+        print(f"one file, start-up included (best of {startup_runs}): {shown}")
+        per_file = ", ".join(
+            f"{name.split()[0]} {(min(t.wall_s for t in runs[name]) - startup[name].wall_s) * 1e6 / count:.0f}"
+            for name in trees
+        )
+        xmllint_each = (xmllint_s - startup["xmllint"].wall_s * len(by_schema)) * 1e6 / count
+        print(f"without start-up, µs/file: {per_file}, xmllint {xmllint_each:.0f}")
     finally:
         shutil.rmtree(directory, ignore_errors=True)
     return 0
