@@ -28,3 +28,4 @@ def test_ci_runs_the_readmes_test_command() -> None:
     test_command = "pip install -e '.[test]' && python -m pytest"
     assert test_command in commands
     assert "python -m pip install -q -e '.[test]'" in ci and "python -m pytest" in ci
+    assert "python -m mypy" in ci

@@ -16,7 +16,10 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, TextIO
+
+if TYPE_CHECKING:
+    from broker.xml.catalogue import Catalogue, CompiledSchema
 
 # Below this many files a pool costs more than it saves.
 PARALLEL_THRESHOLD = 200
@@ -51,8 +54,8 @@ class _Checker:
         from broker.xml.validation import validate_tree, validate_with_schema
 
         self.limits = Settings.from_env().limits
-        self.catalogue: Any = None
-        self.compiled: Any = None
+        self.catalogue: Catalogue | None = None
+        self.compiled: CompiledSchema | None = None
         if schema_file is not None:
             self.compiled = CompiledSchema(compile_schema(Path(schema_file)))
         else:
@@ -82,6 +85,7 @@ class _Checker:
         if self.compiled is not None:
             report = self._validate_with_schema(tree, self.compiled, data)
         else:
+            assert self.catalogue is not None
             report = self._validate_tree(tree, self.catalogue, data)
         if not report.issues:
             return report.message_type, (), None
@@ -192,7 +196,7 @@ def _run(files: list[str], jobs: int) -> Iterator[FileResult]:
         yield FileResult(name, message_type, issues, unreadable)
 
 
-def _print_text(results: Iterable[FileResult], out: Any) -> tuple[int, int, int]:
+def _print_text(results: Iterable[FileResult], out: TextIO) -> tuple[int, int, int]:
     valid = invalid = unreadable = 0
     write = out.write
     for result in results:

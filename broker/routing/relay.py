@@ -58,7 +58,11 @@ _OVERTAKEN = [s.value for s in MessageStatus if overtaken(s, MessageStatus.PUBLI
 _RECEIPT_HEADERS = {"status": MessageStatus.PUBLISHED.value}
 _IDLE_CONNECTIONS = 4
 
-_RESULT_TYPES = {"headers": sa.JSON(), "body": sa.LargeBinary(), "content": sa.LargeBinary()}
+_RESULT_TYPES: dict[str, sa.types.TypeEngine[Any]] = {
+    "headers": sa.JSON(),
+    "body": sa.LargeBinary(),
+    "content": sa.LargeBinary(),
+}
 
 # Claim: lease the oldest unleased rows nobody else holds, and read what publishing them needs, in one statement.
 _PG_CLAIM = sa.text(
@@ -559,7 +563,7 @@ class OutboxRelay:
             )
 
     def _backoff(self, attempts: int) -> float:
-        ceiling = min(self.retry_max_s, self.retry_base_s * 2 ** max(0, attempts - 1))
+        ceiling = min(self.retry_max_s, self.retry_base_s * 2.0 ** min(max(0, attempts - 1), 30))
         return ceiling * random.uniform(0.5, 1.0)
 
 

@@ -39,6 +39,7 @@ from participants.kartverket.model import (
     Sletting,
 )
 from participants.kartverket.register import NORWAY
+from participants.messages.schemas import as_source, encoded_element
 
 NAMESPACE = "urn:no:dsve:tinglysing:v1"
 DOCUMENT_NAMESPACE = "urn:no:dsve:dokument:v1"
@@ -146,8 +147,10 @@ def _document(reference: str, data: dict[str, Any]) -> tuple[str, Dokument]:
     return c["@Id"], consent
 
 
-def _header(data: dict[str, Any]) -> Header | None:
+def _header(data: object) -> Header | None:
     hode = data.get("hode") if isinstance(data, dict) else None
+    if not isinstance(hode, dict):
+        return None
     try:
         return Header(
             hode["meldingsid"],
@@ -166,7 +169,10 @@ def decode_submission(root: etree._Element) -> Submission:
         raise SubmissionUnreadable([f"the root element is {name}, not a tinglysingsforsendelse"], None)
     # Names are checked with their namespaces while validating; the data drops them, so the documents read the
     # same whether the sender declared their namespace as the default or bound it to a prefix.
-    data, errors = tinglysing_schema().decode(root, validation="lax", strip_namespaces=True)
+    decoded = tinglysing_schema().decode(as_source(root), validation="lax", strip_namespaces=True)
+    if not isinstance(decoded, tuple):
+        raise TypeError("xmlschema answers a lax decode with data and errors")
+    data, errors = decoded
     header = _header(data)
     if errors or header is None:
         problems = [f"{error.path}: {error.reason}" for error in errors] or ["the header is incomplete"]
@@ -241,8 +247,8 @@ def encode_status(report: StatusReport, request: Header, kartverket: Party, now:
         }
     if report.registered:
         data["tinglysteDokumenter"] = {"tinglystDokument": [_registered_data(d) for d in report.registered]}
-    element = tinglysing_schema().encode(
-        data, path=STATUS_TAG, namespaces={"": NAMESPACE}, etree_element_class=etree.Element
+    element = encoded_element(
+        tinglysing_schema().encode(data, path=STATUS_TAG, namespaces={"": NAMESPACE}, etree_element_class=etree.Element)
     )
     return etree.tostring(element, xml_declaration=True, encoding="UTF-8")
 

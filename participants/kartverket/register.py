@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, Select, func, insert, select, update
+from sqlalchemy import CursorResult, Row, Select, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from participants.kartverket import tables as t
@@ -51,10 +52,18 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def _unit_of(row: Row) -> Registerenhet:
+def _unit_of(row: Row[Any]) -> Registerenhet:
     if row.kind == "borettslagsandel":
         return Borettslagsandel(row.borettslag_orgnr, row.andelsnummer)
     return Matrikkelenhet(row.kommunenummer, row.gaardsnummer, row.bruksnummer, row.festenummer, row.seksjonsnummer)
+
+
+def _inserted_id(result: CursorResult[Any]) -> int:
+    """The integer key the database gave the row one insert made."""
+    key = result.inserted_primary_key
+    if key is None or not isinstance(key[0], int):
+        raise RuntimeError("the insert returned no integer key")
+    return key[0]
 
 
 def _unit_values(unit: Registerenhet, address: str) -> dict[str, object]:
@@ -90,7 +99,7 @@ def _party_values(party: Party | None) -> dict[str, object]:
     return {"holder_kind": party.kind.value, "holder_ident": party.ident, "holder_name": party.name}
 
 
-def rights_query() -> Select:
+def rights_query() -> Select[Any]:
     """Rights joined with their document and unit, labelled so row attributes do not collide."""
     r, d, u = t.rettigheter, t.dokumenter, t.registerenheter
     return (
@@ -123,7 +132,7 @@ def rights_query() -> Select:
     )
 
 
-def right_from_row(row: Row) -> Right:
+def right_from_row(row: Row[Any]) -> Right:
     return Right(
         ref=RightRef(DocumentNumber(row.year, row.number, row.embete), row.rettsstiftelsesnummer),
         kind=RightKind(row.right_kind),
@@ -205,10 +214,10 @@ class RegisterTransaction:
             highest = (
                 await self._conn.execute(select(func.max(t.dokumenter.c.number)).where(t.dokumenter.c.year == year))
             ).scalar_one_or_none()
-            number = (highest or 0) + 1
+            number = int(highest or 0) + 1
             await self._conn.execute(insert(series).values(year=year, last_number=number))
             return number
-        number = row.last_number + 1
+        number = int(row.last_number) + 1
         await self._conn.execute(update(series).where(series.c.year == year).values(last_number=number))
         return number
 
@@ -236,11 +245,11 @@ class RegisterTransaction:
                 innsendingsreferanse=innsendingsreferanse,
             )
         )
-        return result.inserted_primary_key[0], number
+        return _inserted_id(result), number
 
     async def add_unit(self, unit: Registerenhet, address: str = "") -> int:
         result = await self._conn.execute(insert(t.registerenheter).values(**_unit_values(unit, address)))
-        return result.inserted_primary_key[0]
+        return _inserted_id(result)
 
     async def add_owners(self, unit: Registerenhet, shares: Iterable[Share], document_id: int | None) -> None:
         unit_id = await self._require_unit_id(unit)

@@ -97,6 +97,7 @@ async def handle_submission(
     with the outcome. Raises Refusal when the sender's own signature fails, and SubmissionUnreadable when
     the package is too broken to say whom to answer: neither can be answered safely."""
     root = _verified_root(tree, verifier)
+    final: StatusReport | None
     try:
         submission = decode_submission(root)
     except SubmissionUnreadable as unreadable:
