@@ -119,7 +119,8 @@ class ETinglysing:
             results = extra or judge(forsendelse, state, self.registers)
             await tx.connection.rollback()
         data = st.base_status(forsendelse.forsendelsesreferanse, None, None)
-        data["behandlingsinformasjon"] = st.behandlingsinformasjon(results)
+        if results:  # as Kartverket's: set only when something was found
+            data["behandlingsinformasjon"] = st.behandlingsinformasjon(results)
         return st.encode(data, self.schema)
 
     # sendTilTinglysing

@@ -64,7 +64,8 @@ def kontrollresultat_data(result: Kontrollresultat) -> dict[str, Any]:
 
 
 def behandlingsinformasjon(results: list[Kontrollresultat]) -> dict[str, Any]:
-    return {"kontrollresultater": {"kontrollresultat": [kontrollresultat_data(r) for r in results]}}
+    listed = [kontrollresultat_data(r) for r in results]
+    return {"kontrollresultater": {"kontrollresultat": listed} if listed else {}}
 
 
 def tinglysingsinformasjon(tinglyst: list[Tinglyst]) -> dict[str, Any]:
