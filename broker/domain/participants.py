@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 class Role(enum.StrEnum):
     BANK = "bank"
     MEGLER = "megler"
+    # A settlement company: in DSVE it receives and sends the megler's messages of the settlement (oppgjør).
+    OPPGJOERSFORETAK = "oppgjoersforetak"
     KARTVERKET = "kartverket"
 
 

@@ -105,7 +105,7 @@ def _schemas() -> dict[str, Any]:
         "required": ["orgnr", "role", "name", "sends", "receives", "active"],
         "properties": {
             "orgnr": _ORGNR,
-            "role": {"type": "string", "enum": ["bank", "megler", "kartverket"]},
+            "role": {"type": "string", "enum": ["bank", "megler", "oppgjoersforetak", "kartverket"]},
             "name": _STRING,
             "sends": {"type": "array", "items": _STRING},
             "receives": {"type": "array", "items": _STRING},
