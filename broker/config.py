@@ -37,6 +37,19 @@ def _env_bool(environ: dict[str, str], name: str, default: bool) -> bool:
     raise ValueError(f"{name} must be true or false, got {raw!r}")
 
 
+def _schema_sets(raw: str) -> tuple[tuple[str, Path], ...]:
+    """``dsve=DIR,etinglysing=DIR``: the directories that hold each schema set's third-party schemas."""
+    pairs = []
+    for item in raw.split(","):
+        if not item.strip():
+            continue
+        name, sep, directory = item.partition("=")
+        if not sep or not name.strip() or not directory.strip():
+            raise ValueError(f"DSVE_SCHEMA_SETS: {item.strip()!r} is not name=DIR")
+        pairs.append((name.strip(), Path(directory.strip())))
+    return tuple(pairs)
+
+
 @dataclass(frozen=True, slots=True)
 class XmlLimits:
     """Structural limits applied while parsing, before any schema work: they bound memory and CPU."""
@@ -72,6 +85,8 @@ class Settings:
     group_commit_max: int = 256
     store_maintenance_interval_s: int = 5
     outbox_high_water: int = 500
+    schema_sets: tuple[tuple[str, Path], ...] = ()
+    identifier_checks: str = ""
 
     @property
     def effective_database_url(self) -> str:
@@ -121,4 +136,6 @@ class Settings:
             group_commit_max=_env_int(env, "DSVE_GROUP_COMMIT_MAX", 256),
             store_maintenance_interval_s=_env_int(env, "DSVE_STORE_MAINTENANCE_INTERVAL", 5),
             outbox_high_water=_env_int(env, "DSVE_OUTBOX_HIGH_WATER", 500),
+            schema_sets=_schema_sets(env.get("DSVE_SCHEMA_SETS", "")),
+            identifier_checks=env.get("DSVE_IDENTIFIER_CHECKS", "").strip(),
         )

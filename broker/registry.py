@@ -24,6 +24,7 @@ from broker.store.unit_of_work import UnitOfWork
 from broker.xml.trust import identity_from_certificate
 
 CATALOGUE_FILE = "catalogue.toml"
+SETS_DIR = "sets"
 
 
 class RegistryError(ValueError):
@@ -40,8 +41,10 @@ class CatalogueEntry:
 
 
 def read_catalogue_entries(xsd_dir: Path = REPO_XSD_DIR) -> list[CatalogueEntry]:
-    """The roles of every message type in ``xsd_dir/catalogue.toml``.
+    """The roles of every message type in ``xsd_dir/catalogue.toml`` and of the schema sets' mapping files.
 
+    The official types (``IntensjonFraBank``, ``SignedMortgageDeed``, ...) come from ``xsd_dir/sets/*.toml``
+    under their official ``messageType`` names, so a participant's capabilities name them as real systems do.
     Read with tomllib directly: the registry needs two lists per type, not the compiled schemas.
     """
     path = xsd_dir / CATALOGUE_FILE
@@ -49,11 +52,23 @@ def read_catalogue_entries(xsd_dir: Path = REPO_XSD_DIR) -> list[CatalogueEntry]
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise RegistryError(f"cannot read the message catalogue {path}: {exc}") from exc
-    return [
+    entries = [
         CatalogueEntry(name, frozenset(spec.get("sender_roles", ())), frozenset(spec.get("recipient_roles", ())))
         for name, spec in data.items()
         if isinstance(spec, dict)
     ]
+    for mapping_path in sorted((xsd_dir / SETS_DIR).glob("*.toml")):
+        try:
+            mapping = tomllib.loads(mapping_path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise RegistryError(f"cannot read the schema set mapping {mapping_path}: {exc}") from exc
+        types = mapping.get("types", {})
+        entries.extend(
+            CatalogueEntry(name, frozenset(spec.get("sender_roles", ())), frozenset(spec.get("recipient_roles", ())))
+            for name, spec in (types.items() if isinstance(types, dict) else ())
+            if isinstance(spec, dict)
+        )
+    return entries
 
 
 def default_capabilities(

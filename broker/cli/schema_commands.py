@@ -337,3 +337,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     schemas.add_argument("--format", choices=("text", "json"), default="text")
     schemas.add_argument("--xsd-dir", metavar="DIR", help="the catalogue directory (default: DSVE_XSD_DIR)")
     schemas.set_defaults(func=schemas_command)
+    from broker.cli.schema_set_commands import register_set_commands
+
+    register_set_commands(schemas)
