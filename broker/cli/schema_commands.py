@@ -237,9 +237,12 @@ def _exit_code(invalid: int, unreadable: int) -> int:
 def validate_command(args: argparse.Namespace) -> int:
     """``dsve validate``: exit 0 when every file is valid, 1 when any is invalid, 2 on usage or I/O trouble."""
     global _checker
+    from broker.cli.package_commands import package_validate_command, wants_package_mode
     from broker.config import Settings
     from broker.xml.catalogue import CatalogueError
 
+    if wants_package_mode(args):
+        return package_validate_command(args)
     try:
         xsd_dir = str(args.xsd_dir or Settings.from_env().xsd_dir)
         _checker = _Checker(xsd_dir, args.schema)
@@ -332,6 +335,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     validate.add_argument("--xsd-dir", metavar="DIR", help="the catalogue directory (default: DSVE_XSD_DIR)")
     validate.add_argument("--jobs", type=int, default=0, metavar="N", help="worker processes (default: every core)")
     validate.set_defaults(func=validate_command)
+    from broker.cli.package_commands import add_package_arguments
+
+    add_package_arguments(validate)
 
     schemas = subparsers.add_parser("schemas", help="list the message catalogue: type, family, sender → recipient")
     schemas.add_argument("--format", choices=("text", "json"), default="text")
