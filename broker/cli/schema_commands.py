@@ -3,9 +3,9 @@
 Every ``dsve`` invocation imports this module to build its parser, so it imports nothing heavy at module
 level: lxml and the catalogue load only when a command of this group runs.
 
-Large batches are spread over every core: the parent compiles the schemas once, then forks workers that
-inherit them and validate chunks of files, answering compact tuples (nothing for a valid file) so that
-little crosses the process boundary. Output keeps the order of the input.
+Large batches are spread over every core: the process compiles the schemas once, then forks copies that
+inherit them, and it and they validate chunks of files (``forked_map``), answering compact tuples (nothing
+for a valid file) so that little crosses the process boundary. Output keeps the order of the input.
 """
 
 from __future__ import annotations
@@ -96,15 +96,6 @@ class _Checker:
         return [outcome(name) for name in names]
 
 
-# The checker of this process. Set in the parent before forking, so the workers inherit it, compiled.
-_checker: _Checker | None = None
-
-
-def _validate_chunk(names: list[str]) -> list[Outcome]:
-    assert _checker is not None
-    return _checker.outcomes(names)
-
-
 def _read(name: str, max_bytes: int) -> bytes:
     """The file's bytes, at most ``max_bytes + 1`` of them (enough for the parser to refuse it as too large).
 
@@ -175,24 +166,21 @@ def _collect(targets: Sequence[str]) -> tuple[list[str], list[FileResult]]:
     return files, missing
 
 
-def _outcomes(files: list[str], jobs: int) -> Iterator[Outcome]:
-    assert _checker is not None
+def _outcomes(checker: _Checker, files: list[str], jobs: int) -> Iterator[Outcome]:
     if jobs <= 1 or len(files) < PARALLEL_THRESHOLD:
-        yield from map(_checker.outcome, files)
+        yield from map(checker.outcome, files)
         return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from broker.cli.forked_map import forked_map
 
-    _checker.prepare_for_fork()
-    # Several chunks per worker, so a worker slowed by other work on the machine does not hold up the end.
+    checker.prepare_for_fork()
+    # Several chunks per process, so a process slowed by other work on the machine does not hold up the end.
     size = max(25, -(-len(files) // (jobs * CHUNKS_PER_WORKER)))
-    with ProcessPoolExecutor(jobs, multiprocessing.get_context("fork")) as pool:
-        for outcomes in pool.map(_validate_chunk, _chunks(files, size)):
-            yield from outcomes
+    for outcomes in forked_map(checker.outcomes, list(_chunks(files, size)), jobs):
+        yield from outcomes
 
 
-def _run(files: list[str], jobs: int) -> Iterator[FileResult]:
-    for name, (message_type, issues, unreadable) in zip(files, _outcomes(files, jobs), strict=True):
+def _run(checker: _Checker, files: list[str], jobs: int) -> Iterator[FileResult]:
+    for name, (message_type, issues, unreadable) in zip(files, _outcomes(checker, files, jobs), strict=True):
         yield FileResult(name, message_type, issues, unreadable)
 
 
@@ -236,7 +224,6 @@ def _exit_code(invalid: int, unreadable: int) -> int:
 
 def validate_command(args: argparse.Namespace) -> int:
     """``dsve validate``: exit 0 when every file is valid, 1 when any is invalid, 2 on usage or I/O trouble."""
-    global _checker
     from broker.cli.package_commands import package_validate_command, wants_package_mode
     from broker.config import Settings
     from broker.xml.catalogue import CatalogueError
@@ -245,7 +232,7 @@ def validate_command(args: argparse.Namespace) -> int:
         return package_validate_command(args)
     try:
         xsd_dir = str(args.xsd_dir or Settings.from_env().xsd_dir)
-        _checker = _Checker(xsd_dir, args.schema)
+        checker = _Checker(xsd_dir, args.schema)
     except (CatalogueError, ValueError, OSError) as exc:
         print(f"dsve validate: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -254,7 +241,7 @@ def validate_command(args: argparse.Namespace) -> int:
         print("dsve validate: no *.xml files found", file=sys.stderr)
         return EXIT_USAGE
     jobs = args.jobs or os.cpu_count() or 1
-    results = chain(missing, _run(files, jobs))
+    results = chain(missing, _run(checker, files, jobs))
     try:
         if args.format == "json":
             return _report_json(results)
@@ -333,7 +320,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     validate.add_argument("--schema", metavar="X.xsd", help="validate against this schema instead of the catalogue")
     validate.add_argument("--format", choices=("text", "json"), default="text")
     validate.add_argument("--xsd-dir", metavar="DIR", help="the catalogue directory (default: DSVE_XSD_DIR)")
-    validate.add_argument("--jobs", type=int, default=0, metavar="N", help="worker processes (default: every core)")
+    validate.add_argument("--jobs", type=int, default=0, metavar="N", help="processes (default: one per core)")
     validate.set_defaults(func=validate_command)
     from broker.cli.package_commands import add_package_arguments
 
