@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from participants.deployment import BUYERS_BANK, SELLERS_BANK
+from participants.kartverket.etinglysing.cases import register_cases
 
 
 def register_sim(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -36,6 +37,7 @@ def register_sim(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     kinds.choices["bank"].add_argument(
         "--orgnr", action="append", choices=(BUYERS_BANK, SELLERS_BANK), help="which demo bank (default: both)"
     )
+    register_cases(kinds)
     kinds.choices["megler"].add_argument(
         "--start-demo-case", action="store_true", help="open the demo sale and send its first message at start"
     )
