@@ -22,6 +22,7 @@ from broker.auth.broker_key import load_or_create_token_key
 from broker.auth.grant import GrantPolicy
 from broker.config import Settings
 from broker.console import setup_console
+from broker.domain.clock import utc_now
 from broker.http.app_keys import (
     ACCESS_TOKENS,
     GRANT_POLICY,
@@ -47,7 +48,7 @@ from broker.store.migrate import upgrade
 from broker.store.registry_cache import RegistryCache
 from broker.usecases.group_commit import GroupCommit
 from broker.usecases.lifecycle import LifecycleTask
-from broker.usecases.services import Services, utc_now
+from broker.usecases.services import Services
 from broker.xml.catalogue import Catalogue
 from broker.xml.trust import TrustStore
 from broker.xml.verification import SignatureVerifier

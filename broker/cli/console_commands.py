@@ -59,11 +59,11 @@ def _add_user(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from broker.console.passwords import WeakPasswordError, hash_password
+    from broker.domain.clock import utc_now
     from broker.store import migrate
     from broker.store.console_user_repository import ConsoleUser, ConsoleUserRepository
     from broker.store.engine import create_engine
     from broker.store.unit_of_work import UnitOfWork
-    from broker.usecases.services import utc_now
 
     try:
         _check(args)

@@ -11,8 +11,9 @@ import logging
 
 from broker.domain.lifecycle import MessageStatus
 from broker.routing.transport import message_routing_key, routing_headers
+from broker.store.outbox_kind import OutboxKind
+from broker.store.outbox_repository import OutboxEntry
 from broker.store.unit_of_work import UnitOfWork
-from broker.usecases.receipts import add_receipt
 from broker.usecases.services import Services
 
 log = logging.getLogger("broker.console")
@@ -29,10 +30,15 @@ async def redeliver(services: Services, message_id: str, username: str) -> bool:
         message = await uow.messages.get(message_id, with_content=False)
         if message is None or message.status is not MessageStatus.DEAD_LETTERED:
             return False
-        moved = await uow.messages.set_status(
-            message.id, MessageStatus.PUBLISHED, actor, "re-delivery requested in the console", now
+        moved = await uow.statuses.move_one(
+            message.id,
+            MessageStatus.PUBLISHED,
+            actor=actor,
+            at=now,
+            detail="re-delivery requested in the console",
+            only_from=frozenset({MessageStatus.DEAD_LETTERED}),
         )
-        if not moved:
+        if moved is None:
             return False
         headers = routing_headers(
             message.message_type,
@@ -41,10 +47,8 @@ async def redeliver(services: Services, message_id: str, username: str) -> bool:
             message.sender_reference,
             message.recipient_reference,
         )
-        await uow.outbox.add(
-            "message", message.id, message_routing_key(message.recipient, message.message_type), headers
-        )
-        await add_receipt(uow, message.id, message.sender, MessageStatus.PUBLISHED, now)
+        routing_key = message_routing_key(message.recipient, message.message_type)
+        await uow.outbox.add_many([OutboxEntry(OutboxKind.MESSAGE, message.id, routing_key, headers)])
         await uow.commit()
     services.outbox_written()
     log.info("message re-delivered from the console", extra={"username": username, "message_id": message_id})

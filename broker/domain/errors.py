@@ -30,7 +30,8 @@ class ErrorSpec:
 
 
 class Error(enum.Enum):
-    """Refusals by number. 1xxx request form, 2xxx XML, 3xxx signature, 4xxx routing, 5xxx auth, 6xxx state."""
+    """Refusals by number. 1xxx request form, 2xxx XML, 3xxx signature, 4xxx routing, 5xxx auth, 6xxx state,
+    9xxx the broker's own failure."""
 
     MALFORMED_REQUEST = ErrorSpec(1001, "malformed-request", 400, "The request is malformed")
     NOT_XML = ErrorSpec(1002, "unsupported-media-type", 415, "The body must be application/xml")
@@ -65,6 +66,7 @@ class Error(enum.Enum):
     SCOPE_MISSING = ErrorSpec(5004, "insufficient-scope", 403, "The token lacks the needed scope")
     INVALID_GRANT = ErrorSpec(5005, "invalid-grant", 400, "The token grant is invalid")
     INVALID_TRANSITION = ErrorSpec(6001, "invalid-transition", 409, "The message cannot take that status now")
+    INTERNAL_ERROR = ErrorSpec(9000, "internal-error", 500, "Internal error")
 
     @property
     def spec(self) -> ErrorSpec:

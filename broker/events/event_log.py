@@ -18,7 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker.events.altinn_event import AltinnEvent, AltinnEventType, SubjectRole, party_orgnr
-from broker.store.outbox_repository import CLOUDEVENT_KIND, OutboxEntry, OutboxRepository
+from broker.store.outbox_kind import OutboxKind
+from broker.store.outbox_repository import OutboxEntry, OutboxRepository
 from broker.store.tables import file_transfer_events
 
 
@@ -89,7 +90,7 @@ async def append_events(transaction: Transaction, events: Iterable[AltinnEvent])
     await connection.execute(sa.insert(file_transfer_events), rows)
     await OutboxRepository(connection).add_many(
         OutboxEntry(
-            CLOUDEVENT_KIND,
+            OutboxKind.CLOUDEVENT,
             event.id,
             event.routing_key,
             body=json.dumps(event.cloud_event(), separators=(",", ":")).encode(),

@@ -104,12 +104,7 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         return http_error_response(exc, request)
     except Exception:
         log.exception("unhandled error", extra={"path": request.path, "method": request.method})
-        body = {
-            "type": f"{PROBLEM_BASE}internal-error",
-            "title": "Internal error",
-            "status": 500,
-            "detail": "The broker failed to handle the request; it has been logged.",
-            "code": "DSVE-9000",
-            "instance": request.path,
-        }
+        body = problem_body(
+            Error.INTERNAL_ERROR, "The broker failed to handle the request; it has been logged.", request.path
+        )
         return problem_response(body)

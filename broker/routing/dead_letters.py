@@ -13,13 +13,12 @@ from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from broker.domain.clock import utc_now
 from broker.domain.lifecycle import MessageStatus
-from broker.routing.status_moves import RELAY_ACTOR, move_status, utcnow
 from broker.routing.transport import HEADER_DEATH_REASON, HEADER_RECIPIENT, Delivery, Subscription, Transport
+from broker.store.status_moves import BROKER_ACTOR, RELAY_ACTOR, StatusMoves
 
 log = logging.getLogger(__name__)
-
-DEAD_LETTER_ACTOR = "broker"
 
 
 class DeadLetterWatcher:
@@ -49,22 +48,17 @@ class DeadLetterWatcher:
             # A dead letter can overtake the relay's own bookkeeping of the publish; it proves the publish,
             # so the step is recorded here (and the relay, finding the message moved on, records nothing).
             # Its receipt is not: the relay publishes the ``published`` receipt of every confirmed message.
-            await move_status(
-                conn,
+            moves = StatusMoves(conn)
+            await moves.move(
                 [delivery.message_id],
                 MessageStatus.PUBLISHED,
                 actor=RELAY_ACTOR,
-                at=utcnow(),
+                at=utc_now(),
                 only_from=frozenset({MessageStatus.ACCEPTED}),
                 receipts_for=frozenset(),
             )
-            moved = await move_status(
-                conn,
-                [delivery.message_id],
-                MessageStatus.DEAD_LETTERED,
-                actor=DEAD_LETTER_ACTOR,
-                at=utcnow(),
-                detail=detail,
+            moved = await moves.move_one(
+                delivery.message_id, MessageStatus.DEAD_LETTERED, actor=BROKER_ACTOR, at=utc_now(), detail=detail
             )
         await delivery.ack()
         if moved:

@@ -14,27 +14,21 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
 
 from broker.domain.lifecycle import MessageStatus
 from broker.routing.transport import JSON_CONTENT_TYPE, OutgoingMessage
+from broker.store.status_moves import receipt_routing_key
 
 HEADER_STATUS = "status"
 HEADER_RECEIPT_COUNT = "receipts"
-
-
-def receipt_entry(message_id: str, status: MessageStatus, at: datetime) -> bytes:
-    """One receipt as stored in an outbox row and as an element of the published array."""
-    body = {"messageId": message_id, "status": status.value, "at": at.isoformat()}
-    return json.dumps(body, separators=(",", ":")).encode()
 
 
 def receipt_message(sender: str, status: MessageStatus, entries: Sequence[tuple[str, bytes]]) -> OutgoingMessage:
     """The events message carrying ``entries`` ((message id, receipt entry) pairs) to ``sender``."""
     return OutgoingMessage(
         exchange="events",
-        routing_key=f"{sender}.{status.value}",
+        routing_key=receipt_routing_key(sender, status),
         body=b"[" + b",".join(entry for _, entry in entries) + b"]",
         message_id=entries[0][0],
         headers={HEADER_STATUS: status.value, HEADER_RECEIPT_COUNT: str(len(entries))},

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
 from collections.abc import AsyncIterator, Sequence
@@ -35,9 +34,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from broker.domain.lifecycle import MessageStatus, can_move, overtaken
-from broker.routing.receipt_batches import HEADER_STATUS, coalesce, receipt_entry, receipt_message
-from broker.routing.status_moves import EVENT_KIND, MESSAGE_KIND, RELAY_ACTOR, move_status, utcnow
+from broker.domain.clock import utc_now
+from broker.domain.lifecycle import MessageStatus
+from broker.routing.receipt_batches import HEADER_STATUS, coalesce, receipt_message
 from broker.routing.transport import (
     CLOUDEVENTS_CONTENT_TYPE,
     JSON_CONTENT_TYPE,
@@ -48,14 +47,11 @@ from broker.routing.transport import (
     routing_headers,
 )
 from broker.store import tables
-from broker.store.outbox_repository import CLOUDEVENT_KIND
+from broker.store.outbox_kind import OutboxKind
+from broker.store.status_moves import StatusMoves, receipt_entry
 
 log = logging.getLogger(__name__)
 
-FROM_ACCEPTED = frozenset({MessageStatus.ACCEPTED})
-_PUBLISHABLE_FROM = [s.value for s in MessageStatus if can_move(s, MessageStatus.PUBLISHED) and s in FROM_ACCEPTED]
-_OVERTAKEN = [s.value for s in MessageStatus if overtaken(s, MessageStatus.PUBLISHED)]
-_RECEIPT_HEADERS = {"status": MessageStatus.PUBLISHED.value}
 _IDLE_CONNECTIONS = 4
 
 _RESULT_TYPES: dict[str, sa.types.TypeEngine[Any]] = {
@@ -79,45 +75,6 @@ _PG_CLAIM = sa.text(
     SELECT claimed.*, m.content, m.message_type, m.sender, m.recipient, m.sender_reference, m.recipient_reference
     FROM claimed LEFT JOIN messages AS m ON m.id = claimed.message_id
     ORDER BY claimed.id
-    """
-).columns(**_RESULT_TYPES)
-
-# Settle: mark the confirmed rows published, move their messages from accepted to published with a history
-# row each, and enqueue (leased to this relay) the receipts that could not be published before; one statement.
-# A message a fast recipient already took further (``move_status``'s overtaken case) gets the history row once.
-_PG_SETTLE = sa.text(
-    """
-    WITH done AS (
-        UPDATE outbox SET published_at = :now, lease_until = NULL
-        WHERE id = ANY(CAST(:done_ids AS BIGINT[])) AND published_at IS NULL
-        RETURNING id
-    ), moved AS (
-        UPDATE messages SET status = :published, status_changed_at = :now
-        WHERE id = ANY(CAST(:message_ids AS VARCHAR[])) AND status = ANY(CAST(:allowed AS VARCHAR[]))
-        RETURNING id, sender
-    ), overtaken AS (
-        -- downloaded over HTTP before this confirm was recorded: the step is recorded once, the status stays,
-        -- at no earlier time than the later step's, so the history's times follow the order of its rows
-        SELECT m.id, m.sender, m.status_changed_at AS later_at FROM messages AS m
-        WHERE m.id = ANY(CAST(:message_ids AS VARCHAR[])) AND m.status = ANY(CAST(:later AS VARCHAR[]))
-          AND NOT EXISTS (SELECT 1 FROM status_history AS h WHERE h.message_id = m.id AND h.status = :published)
-    ), recorded AS (
-        SELECT id, sender, CAST(:now AS TIMESTAMPTZ) AS at FROM moved
-        UNION ALL SELECT id, sender, GREATEST(CAST(:now AS TIMESTAMPTZ), later_at) FROM overtaken
-    ), history AS (
-        INSERT INTO status_history (message_id, status, at, actor, detail)
-        SELECT id, CAST(:published AS VARCHAR), at, CAST(:actor AS VARCHAR), NULL FROM recorded
-    ), receipts AS (
-        INSERT INTO outbox (kind, message_id, routing_key, headers, body, created_at, attempts, lease_until)
-        SELECT CAST(:event_kind AS VARCHAR), recorded.id, recorded.sender || CAST(:receipt_suffix AS VARCHAR),
-               CAST(:receipt_headers AS JSON), r.body, CAST(:now AS TIMESTAMPTZ), CAST(:receipt_attempts AS INTEGER),
-               CAST(:lease_until AS TIMESTAMPTZ)
-        FROM recorded
-        JOIN unnest(CAST(:receipt_ids AS VARCHAR[]), CAST(:receipt_bodies AS BYTEA[])) AS r(id, body)
-          ON r.id = recorded.id
-        RETURNING id, kind, message_id, routing_key, headers, body, attempts
-    )
-    SELECT * FROM receipts ORDER BY id
     """
 ).columns(**_RESULT_TYPES)
 
@@ -223,7 +180,7 @@ class OutboxRelay:
 
     def lease_until(self) -> datetime:
         """The lease to write new outbox rows with when they are handed straight to this relay."""
-        return utcnow() + self.lease
+        return utc_now() + self.lease
 
     def publish_leased(self, rows: Sequence[Any]) -> None:
         """Publish rows the group commit wrote already leased to this relay, without claiming them.
@@ -306,17 +263,17 @@ class OutboxRelay:
         While the relay runs (``receipts_at_once``), the receipts and the settle go to the flusher, which
         joins those of every batch confirmed meanwhile (waiting up to ``settle_linger_s`` for more when few
         are waiting) into one publish of receipt batches and one settle statement. Otherwise they are done
-        here, and the receipts the settle enqueues are left for the next pass."""
+        here; either way the receipts the settle enqueues are left for the next claim."""
         published = await self._publish_messages(batch)
         if receipts_at_once and self._flusher is not None and not self._flusher.done():
             self._unsettled.append(published)
             self._flush_wake.set()
             return
-        await self._receipt_and_settle([published], lease_receipts=False)
+        await self._receipt_and_settle([published])
 
     async def _publish_messages(self, batch: Sequence[_Claimed]) -> _Published:
-        messages = [c for c in batch if c.kind == MESSAGE_KIND and c.outgoing is not None]
-        events = [c for c in batch if c.kind != MESSAGE_KIND and c.outgoing is not None]
+        messages = [c for c in batch if c.kind == OutboxKind.MESSAGE and c.outgoing is not None]
+        events = [c for c in batch if c.kind != OutboxKind.MESSAGE and c.outgoing is not None]
         purged = [c for c in batch if c.outgoing is None]
         outgoing = [c.outgoing for c in messages if c.outgoing is not None]
         await self._ensure_queues(outgoing)
@@ -348,23 +305,19 @@ class OutboxRelay:
             taken, self._unsettled = self._unsettled, []
             if taken:
                 try:
-                    receipts = await self._receipt_and_settle(taken, lease_receipts=self._postgres)
+                    await self._receipt_and_settle(taken)
                 except Exception:
                     log.exception("outbox relay: settle failed; its rows are published again after the lease")
-                else:
-                    if receipts:  # receipts that could not be published before, enqueued leased: publish now
-                        self._unsettled.append(_Published(done=[], failed=[], events=receipts, purged=[]))
-                        self._flush_wake.set()
             if (self._task is None or self._stopping) and not self._unsettled and not self._in_flight:
                 return
 
-    async def _receipt_and_settle(self, taken: Sequence[_Published], *, lease_receipts: bool) -> list[_Claimed]:
+    async def _receipt_and_settle(self, taken: Sequence[_Published]) -> None:
         """Publish the receipts the batches owe (their event rows and the ``published`` receipts of their
         confirmed messages) as receipt batches in one go, then settle everything in one statement."""
         done = [c for p in taken for c in p.done]
         failed_rows = [c for p in taken for c in p.failed]
         events = [c for p in taken for c in p.events]
-        publish_time = utcnow()
+        publish_time = utc_now()
         owed = [c for c in done if c.sender and c.outgoing is not None]
         by_sender: dict[str, list[tuple[str, bytes]]] = {}
         for claimed in owed:
@@ -395,11 +348,10 @@ class OutboxRelay:
         settled += [c for p in taken for c in p.purged]
         # The settle's own time, taken after the receipts' confirms: a download recorded meanwhile must not
         # come before the publish it followed in the history.
-        enqueued = await self._settle(settled, failed_rows, utcnow(), unreceipted, lease_receipts=lease_receipts)
+        await self._settle(settled, failed_rows, utc_now(), unreceipted)
         self.published_count += len(done)
-        if unreceipted and not enqueued and lease_receipts:
-            self._wake.set()  # receipts were enqueued as plain rows (SQLite): the claim loop takes them next
-        return enqueued
+        if unreceipted:
+            self._wake.set()  # their receipts were enqueued as outbox rows: the claim loop takes them next
 
     @contextlib.asynccontextmanager
     async def _connection(self) -> AsyncIterator[AsyncConnection]:
@@ -428,7 +380,7 @@ class OutboxRelay:
             await conn.close()
 
     async def _claim(self) -> list[_Claimed]:
-        now = utcnow()
+        now = utc_now()
         if self._postgres:
             async with self._connection() as conn:
                 rows = await conn.execute(
@@ -484,72 +436,21 @@ class OutboxRelay:
         failed: Sequence[_Claimed],
         now: datetime,
         unreceipted: Sequence[str] = (),
-        *,
-        lease_receipts: bool = False,
-    ) -> list[_Claimed]:
+    ) -> None:
         """Record the confirmed rows as published and their messages' status change, and back off the failed
-        ones. Receipts are enqueued for ``unreceipted`` only (the others were published before the settle);
-        with ``lease_receipts`` (PostgreSQL) they are returned leased, to publish now."""
-        outbox = tables.outbox
-        receipts: list[_Claimed] = []
+        ones. Receipts are enqueued for ``unreceipted`` only (the others were published before the settle)."""
+        published = [c.outgoing.message_id for c in done if c.kind == OutboxKind.MESSAGE and c.outgoing]
+        done_ids = [c.outbox_id for c in done]
         if self._postgres:
             async with self._connection() as conn:
                 if done:
-                    receipts = await self._settle_postgres(conn, done, now, unreceipted, lease_receipts)
+                    await StatusMoves(conn).settle_published(done_ids, published, now, frozenset(unreceipted))
                 await self._back_off(conn, failed, now)
-            return receipts
+            return
         async with self._engine.begin() as conn:
             if done:
-                await conn.execute(
-                    sa.update(outbox)
-                    .where(outbox.c.id.in_([c.outbox_id for c in done]), outbox.c.published_at.is_(None))
-                    .values(published_at=now, lease_until=None)
-                )
-                published = [c.outgoing.message_id for c in done if c.kind == MESSAGE_KIND and c.outgoing]
-                await move_status(
-                    conn,
-                    published,
-                    MessageStatus.PUBLISHED,
-                    actor=RELAY_ACTOR,
-                    at=now,
-                    only_from=FROM_ACCEPTED,
-                    receipts_for=frozenset(unreceipted),
-                )
+                await StatusMoves(conn).settle_published(done_ids, published, now, frozenset(unreceipted))
             await self._back_off(conn, failed, now)
-        return receipts
-
-    async def _settle_postgres(
-        self,
-        conn: AsyncConnection,
-        done: Sequence[_Claimed],
-        now: datetime,
-        unreceipted: Sequence[str],
-        lease_receipts: bool,
-    ) -> list[_Claimed]:
-        published = [c.outgoing.message_id for c in done if c.kind == MESSAGE_KIND and c.outgoing]
-        bodies = [receipt_entry(message_id, MessageStatus.PUBLISHED, now) for message_id in unreceipted]
-        rows = await conn.execute(
-            _PG_SETTLE,
-            {
-                "now": now,
-                "done_ids": [c.outbox_id for c in done],
-                "message_ids": published,
-                "allowed": _PUBLISHABLE_FROM,
-                "later": _OVERTAKEN,
-                "published": MessageStatus.PUBLISHED.value,
-                "actor": RELAY_ACTOR,
-                "event_kind": EVENT_KIND,
-                "receipt_suffix": f".{MessageStatus.PUBLISHED.value}",
-                "receipt_headers": json.dumps(_RECEIPT_HEADERS),
-                "receipt_ids": list(unreceipted),
-                "receipt_bodies": bodies,
-                # Unleased receipts wait for a claim pass; leased ones are this relay's to publish now.
-                "lease_until": now + self.lease if lease_receipts else None,
-                "receipt_attempts": 1 if lease_receipts else 0,
-            },
-        )
-        receipts = [_claimed(row) for row in rows]
-        return receipts if lease_receipts else []
 
     async def _back_off(self, conn: AsyncConnection, failed: Sequence[_Claimed], now: datetime) -> None:
         outbox = tables.outbox
@@ -576,13 +477,13 @@ def _rank(receipt: OutgoingMessage) -> int:
 
 def _claimed(row: Any) -> _Claimed:
     """A claimed ``sa.Row`` or a ``LeasedRow``: both carry the outbox columns and the message's fields."""
-    sender = getattr(row, "sender", None) if row.kind == MESSAGE_KIND else None
+    sender = getattr(row, "sender", None) if row.kind == OutboxKind.MESSAGE else None
     return _Claimed(row.id, row.kind, row.attempts, _outgoing(row), sender)
 
 
 def _outgoing(row: Any) -> OutgoingMessage | None:
     headers = {str(k): str(v) for k, v in (row.headers or {}).items()}
-    if row.kind == MESSAGE_KIND:
+    if row.kind == OutboxKind.MESSAGE:
         if row.content is None:
             log.warning("message %s was purged before it was published; skipping it", row.message_id)
             return None
@@ -603,5 +504,5 @@ def _outgoing(row: Any) -> OutgoingMessage | None:
         body=bytes(row.body or b""),
         message_id=row.message_id,
         headers=headers,
-        content_type=CLOUDEVENTS_CONTENT_TYPE if row.kind == CLOUDEVENT_KIND else JSON_CONTENT_TYPE,
+        content_type=CLOUDEVENTS_CONTENT_TYPE if row.kind == OutboxKind.CLOUDEVENT else JSON_CONTENT_TYPE,
     )

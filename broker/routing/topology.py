@@ -1,4 +1,4 @@
-"""The RabbitMQ names and queue arguments (DESIGN §7), and their idempotent declaration.
+"""The RabbitMQ names and queue arguments, and their idempotent declaration.
 
 Arguments are explicit because RabbitMQ 3.10 sets no delivery limit by default, and because a queue
 re-declared with other arguments is refused: every process must declare exactly these. The dead-letter

@@ -1,4 +1,4 @@
-"""Stored messages: insert, scoped reads, listings paged on ``seq``, and status changes that never go back.
+"""Stored messages: insert, scoped reads and listings paged on ``seq`` (status moves: ``status_moves``).
 
 Reads are scoped here, not in the callers: a participant only ever sees messages it sent or received, and
 a message it may not see looks exactly like one that does not exist. Inserts are plain Core statements
@@ -16,20 +16,16 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from broker.domain.lifecycle import MessageStatus, can_move
+from broker.domain.lifecycle import MessageStatus
 from broker.domain.messages import StoredMessage
 from broker.store.history_repository import HistoryRepository
+from broker.store.outbox_kind import OutboxKind
 from broker.store.outbox_repository import LeasedRow, OutboxEntry, OutboxRepository
 from broker.store.tables import messages
 
 Box = Literal["inbox", "outbox"]
-BROKER_ACTOR = "broker"
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
-
-# Derived from the lifecycle, so a new status can never be forgotten here.
-_EXPIRABLE = tuple(s.value for s in MessageStatus if can_move(s, MessageStatus.EXPIRED))
-_PURGEABLE = tuple(s.value for s in MessageStatus if can_move(s, MessageStatus.PURGED))
 
 _WITHOUT_CONTENT = tuple(c for c in messages.c if c.name != "content")
 
@@ -176,12 +172,10 @@ class MessageRepository:
         lease_until: datetime | None,
         leased: list[LeasedRow] | None,
     ) -> list[StoredMessage]:
-        for entry in outbox:
-            OutboxRepository.check_kind(entry.kind)
         params: dict[str, Any] = {column: [row[column] for row in rows] for column in _COLUMNS}
         params.update(
             now=datetime.now(UTC),
-            o_kind=[e.kind for e in outbox],
+            o_kind=[OutboxKind(e.kind).value for e in outbox],
             o_message_id=[e.message_id for e in outbox],
             o_routing_key=[e.routing_key for e in outbox],
             o_headers=[json.dumps(dict(e.headers)) for e in outbox],
@@ -316,91 +310,3 @@ class MessageRepository:
             .limit(limit)
         )
         return [_to_message(row) for row in result]
-
-    async def set_status(
-        self,
-        id: str,
-        new_status: MessageStatus,
-        actor: str,
-        detail: str | None = None,
-        at: datetime | None = None,
-    ) -> bool:
-        """Move a message to ``new_status`` and record it; False when the lifecycle does not allow the move.
-
-        The update is conditional on the status read just before, so two processes racing to move one
-        message cannot both succeed or move it backwards: the loser re-reads and re-checks the lifecycle.
-        Moving to ``purged`` also deletes the content. The time recorded is never before the message's last
-        change: a caller that took its time before losing such a race (another process recorded the step
-        it followed in between) would otherwise put the steps out of order in the history.
-        """
-        new_status = MessageStatus(new_status)
-        at = at or datetime.now(UTC)
-        while True:
-            result = await self._connection.execute(
-                sa.select(messages.c.status, messages.c.status_changed_at).where(messages.c.id == id)
-            )
-            row = result.first()
-            if row is None or not can_move(MessageStatus(row.status), new_status):
-                return False
-            current = row.status
-            if row.status_changed_at is not None:
-                at = max(at, row.status_changed_at)
-            values: dict[str, Any] = {"status": new_status.value, "status_changed_at": at}
-            if new_status is MessageStatus.PURGED:
-                values["content"] = None
-            updated = await self._connection.execute(
-                sa.update(messages).where(messages.c.id == id, messages.c.status == current).values(**values)
-            )
-            if updated.rowcount == 1:
-                await self._history.append(id, new_status, actor, detail, at)
-                return True
-
-    async def expire_due(self, now: datetime, *, limit: int = MAX_LIMIT) -> list[str]:
-        """Mark messages not confirmed by their ``expires_at`` as expired; returns their ids (at most ``limit``)."""
-        due = (
-            sa.select(messages.c.id)
-            .where(messages.c.expires_at <= now, messages.c.status.in_(_EXPIRABLE))
-            .order_by(messages.c.seq)
-            .limit(limit)
-        )
-        return await self._move_many(
-            due, _EXPIRABLE, MessageStatus.EXPIRED, {"status_changed_at": now}, now, "time to live passed"
-        )
-
-    async def purge_due(self, cutoff: datetime, *, at: datetime | None = None, limit: int = MAX_LIMIT) -> list[str]:
-        """Delete the content of messages that reached a final status (confirmed, expired) before ``cutoff``.
-
-        Retention counts from the final status, so a message is kept for the full retention period after
-        its recipient is done with it. The row, its sha256 and its history stay: the trail outlives the bytes.
-        """
-        at = at or datetime.now(UTC)
-        due = (
-            sa.select(messages.c.id)
-            .where(messages.c.status.in_(_PURGEABLE), messages.c.status_changed_at <= cutoff)
-            .order_by(messages.c.seq)
-            .limit(limit)
-        )
-        return await self._move_many(
-            due, _PURGEABLE, MessageStatus.PURGED, {"status_changed_at": at, "content": None}, at, "retention passed"
-        )
-
-    async def _move_many(
-        self,
-        due: sa.Select[Any],
-        allowed_from: tuple[str, ...],
-        new_status: MessageStatus,
-        values: dict[str, Any],
-        at: datetime,
-        detail: str,
-    ) -> list[str]:
-        # The status condition is repeated in the UPDATE: a row another process moved after the sub-select
-        # read it is left alone, so each message gets its history entry exactly once.
-        result = await self._connection.execute(
-            sa.update(messages)
-            .where(messages.c.id.in_(due.scalar_subquery()), messages.c.status.in_(allowed_from))
-            .values(status=new_status.value, **values)
-            .returning(messages.c.id)
-        )
-        ids = list(result.scalars())
-        await self._history.append_many((id, new_status, BROKER_ACTOR, detail, at) for id in ids)
-        return ids

@@ -15,19 +15,15 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker.domain.messages import StoredMessage
+from broker.store.outbox_kind import OutboxKind
 from broker.store.tables import outbox
-
-# "message": a stored message to its recipient's inbox; "event": a receipt to a sender (joined into arrays);
-# "cloudevent": a file-transfer event, published on its own as a structured-mode CloudEvent.
-CLOUDEVENT_KIND = "cloudevent"
-OUTBOX_KINDS = frozenset({"message", "event", CLOUDEVENT_KIND})
 
 
 @dataclass(frozen=True, slots=True)
 class OutboxEntry:
     """One publish to make once the transaction commits."""
 
-    kind: str
+    kind: OutboxKind
     message_id: str
     routing_key: str
     headers: Mapping[str, Any] = field(default_factory=dict)
@@ -79,31 +75,14 @@ class OutboxRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 
-    async def add(
-        self,
-        kind: str,
-        message_id: str,
-        routing_key: str,
-        headers: Mapping[str, Any],
-        body: bytes | None = None,
-    ) -> None:
-        """Queue one publish: ``message`` (the body is read from the message row), ``event`` or ``cloudevent``."""
-        await self.add_many([OutboxEntry(kind, message_id, routing_key, headers, body)])
-
-    @staticmethod
-    def check_kind(kind: str) -> None:
-        if kind not in OUTBOX_KINDS:
-            raise ValueError(f"outbox kind must be one of {sorted(OUTBOX_KINDS)}, not {kind!r}")
-
     async def add_many(self, entries: Iterable[OutboxEntry]) -> None:
         """Queue several publishes in one round trip, for batches of messages committed together."""
         now = datetime.now(UTC)
         rows = []
         for entry in entries:
-            self.check_kind(entry.kind)
             rows.append(
                 {
-                    "kind": entry.kind,
+                    "kind": OutboxKind(entry.kind).value,
                     "message_id": entry.message_id,
                     "routing_key": entry.routing_key,
                     "headers": dict(entry.headers),

@@ -15,6 +15,7 @@ from broker.store.history_repository import HistoryRepository
 from broker.store.message_repository import MessageRepository
 from broker.store.outbox_repository import OutboxRepository
 from broker.store.participant_repository import ParticipantRepository
+from broker.store.status_moves import StatusMoves
 from broker.store.token_id_repository import TokenIdRepository
 
 
@@ -23,6 +24,7 @@ class UnitOfWork:
     messages: MessageRepository
     history: HistoryRepository
     outbox: OutboxRepository
+    statuses: StatusMoves
     token_ids: TokenIdRepository
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -48,6 +50,7 @@ class UnitOfWork:
         self.history = HistoryRepository(connection)
         self.messages = MessageRepository(connection, self.history)
         self.outbox = OutboxRepository(connection)
+        self.statuses = StatusMoves(connection)
         self.token_ids = TokenIdRepository(connection)
         return self
 

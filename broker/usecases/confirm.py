@@ -8,7 +8,6 @@ from broker.domain.errors import Error, Refusal
 from broker.domain.lifecycle import MessageStatus, can_move
 from broker.store.unit_of_work import UnitOfWork
 from broker.usecases.message_views import MessageView, load_view, visible_message
-from broker.usecases.receipts import add_receipt
 from broker.usecases.services import Services
 
 
@@ -28,10 +27,8 @@ async def confirm_message(services: Services, caller: str, message_id: str) -> C
             if not can_move(message.status, MessageStatus.CONFIRMED):
                 raise Refusal(Error.INVALID_TRANSITION, f"a message that is {message.status.value} cannot be confirmed")
             now = services.clock()
-            moved = await uow.messages.set_status(message.id, MessageStatus.CONFIRMED, caller, None, now)
-            if moved:
-                await add_receipt(uow, message.id, message.sender, MessageStatus.CONFIRMED, now)
-            else:
+            moved = await uow.statuses.move_one(message.id, MessageStatus.CONFIRMED, actor=caller, at=now) is not None
+            if not moved:
                 # Another request moved it in between: confirmed (fine) or expired (refused).
                 message = await visible_message(uow, message_id, caller)
                 if message.status is not MessageStatus.CONFIRMED:

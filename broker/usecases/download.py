@@ -12,7 +12,6 @@ from broker.domain.errors import Error, Refusal
 from broker.domain.lifecycle import MessageStatus, can_move
 from broker.store.unit_of_work import UnitOfWork
 from broker.usecases.message_views import visible_message
-from broker.usecases.receipts import add_receipt
 from broker.usecases.services import Services
 
 
@@ -32,9 +31,8 @@ async def download_content(services: Services, caller: str, message_id: str) -> 
         moved = False
         if caller == message.recipient and can_move(message.status, MessageStatus.DOWNLOADED):
             now = services.clock()
-            moved = await uow.messages.set_status(message.id, MessageStatus.DOWNLOADED, caller, None, now)
+            moved = await uow.statuses.move_one(message.id, MessageStatus.DOWNLOADED, actor=caller, at=now) is not None
             if moved:
-                await add_receipt(uow, message.id, message.sender, MessageStatus.DOWNLOADED, now)
                 await uow.commit()
     if moved:
         services.outbox_written()

@@ -35,6 +35,7 @@ from broker.store.history_repository import HistoryRepository
 from broker.store.message_repository import MessageRepository
 from broker.store.outbox_repository import LeasedRow, OutboxRepository
 from broker.store.participant_repository import ParticipantRepository
+from broker.store.status_moves import StatusMoves
 from broker.store.token_id_repository import TokenIdRepository
 from broker.store.unit_of_work import UnitOfWork
 from broker.usecases.intake import (
@@ -72,6 +73,7 @@ class _HeldUnitOfWork(UnitOfWork):
         self.history = HistoryRepository(self._held)
         self.messages = MessageRepository(self._held, self.history)
         self.outbox = OutboxRepository(self._held)
+        self.statuses = StatusMoves(self._held)
         self.token_ids = TokenIdRepository(self._held)
         return self
 

@@ -10,10 +10,8 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from broker.domain.lifecycle import MessageStatus
 from broker.periodic import Periodic
 from broker.store.unit_of_work import UnitOfWork
-from broker.usecases.receipts import add_receipts_for
 from broker.usecases.services import Services
 
 log = logging.getLogger(__name__)
@@ -30,10 +28,8 @@ async def run_lifecycle_once(services: Services) -> LifecyclePass:
     now = services.clock()
     cutoff = now - timedelta(seconds=services.settings.retention_s)
     async with UnitOfWork(services.engine) as uow:
-        expired = await uow.messages.expire_due(now)
-        await add_receipts_for(uow, expired, MessageStatus.EXPIRED, now)
-        purged = await uow.messages.purge_due(cutoff, at=now)
-        await add_receipts_for(uow, purged, MessageStatus.PURGED, now)
+        expired = await uow.statuses.expire_due(now)
+        purged = await uow.statuses.purge_due(cutoff, now)
         await uow.commit()
     done = LifecyclePass(len(expired), len(purged))
     if done.expired or done.purged:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
+
+from broker.domain.clock import utc_now
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -21,10 +23,6 @@ if TYPE_CHECKING:
     from broker.usecases.group_commit import GroupCommit
     from broker.xml.catalogue import Catalogue
     from broker.xml.verification import SignatureVerifier
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _nothing() -> None:

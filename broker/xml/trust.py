@@ -13,7 +13,7 @@ import datetime as dt
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,10 +24,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
+from broker.domain.clock import utc_now
 from broker.domain.errors import Error, Refusal
 from broker.domain.identifiers import mask_fodselsnummer
-
-Clock = Callable[[], dt.datetime]
 
 MAX_CHAIN_DEPTH = 4
 MIN_RSA_BITS = 2048
@@ -35,10 +34,6 @@ _CACHE_LIMIT = 4096
 _ORGNR_PATTERN = re.compile(r"NTRNO-(\d{9})")
 _FNR_PATTERN = re.compile(r"\d{11}")
 _NAME_OVERRIDES = {NameOID.ORGANIZATION_IDENTIFIER: "organizationIdentifier", NameOID.SERIAL_NUMBER: "serialNumber"}
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def certificate_fingerprint(cert: x509.Certificate) -> str:

@@ -28,9 +28,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from lxml import etree
 
+from broker.domain.clock import Clock, utc_now
 from broker.domain.errors import Error, Refusal
 from broker.xml.paths import tag_name
-from broker.xml.trust import Clock, SignerIdentity, TrustStore, utc_now
+from broker.xml.trust import SignerIdentity, TrustStore
 
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"
 _DS = f"{{{DS_NS}}}"

@@ -1,6 +1,6 @@
 """The megler's side of the DSVE process, transport-agnostic: messages in, messages out.
 
-It holds the sales it settles and drives each through DESIGN §9's order: the financing check in the
+It holds the sales it settles and drives each through the DSVE process's order: the financing check in the
 bidding round, the debt request to the sellers' bank, the answer to the buyers' bank's intention, the
 purchase contract, the mortgage deed and its receipt, payoff balance and deletion, the deed package to
 Kartverket, and the registration notices to both banks. ``handle`` answers what arrives (and, with

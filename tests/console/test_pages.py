@@ -9,9 +9,10 @@ import pytest
 import sqlalchemy as sa
 
 from broker.app import REFUSALS
+from broker.domain.clock import utc_now
 from broker.domain.lifecycle import MessageStatus
-from broker.routing.status_moves import move_status, utcnow
 from broker.store import tables
+from broker.store.status_moves import StatusMoves
 from tests.console.conftest import (
     FINANCING_TYPES,
     OPERATOR,
@@ -32,8 +33,8 @@ async def operator(console_broker: ConsoleBroker) -> ConsoleBroker:
 
 async def _dead_letter(broker: ConsoleBroker, message_id: str) -> None:
     async with broker.services.engine.begin() as conn:
-        moved = await move_status(
-            conn, [message_id], MessageStatus.DEAD_LETTERED, actor="broker", at=utcnow(), detail="rejected"
+        moved = await StatusMoves(conn).move(
+            [message_id], MessageStatus.DEAD_LETTERED, actor="broker", at=utc_now(), detail="rejected"
         )
     assert moved
 

@@ -1,4 +1,4 @@
-"""The whole demo sale between the simulators and Kartverket's handler, in DESIGN §9's order."""
+"""The whole demo sale between the simulators and Kartverket's handler, in the DSVE process's order."""
 
 from __future__ import annotations
 

@@ -13,8 +13,9 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from broker.routing.status_moves import MESSAGE_KIND, utcnow
+from broker.domain.clock import utc_now
 from broker.store import tables
+from broker.store.outbox_kind import OutboxKind
 
 _seq = itertools.count(1)
 
@@ -42,7 +43,7 @@ async def store_messages(
     engine: AsyncEngine, sender: str, recipient: str, count: int = 1, message_type: str = "intensjonFraBank"
 ) -> list[str]:
     """Commit ``count`` accepted messages and their outbox rows in one transaction; return their broker ids."""
-    now = utcnow()
+    now = utc_now()
     ids = [str(uuid.uuid4()) for _ in range(count)]
     messages, outbox = [], []
     for broker_id in ids:
@@ -70,7 +71,7 @@ async def store_messages(
         )
         outbox.append(
             {
-                "kind": MESSAGE_KIND,
+                "kind": OutboxKind.MESSAGE.value,
                 "message_id": broker_id,
                 "routing_key": f"{recipient}.{message_type}",
                 "headers": {},

@@ -192,11 +192,10 @@ class CountingInProcess(InProcessTransport):
 
 
 async def test_receipts_of_batches_confirmed_together_travel_as_one_message_per_status(database_url: str) -> None:
-    import sqlalchemy as sa
 
     from broker.domain.lifecycle import MessageStatus
-    from broker.routing.status_moves import receipt_row
-    from broker.store import tables
+    from broker.store.outbox_repository import OutboxRepository
+    from broker.store.status_moves import receipt_row
 
     transport = CountingInProcess()
     await transport.start()
@@ -211,7 +210,7 @@ async def test_receipts_of_batches_confirmed_together_travel_as_one_message_per_
                 [message_id] = await store_messages(engine, BANK, MEGLER)
                 async with engine.begin() as conn:
                     receipt = receipt_row(message_id, BANK, MessageStatus.ACCEPTED, datetime.now(UTC))
-                    await conn.execute(sa.insert(tables.outbox), [receipt])
+                    await OutboxRepository(conn).add_many([receipt])
                 ids.append(message_id)
                 relay.notify()
 

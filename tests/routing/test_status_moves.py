@@ -1,12 +1,13 @@
-"""Status moves made by routing: never backwards, and a step a fast recipient overtook is still recorded."""
+"""Status moves: never backwards, and a step a fast recipient overtook is still recorded."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
+from broker.domain.clock import utc_now
 from broker.domain.lifecycle import MessageStatus
-from broker.routing.status_moves import RELAY_ACTOR, move_status, utcnow
 from broker.store import tables
+from broker.store.status_moves import RELAY_ACTOR, StatusMoves
 from tests.routing.rows import BANK, MEGLER, broker_engine, history, statuses, store_messages
 
 FROM_ACCEPTED = frozenset({MessageStatus.ACCEPTED})
@@ -26,11 +27,11 @@ async def test_a_publish_confirm_after_the_download_is_recorded_once_without_mov
     async with broker_engine(database_url) as engine:
         [message_id] = await store_messages(engine, BANK, MEGLER)
         async with engine.begin() as conn:  # the recipient polled over HTTP and downloaded it first
-            await move_status(conn, [message_id], MessageStatus.DOWNLOADED, actor=MEGLER, at=utcnow())
+            await StatusMoves(conn).move([message_id], MessageStatus.DOWNLOADED, actor=MEGLER, at=utc_now())
         for _ in range(2):  # the relay's confirm arrives (and a second settle must change nothing)
             async with engine.begin() as conn:
-                moved = await move_status(
-                    conn, [message_id], MessageStatus.PUBLISHED, actor=RELAY_ACTOR, at=utcnow(), only_from=FROM_ACCEPTED
+                moved = await StatusMoves(conn).move(
+                    [message_id], MessageStatus.PUBLISHED, actor=RELAY_ACTOR, at=utc_now(), only_from=FROM_ACCEPTED
                 )
             assert moved == []
         assert (await statuses(engine))[message_id] == "downloaded"
@@ -42,8 +43,8 @@ async def test_a_normal_publish_moves_the_status_and_sends_one_receipt(database_
     async with broker_engine(database_url) as engine:
         [message_id] = await store_messages(engine, BANK, MEGLER)
         async with engine.begin() as conn:
-            moved = await move_status(
-                conn, [message_id], MessageStatus.PUBLISHED, actor=RELAY_ACTOR, at=utcnow(), only_from=FROM_ACCEPTED
+            moved = await StatusMoves(conn).move(
+                [message_id], MessageStatus.PUBLISHED, actor=RELAY_ACTOR, at=utc_now(), only_from=FROM_ACCEPTED
             )
         assert [m.message_id for m in moved] == [message_id]
         assert (await statuses(engine))[message_id] == "published"

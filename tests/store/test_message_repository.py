@@ -15,6 +15,19 @@ from broker.store.unit_of_work import UnitOfWork
 from tests.store.conftest import BANK, KARTVERKET, MEGLER, OTHER_BANK, T0, make_message
 
 
+async def set_status(
+    uow: UnitOfWork,
+    id: str,
+    status: MessageStatus,
+    actor: str,
+    detail: str | None = None,
+    at: datetime | None = None,
+) -> bool:
+    """One status move through the store's one place for them; True when the lifecycle allowed it."""
+    moved = await uow.statuses.move_one(id, status, actor=actor, at=at or datetime.now(UTC), detail=detail)
+    return moved is not None
+
+
 async def test_add_assigns_increasing_seq_and_round_trips_every_field(engine: AsyncEngine) -> None:
     first, second = make_message(), make_message(recipient_reference="M-7")
     async with UnitOfWork(engine) as uow:
@@ -97,7 +110,7 @@ async def test_list_for_filters_and_pages_on_seq(engine: AsyncEngine) -> None:
         assert len(await uow.messages.list_for(MEGLER, "inbox", since=T0 + timedelta(minutes=3))) == 2
         assert len(await uow.messages.list_for(MEGLER, "outbox")) == 1
         assert await uow.messages.list_for(KARTVERKET, "outbox") == []
-        await uow.messages.set_status(other.id, MessageStatus.PUBLISHED, "relay")
+        await set_status(uow, other.id, MessageStatus.PUBLISHED, "relay")
         assert [m.id for m in await uow.messages.list_for(MEGLER, "inbox", status=MessageStatus.PUBLISHED)] == [
             other.id
         ]
@@ -123,11 +136,11 @@ async def test_set_status_follows_the_lifecycle_and_records_history(engine: Asyn
     later = T0 + timedelta(hours=1)
     async with UnitOfWork(engine) as uow:
         await uow.messages.add(message)
-        assert await uow.messages.set_status(message.id, MessageStatus.PUBLISHED, "relay", at=later)
-        assert await uow.messages.set_status(message.id, MessageStatus.CONFIRMED, MEGLER, detail="handled")
-        assert not await uow.messages.set_status(message.id, MessageStatus.PUBLISHED, "relay")  # backwards
-        assert not await uow.messages.set_status(message.id, MessageStatus.CONFIRMED, MEGLER)  # repeat
-        assert not await uow.messages.set_status("no-such-id", MessageStatus.PUBLISHED, "relay")
+        assert await set_status(uow, message.id, MessageStatus.PUBLISHED, "relay", at=later)
+        assert await set_status(uow, message.id, MessageStatus.CONFIRMED, MEGLER, detail="handled")
+        assert not await set_status(uow, message.id, MessageStatus.PUBLISHED, "relay")  # backwards
+        assert not await set_status(uow, message.id, MessageStatus.CONFIRMED, MEGLER)  # repeat
+        assert not await set_status(uow, "no-such-id", MessageStatus.PUBLISHED, "relay")
         await uow.commit()
         loaded = await uow.messages.get(message.id)
         history = await uow.history.for_message(message.id)
@@ -148,7 +161,7 @@ async def test_concurrent_moves_of_one_message_succeed_once(engine: AsyncEngine,
 
     async def confirm() -> bool:
         async with UnitOfWork(engine) as uow:
-            moved = await uow.messages.set_status(message.id, MessageStatus.CONFIRMED, MEGLER)
+            moved = await set_status(uow, message.id, MessageStatus.CONFIRMED, MEGLER)
             await uow.commit()
             return moved
 
@@ -167,14 +180,14 @@ async def test_expire_and_purge_due(engine: AsyncEngine) -> None:
     now = T0 + timedelta(days=2)
     async with UnitOfWork(engine) as uow:
         await uow.messages.add_many([short, published, confirmed, long])
-        await uow.messages.set_status(published.id, MessageStatus.PUBLISHED, "relay", at=T0)
-        await uow.messages.set_status(confirmed.id, MessageStatus.CONFIRMED, MEGLER, at=T0)
-        assert sorted(await uow.messages.expire_due(now)) == sorted([short.id, published.id])
-        assert await uow.messages.expire_due(now) == []
+        await set_status(uow, published.id, MessageStatus.PUBLISHED, "relay", at=T0)
+        await set_status(uow, confirmed.id, MessageStatus.CONFIRMED, MEGLER, at=T0)
+        assert sorted(m.message_id for m in await uow.statuses.expire_due(now)) == sorted([short.id, published.id])
+        assert await uow.statuses.expire_due(now) == []
         await uow.commit()
 
-        assert await uow.messages.purge_due(T0 + timedelta(days=1)) == [confirmed.id]
-        purged = sorted(await uow.messages.purge_due(now, at=now + timedelta(seconds=1)))
+        assert [m.message_id for m in await uow.statuses.purge_due(T0 + timedelta(days=1), now)] == [confirmed.id]
+        purged = sorted(m.message_id for m in await uow.statuses.purge_due(now, now + timedelta(seconds=1)))
         assert purged == sorted([short.id, published.id])
         await uow.commit()
 
@@ -197,8 +210,8 @@ async def test_a_purge_by_status_deletes_the_content(engine: AsyncEngine) -> Non
     message = make_message()
     async with UnitOfWork(engine) as uow:
         await uow.messages.add(message)
-        assert await uow.messages.set_status(message.id, MessageStatus.CONFIRMED, MEGLER)
-        assert await uow.messages.set_status(message.id, MessageStatus.PURGED, "broker")
+        assert await set_status(uow, message.id, MessageStatus.CONFIRMED, MEGLER)
+        assert await set_status(uow, message.id, MessageStatus.PURGED, "broker")
         assert (await uow.messages.get(message.id)).content is None
 
 

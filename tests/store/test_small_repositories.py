@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from broker.domain.lifecycle import MessageStatus
 from broker.domain.participants import Participant, Role
+from broker.store.outbox_kind import OutboxKind
 from broker.store.outbox_repository import OutboxEntry
 from broker.store.tables import outbox, status_history
 from broker.store.unit_of_work import UnitOfWork
@@ -95,14 +96,20 @@ async def test_outbox_rows_commit_with_the_message(engine: AsyncEngine) -> None:
     message = make_message()
     async with UnitOfWork(engine) as uow:
         await uow.messages.add(message)
-        await uow.outbox.add("message", message.id, f"{MEGLER}.intensjonFraBank", {"sender": BANK})
-        await uow.outbox.add("event", message.id, f"{BANK}.accepted", {}, body=b'{"status": "accepted"}')
         await uow.outbox.add_many(
-            [OutboxEntry("event", message.id, f"{BANK}.published"), OutboxEntry("event", message.id, f"{BANK}.x")]
+            [OutboxEntry(OutboxKind.MESSAGE, message.id, f"{MEGLER}.intensjonFraBank", {"sender": BANK})]
+        )
+        accepted = OutboxEntry(OutboxKind.EVENT, message.id, f"{BANK}.accepted", {}, b'{"status": "accepted"}')
+        await uow.outbox.add_many([accepted])
+        await uow.outbox.add_many(
+            [
+                OutboxEntry(OutboxKind.EVENT, message.id, f"{BANK}.published"),
+                OutboxEntry(OutboxKind.EVENT, message.id, f"{BANK}.x"),
+            ]
         )
         await uow.outbox.add_many([])
         with pytest.raises(ValueError):
-            await uow.outbox.add("letter", message.id, "x", {})
+            await uow.outbox.add_many([OutboxEntry("letter", message.id, "x", {})])  # type: ignore[arg-type]
         await uow.commit()
         rows = (await uow.connection.execute(sa.select(outbox).order_by(outbox.c.id))).all()
     assert [(r.kind, r.routing_key, r.headers, r.body, r.attempts, r.published_at) for r in rows] == [

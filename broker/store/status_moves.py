@@ -1,0 +1,290 @@
+"""Status moves and the receipts they owe: the one place a message's status changes.
+
+A move is one conditional UPDATE that only touches rows whose current status may be followed by the new
+one (``broker.domain.lifecycle.can_move``), so a late confirm, a second relay or a racing request can never
+move a message backwards or repeat a step. Each message moved gets a history row and, unless the caller
+has told the sender already, a receipt: an outbox row in the same transaction, so the sender is told of a
+change if and only if it committed. Every statement covers all the messages of a call: a lifecycle pass or
+a relay settle of hundreds of messages costs a handful of round trips.
+
+The time recorded is never before the message's last change, so the history's times follow its rows even
+when a caller took its time before losing a race. The ``published`` step can be overtaken: a recipient
+polling over HTTP may download a message before the relay records its publish confirm. The step still
+happened, so it is recorded (and receipted) once, without moving the status back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from broker.domain.lifecycle import MessageStatus, can_move, overtaken
+from broker.store.outbox_kind import OutboxKind
+from broker.store.outbox_repository import OutboxEntry, OutboxRepository
+from broker.store.tables import messages, outbox, status_history
+
+RELAY_ACTOR = "relay"  # the outbox relay: a publish confirmed
+BROKER_ACTOR = "broker"  # the broker itself: expiry, purge, a dead letter
+MAX_DUE = 1000  # most messages one expiry or purge pass moves
+
+# Derived from the lifecycle, so a new status can never be forgotten here.
+_EXPIRABLE = tuple(s.value for s in MessageStatus if can_move(s, MessageStatus.EXPIRED))
+_PURGEABLE = tuple(s.value for s in MessageStatus if can_move(s, MessageStatus.PURGED))
+# Steps that may be recorded after a later one: only the relay's, whose record follows the fact.
+_RECORDED_LATE = frozenset({MessageStatus.PUBLISHED})
+_FROM_ACCEPTED = frozenset({MessageStatus.ACCEPTED})
+_PUBLISHABLE = [s.value for s in _FROM_ACCEPTED if can_move(s, MessageStatus.PUBLISHED)]
+_BEYOND_PUBLISHED = [s.value for s in MessageStatus if overtaken(s, MessageStatus.PUBLISHED)]
+
+# The relay's settle on PostgreSQL in one statement (it runs in autocommit, so the statement is its own
+# transaction): mark the confirmed outbox rows published, move their messages from accepted to published
+# with a history row each, record the overtaken step once, and enqueue the receipts the relay could not
+# publish itself. The same steps as ``StatusMoves.move`` followed by the outbox update, in one round trip.
+_PG_SETTLE = sa.text(
+    """
+    WITH done AS (
+        UPDATE outbox SET published_at = :now, lease_until = NULL
+        WHERE id = ANY(CAST(:done_ids AS BIGINT[])) AND published_at IS NULL
+        RETURNING id
+    ), moved AS (
+        UPDATE messages SET status = :published, status_changed_at = GREATEST(status_changed_at, :now)
+        WHERE id = ANY(CAST(:message_ids AS VARCHAR[])) AND status = ANY(CAST(:allowed AS VARCHAR[]))
+        RETURNING id, sender, status_changed_at AS at
+    ), overtaken AS (
+        SELECT m.id, m.sender, GREATEST(CAST(:now AS TIMESTAMPTZ), m.status_changed_at) AS at FROM messages AS m
+        WHERE m.id = ANY(CAST(:message_ids AS VARCHAR[])) AND m.status = ANY(CAST(:later AS VARCHAR[]))
+          AND NOT EXISTS (SELECT 1 FROM status_history AS h WHERE h.message_id = m.id AND h.status = :published)
+    ), recorded AS (
+        SELECT id, sender, at FROM moved UNION ALL SELECT id, sender, at FROM overtaken
+    ), history AS (
+        INSERT INTO status_history (message_id, status, at, actor, detail)
+        SELECT id, CAST(:published AS VARCHAR), at, CAST(:actor AS VARCHAR), NULL FROM recorded
+    )
+    INSERT INTO outbox (kind, message_id, routing_key, headers, body, created_at, attempts)
+    SELECT CAST(:event_kind AS VARCHAR), recorded.id, recorded.sender || CAST(:receipt_suffix AS VARCHAR),
+           CAST(:receipt_headers AS JSON), r.body, CAST(:now AS TIMESTAMPTZ), 0
+    FROM recorded
+    JOIN unnest(CAST(:receipt_ids AS VARCHAR[]), CAST(:receipt_bodies AS BYTEA[])) AS r(id, body)
+      ON r.id = recorded.id
+    """
+)
+
+
+def receipt_entry(message_id: str, status: MessageStatus, at: datetime) -> bytes:
+    """One receipt as stored in an outbox row and as an element of a published receipt batch."""
+    body = {"messageId": message_id, "status": status.value, "at": at.isoformat()}
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def receipt_routing_key(sender: str, status: MessageStatus) -> str:
+    return f"{sender}.{status.value}"
+
+
+def receipt_row(message_id: str, sender: str, status: MessageStatus, at: datetime) -> OutboxEntry:
+    """The outbox row of the event that tells ``sender`` its message reached ``status``."""
+    return OutboxEntry(
+        OutboxKind.EVENT,
+        message_id,
+        receipt_routing_key(sender, status),
+        {"status": status.value},
+        receipt_entry(message_id, status, at),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Moved:
+    """A message a move recorded: who is owed the receipt, and the time the history row carries."""
+
+    message_id: str
+    sender: str
+    at: datetime
+
+
+class StatusMoves:
+    """Moves messages' statuses inside the caller's transaction (a unit of work's or the relay's)."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def move_one(
+        self,
+        message_id: str,
+        new: MessageStatus,
+        *,
+        actor: str,
+        at: datetime,
+        detail: str | None = None,
+        only_from: frozenset[MessageStatus] | None = None,
+    ) -> Moved | None:
+        """Move one message; None when the lifecycle does not allow it (or it does not exist)."""
+        moved = await self.move([message_id], new, actor=actor, at=at, detail=detail, only_from=only_from)
+        return moved[0] if moved else None
+
+    async def move(
+        self,
+        message_ids: Sequence[str],
+        new: MessageStatus,
+        *,
+        actor: str,
+        at: datetime,
+        detail: str | None = None,
+        only_from: frozenset[MessageStatus] | None = None,
+        receipts_for: Collection[str] | None = None,
+    ) -> list[Moved]:
+        """Move the given messages to ``new`` where allowed; record history and enqueue the senders' receipts.
+
+        ``only_from`` narrows the statuses a message may leave: the relay publishes only what is ``accepted``,
+        never re-publishing a message the dead-letter watcher has already moved on. ``receipts_for`` limits
+        the receipts enqueued to those message ids (the relay has published the others itself); None: all.
+        Returns the messages moved (an overtaken step recorded late is not a move, and is not returned).
+        """
+        if not message_ids:
+            return []
+        allowed = [s.value for s in MessageStatus if can_move(s, new) and (only_from is None or s in only_from)]
+        moved = await self._update(messages.c.id.in_(list(message_ids)), allowed, new, at)
+        recorded = list(moved)
+        if new in _RECORDED_LATE:
+            moved_ids = {m.message_id for m in moved}
+            recorded += await self._overtaken([i for i in message_ids if i not in moved_ids], new, at)
+        await self._record(recorded, new, actor, detail, receipts_for)
+        return moved
+
+    async def settle_published(
+        self,
+        outbox_ids: Sequence[int],
+        message_ids: Sequence[str],
+        at: datetime,
+        receipts_for: Collection[str],
+    ) -> None:
+        """The relay's settle: the outbox rows confirmed by RabbitMQ are published, and their messages move
+        from ``accepted`` to ``published``. Receipts are enqueued for ``receipts_for`` only (the relay has
+        published the others itself)."""
+        if self._connection.dialect.name == "postgresql":
+            await self._settle_postgres(outbox_ids, message_ids, at, receipts_for)
+            return
+        if outbox_ids:
+            await self._connection.execute(
+                sa.update(outbox)
+                .where(outbox.c.id.in_(list(outbox_ids)), outbox.c.published_at.is_(None))
+                .values(published_at=at, lease_until=None)
+            )
+        await self.move(
+            message_ids,
+            MessageStatus.PUBLISHED,
+            actor=RELAY_ACTOR,
+            at=at,
+            only_from=_FROM_ACCEPTED,
+            receipts_for=receipts_for,
+        )
+
+    async def _settle_postgres(
+        self, outbox_ids: Sequence[int], message_ids: Sequence[str], at: datetime, receipts_for: Collection[str]
+    ) -> None:
+        owed = [message_id for message_id in message_ids if message_id in receipts_for]
+        status = MessageStatus.PUBLISHED
+        await self._connection.execute(
+            _PG_SETTLE,
+            {
+                "now": at,
+                "done_ids": list(outbox_ids),
+                "message_ids": list(message_ids),
+                "allowed": _PUBLISHABLE,
+                "later": _BEYOND_PUBLISHED,
+                "published": status.value,
+                "actor": RELAY_ACTOR,
+                "event_kind": OutboxKind.EVENT.value,
+                "receipt_suffix": receipt_routing_key("", status),
+                "receipt_headers": json.dumps({"status": status.value}),
+                "receipt_ids": owed,
+                "receipt_bodies": [receipt_entry(message_id, status, at) for message_id in owed],
+            },
+        )
+
+    async def expire_due(self, now: datetime, *, limit: int = MAX_DUE) -> list[Moved]:
+        """Expire messages not confirmed by their ``expires_at`` (at most ``limit``), with receipts."""
+        due = (
+            sa.select(messages.c.id)
+            .where(messages.c.expires_at <= now, messages.c.status.in_(_EXPIRABLE))
+            .order_by(messages.c.seq)
+            .limit(limit)
+        )
+        moved = await self._update(messages.c.id.in_(due.scalar_subquery()), _EXPIRABLE, MessageStatus.EXPIRED, now)
+        await self._record(moved, MessageStatus.EXPIRED, BROKER_ACTOR, "time to live passed", None)
+        return moved
+
+    async def purge_due(self, cutoff: datetime, at: datetime, *, limit: int = MAX_DUE) -> list[Moved]:
+        """Delete the content of messages that reached a final status (confirmed, expired) before ``cutoff``.
+
+        Retention counts from the final status, so a message is kept for the full retention period after
+        its recipient is done with it. The row, its sha256 and its history stay: the trail outlives the bytes.
+        """
+        due = (
+            sa.select(messages.c.id)
+            .where(messages.c.status.in_(_PURGEABLE), messages.c.status_changed_at <= cutoff)
+            .order_by(messages.c.seq)
+            .limit(limit)
+        )
+        moved = await self._update(messages.c.id.in_(due.scalar_subquery()), _PURGEABLE, MessageStatus.PURGED, at)
+        await self._record(moved, MessageStatus.PURGED, BROKER_ACTOR, "retention passed", None)
+        return moved
+
+    async def _update(
+        self, which: sa.ColumnElement[bool], allowed: Sequence[str], new: MessageStatus, at: datetime
+    ) -> list[Moved]:
+        # The status condition is in the UPDATE itself: a row another process moved after the caller read it
+        # is left alone, so each message gets its history entry exactly once.
+        changed_at = sa.case(
+            (messages.c.status_changed_at > at, messages.c.status_changed_at),
+            else_=sa.literal(at, messages.c.status_changed_at.type),
+        )
+        values: dict[str, object] = {"status": new.value, "status_changed_at": changed_at}
+        if new is MessageStatus.PURGED:
+            values["content"] = None
+        result = await self._connection.execute(
+            sa.update(messages)
+            .where(which, messages.c.status.in_(list(allowed)))
+            .values(values)
+            .returning(messages.c.id, messages.c.sender, messages.c.status_changed_at)
+        )
+        return [Moved(row.id, row.sender, row.status_changed_at) for row in result]
+
+    async def _overtaken(self, message_ids: Sequence[str], step: MessageStatus, at: datetime) -> list[Moved]:
+        """Messages already beyond ``step`` that have no history of it: the step happened, so it is recorded
+        once, the status left as is, at no earlier time than the later step's."""
+        later = [s.value for s in MessageStatus if overtaken(s, step)]
+        if not message_ids or not later:
+            return []
+        recorded_before = sa.exists().where(
+            status_history.c.message_id == messages.c.id, status_history.c.status == step.value
+        )
+        result = await self._connection.execute(
+            sa.select(messages.c.id, messages.c.sender, messages.c.status_changed_at).where(
+                messages.c.id.in_(list(message_ids)), messages.c.status.in_(later), ~recorded_before
+            )
+        )
+        return [Moved(row.id, row.sender, max(at, row.status_changed_at)) for row in result]
+
+    async def _record(
+        self,
+        recorded: Sequence[Moved],
+        new: MessageStatus,
+        actor: str,
+        detail: str | None,
+        receipts_for: Collection[str] | None,
+    ) -> None:
+        if not recorded:
+            return
+        await self._connection.execute(
+            sa.insert(status_history),
+            [
+                {"message_id": m.message_id, "status": new.value, "at": m.at, "actor": actor, "detail": detail}
+                for m in recorded
+            ],
+        )
+        owed = [m for m in recorded if receipts_for is None or m.message_id in receipts_for]
+        await OutboxRepository(self._connection).add_many(receipt_row(m.message_id, m.sender, new, m.at) for m in owed)
