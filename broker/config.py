@@ -87,6 +87,7 @@ class Settings:
     outbox_high_water: int = 500
     schema_sets: tuple[tuple[str, Path], ...] = ()
     identifier_checks: str = ""
+    conversation_rules: str = ""
 
     @property
     def effective_database_url(self) -> str:
@@ -138,4 +139,5 @@ class Settings:
             outbox_high_water=_env_int(env, "DSVE_OUTBOX_HIGH_WATER", 500),
             schema_sets=_schema_sets(env.get("DSVE_SCHEMA_SETS", "")),
             identifier_checks=env.get("DSVE_IDENTIFIER_CHECKS", "").strip(),
+            conversation_rules=env.get("DSVE_CONVERSATION_RULES", "").strip(),
         )

@@ -215,3 +215,27 @@ file_transfer_events = sa.Table(
     sa.Index("ix_file_transfer_events_party_seq", "party", "seq"),
     sa.Index("ix_file_transfer_events_transfer_seq", "file_transfer_id", "seq"),
 )
+
+# Conversation checks of the official DSVE profile: one row per message and recipient, with the verdict of
+# every conversation rule on it (JSON), so that the console can show each conversation and its rules.
+conversation_messages = sa.Table(
+    "conversation_messages",
+    metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("file_transfer_id", sa.String(36), nullable=False),
+    sa.Column("resource_id", sa.String(100), nullable=False),
+    sa.Column("conversation", sa.String(220), nullable=False),  # "<bank orgnr>/<the bank's reference>"
+    sa.Column("message_type", sa.String(80), nullable=False),
+    sa.Column("sender", sa.String(9), nullable=False),
+    sa.Column("sender_role", sa.String(16), nullable=True),
+    sa.Column("recipient", sa.String(9), nullable=False),
+    sa.Column("sender_reference", sa.String(200), nullable=True),
+    sa.Column("recipient_reference", sa.String(200), nullable=True),
+    sa.Column("status", sa.String(60), nullable=True),
+    sa.Column("accepted", sa.Boolean, nullable=False),
+    sa.Column("results", sa.Text, nullable=False),  # [{"rule", "holds", "detail"}, ...]
+    sa.Column("at", UTC_TIMESTAMP, nullable=False),
+    sa.Index("ix_conversation_messages_sender_seq", "sender", "seq"),
+    sa.Index("ix_conversation_messages_recipient_seq", "recipient", "seq"),
+    sa.Index("ix_conversation_messages_conversation_seq", "conversation", "seq"),
+)
