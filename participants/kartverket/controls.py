@@ -1,8 +1,9 @@
 """The named control results: every refusal the land register gives has a stable code and a Norwegian text.
 
-Senders branch on the code; the text is for the people reading the status. A control is either a rejection
-(``AVVIST``: the package is malformed or unsigned, so its content was never judged) or a refusal (``NEKTET``:
-the content breaks a registration rule).
+Senders branch on the code; the text is for the people reading the status. Every failed control returns the
+package (``AVVIST``: nothing is entered in the register), as a control result ``IKKE_GODKJENT`` does at
+Kartverket; ``NEKTET`` is a refusal after registration and manual handling, which only the e-tinglysing
+interface (etinglysing/) has.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ class ControlSpec:
 
 
 class Control(enum.Enum):
-    """The controls: those with outcome AVVIST reject the form of a package, NEKTET refuse its content."""
+    """The controls; each failure returns the package (AVVIST)."""
 
     FORSENDELSE_UGYLDIG = ControlSpec(Outcome.AVVIST, "Forsendelsen kan ikke leses")
     SIGNATUR_MANGLER = ControlSpec(Outcome.AVVIST, "Dokumentet er ikke signert")
@@ -38,30 +39,30 @@ class Control(enum.Enum):
         Outcome.AVVIST, "Et fødselsnummer eller organisasjonsnummer i dokumentet har feil kontrollsiffer"
     )
     INNSENDINGSREFERANSE_BRUKT = ControlSpec(
-        Outcome.NEKTET, "Innsendingsreferansen er brukt av en tidligere forsendelse"
+        Outcome.AVVIST, "Innsendingsreferansen er brukt av en tidligere forsendelse"
     )
-    REGISTERENHET_UKJENT = ControlSpec(Outcome.NEKTET, "Registerenheten finnes ikke i grunnboken")
+    REGISTERENHET_UKJENT = ControlSpec(Outcome.AVVIST, "Registerenheten finnes ikke i grunnboken")
     SELGER_ER_IKKE_HJEMMELSHAVER = ControlSpec(
-        Outcome.NEKTET, "Avhenderen har ikke grunnbokshjemmel til registerenheten"
+        Outcome.AVVIST, "Avhenderen har ikke grunnbokshjemmel til registerenheten"
     )
-    HJEMMELSHAVER_HAR_IKKE_SIGNERT = ControlSpec(Outcome.NEKTET, "Dokumentet er ikke signert av alle hjemmelshavere")
-    ANDELER_STEMMER_IKKE = ControlSpec(Outcome.NEKTET, "Overdratte andeler stemmer ikke med hjemmelshavernes andeler")
-    ERVERVERANDELER_STEMMER_IKKE = ControlSpec(Outcome.NEKTET, "Erververnes andeler er ikke lik de overdratte andelene")
-    PANTSETTER_HAR_IKKE_SIGNERT = ControlSpec(Outcome.NEKTET, "Pantedokumentet er ikke signert av alle pantsettere")
-    PANTSETTER_ER_IKKE_HJEMMELSHAVER = ControlSpec(Outcome.NEKTET, "Pantsetterne er ikke de samme som hjemmelshaverne")
+    HJEMMELSHAVER_HAR_IKKE_SIGNERT = ControlSpec(Outcome.AVVIST, "Dokumentet er ikke signert av alle hjemmelshavere")
+    ANDELER_STEMMER_IKKE = ControlSpec(Outcome.AVVIST, "Overdratte andeler stemmer ikke med hjemmelshavernes andeler")
+    ERVERVERANDELER_STEMMER_IKKE = ControlSpec(Outcome.AVVIST, "Erververnes andeler er ikke lik de overdratte andelene")
+    PANTSETTER_HAR_IKKE_SIGNERT = ControlSpec(Outcome.AVVIST, "Pantedokumentet er ikke signert av alle pantsettere")
+    PANTSETTER_ER_IKKE_HJEMMELSHAVER = ControlSpec(Outcome.AVVIST, "Pantsetterne er ikke de samme som hjemmelshaverne")
     RETTIGHET_FINNES_IKKE = ControlSpec(
-        Outcome.NEKTET, "Rettigheten som skal slettes finnes ikke som aktiv heftelse på registerenheten"
+        Outcome.AVVIST, "Rettigheten som skal slettes finnes ikke som aktiv heftelse på registerenheten"
     )
-    RETTIGHETSHAVER_HAR_IKKE_SIGNERT = ControlSpec(Outcome.NEKTET, "Slettingen er ikke signert av rettighetshaveren")
+    RETTIGHETSHAVER_HAR_IKKE_SIGNERT = ControlSpec(Outcome.AVVIST, "Slettingen er ikke signert av rettighetshaveren")
     SAMTYKKEGIVER_ER_IKKE_RETTIGHETSHAVER = ControlSpec(
-        Outcome.NEKTET, "Samtykket er ikke gitt av rettighetshaveren til en aktiv urådighet på registerenheten"
+        Outcome.AVVIST, "Samtykket er ikke gitt av rettighetshaveren til en aktiv urådighet på registerenheten"
     )
-    SAMTYKKE_IKKE_SIGNERT = ControlSpec(Outcome.NEKTET, "Samtykket er ikke signert av samtykkegiveren")
+    SAMTYKKE_IKKE_SIGNERT = ControlSpec(Outcome.AVVIST, "Samtykket er ikke signert av samtykkegiveren")
     DOKUMENTREFERANSE_UKJENT = ControlSpec(
         Outcome.AVVIST, "Samtykket gjelder en dokumentreferanse som ikke finnes i forsendelsen"
     )
     URAADIGHET_UTEN_SAMTYKKE = ControlSpec(
-        Outcome.NEKTET, "En heftelse om urådighet hindrer disposisjonen uten samtykke fra rettighetshaveren"
+        Outcome.AVVIST, "En heftelse om urådighet hindrer disposisjonen uten samtykke fra rettighetshaveren"
     )
 
     @property

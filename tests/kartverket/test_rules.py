@@ -29,7 +29,7 @@ STRANGER = Party.person("01818510078", "Nora Bakken")
 HILDE_STRAND = Party.person("27915510189", "Hilde Strand")
 
 
-async def _refused(register, documents, expected: Control, index: int | None, outcome=Outcome.NEKTET):
+async def _refused(register, documents, expected: Control, index: int | None, outcome=Outcome.AVVIST):
     before = await register.document_count()
     decision = await process_package(package(documents), register)
     assert decision.outcome is outcome

@@ -32,7 +32,7 @@ async def test_the_demo_runs_the_whole_sale_on_the_embedded_defaults(tmp_path: P
         "tinglysingsforsendelse",
         "Kartverket: TINGLYST",
         "Grunnboksutskrift",
-        "Kartverket: NEKTET",
+        "Kartverket: AVVIST",
         "SELGER_ER_IKKE_HJEMMELSHAVER",
     ):
         assert step in text, step

@@ -1,12 +1,12 @@
-"""innsending.xsd, loaded from the directory the operator configures (it is Kartverket's, never part of the
-project), and the hardened parse of an incoming file against it.
+"""innsending.xsd, loaded from the directory of the broker's ``etinglysing`` schema set (DSVE_SCHEMA_SETS or
+``dsve schemas add``: it is Kartverket's, never part of the project), and the hardened parse of an incoming
+file against it.
 
 lxml validates (fast, with line and column); xmlschema decodes the valid tree into plain data.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -15,13 +15,14 @@ from typing import Any, cast
 import xmlschema
 from lxml import etree
 
-from broker.config import XmlLimits
+from broker.config import Settings, XmlLimits
 from broker.domain.errors import Refusal
+from broker.schemasets.configured import configured_dirs
 from broker.xml.parsing import parse_xml
 
 NAMESPACE = "http://kartverket.no/grunnbok/wsapi/v2/domain/innsending"
 SCHEMA_FILE = "innsending.xsd"
-SCHEMA_DIR_VARIABLE = "DSVE_ETINGLYSING_XSD_DIR"
+SCHEMA_SET = "etinglysing"
 
 
 class SchemaUnavailable(RuntimeError):
@@ -29,12 +30,15 @@ class SchemaUnavailable(RuntimeError):
 
 
 def schema_path(directory: Path | None = None) -> Path:
-    """innsending.xsd in ``directory``, or in DSVE_ETINGLYSING_XSD_DIR (the file itself or its ``schema/``)."""
-    base = directory or Path(os.environ.get(SCHEMA_DIR_VARIABLE, ""))
-    for candidate in (base / SCHEMA_FILE, base / "schema" / SCHEMA_FILE):
-        if str(base) and candidate.is_file():
-            return candidate
-    raise SchemaUnavailable(f"no {SCHEMA_FILE} in {base or '(unset)'}: set {SCHEMA_DIR_VARIABLE}")
+    """innsending.xsd in ``directory`` (or its ``schema/``), by default the etinglysing schema set's."""
+    if directory is None:
+        settings = Settings.from_env()
+        directory = configured_dirs(settings.data_dir, settings.schema_sets).get(SCHEMA_SET)
+    if directory is not None:
+        for candidate in (directory / SCHEMA_FILE, directory / "schema" / SCHEMA_FILE):
+            if candidate.is_file():
+                return candidate
+    raise SchemaUnavailable(f"no {SCHEMA_FILE} in {directory or '(unset)'}: configure the schema set {SCHEMA_SET}")
 
 
 @dataclass(frozen=True, slots=True)
