@@ -105,9 +105,14 @@ def _priority_after_registration(message: ConversationMessage, history: Sequence
             earlier.message_type == "GjennomfoertEtinglysing"
             and earlier.sender == message.sender
             and set(message.recipients) & set(earlier.recipients)
+            and (
+                earlier.recipient_reference == message.recipient_reference
+                or None in (earlier.recipient_reference, message.recipient_reference)
+            )
         ):
             return None
-    return f"no GjennomfoertEtinglysing from {message.sender} to {', '.join(message.recipients)} came before"
+    case = f" for the bank's case {message.recipient_reference}" if message.recipient_reference else ""
+    return f"no GjennomfoertEtinglysing from {message.sender} to {', '.join(message.recipients)}{case} came before"
 
 
 def _change_to_every_bank(message: ConversationMessage, history: Sequence[ConversationMessage]) -> str | None:
