@@ -92,6 +92,7 @@ class SetMapping:
     namespace: str
     type_key: str | None
     identifiers: tuple[tuple[str, str], ...]
+    identifier_default: str
     types: Mapping[str, TypeMapping]
     source: Source | None
     path: Path
@@ -223,12 +224,16 @@ def load_mapping(path: Path) -> SetMapping:
                 raise MappingError(f"{path}: {exc}") from exc
             raise MappingError(f"{path}: types.{name}: {exc}") from exc
     type_key = head.get("type_key")
+    identifier_default = str(head.get("identifier_checks", "enforce"))
+    if identifier_default not in ("enforce", "warn", "off"):
+        raise MappingError(f"{path}: [set] identifier_checks must be enforce, warn or off")
     return SetMapping(
         name=head["name"],
         description=str(head.get("description", "")),
         namespace=str(head.get("namespace", "")),
         type_key=type_key if isinstance(type_key, str) else None,
         identifiers=tuple(identifiers),
+        identifier_default=identifier_default,
         types=MappingProxyType(types),
         source=_source(raw.get("source"), f"{path}: source"),
         path=path,

@@ -20,7 +20,7 @@ from broker.domain.errors import Refusal
 from broker.schemasets.field_paths import FieldPath, compile_field_path
 from broker.schemasets.findings import Finding, PartReport
 from broker.schemasets.identifier_checks import IdentifierField, check_identifier_fields
-from broker.schemasets.mapping import SetMapping, TypeMapping
+from broker.schemasets.mapping import IDENTIFIER_KINDS, SetMapping, TypeMapping
 from broker.xml.catalogue import CatalogueError, CompiledSchema, compile_schema
 from broker.xml.parsing import parse_xml
 from broker.xml.paths import Locator, local_name
@@ -165,7 +165,8 @@ class SchemaSet:
             report.errors.append(Finding(file, str(exc), code="schema-unavailable"))
             return report
         report.errors.extend(Finding.from_issue(file, issue) for issue in schema_issues(tree, compiled, locator))
-        errors, warnings = check_identifier_fields(file, root, locator, self.identifier_fields, identifier_policy)
+        policy = {kind: identifier_policy.get(kind, self.mapping.identifier_default) for kind in IDENTIFIER_KINDS}
+        errors, warnings = check_identifier_fields(file, root, locator, self.identifier_fields, policy)
         report.errors.extend(errors)
         report.warnings.extend(warnings)
         return report

@@ -174,3 +174,22 @@ def test_an_xml_message_alone_gets_the_same_verdicts(dsve_set: SchemaSet) -> Non
     assert validator.check_xml(example.file, example.data(), example.manifest(), "bank").errors == []
     wrong = validator.check_xml(example.file, example.data(), {**example.manifest(), "status": "Ok"}, "bank")
     assert [f.code for f in wrong.errors] == ["manifest:status"]
+
+
+def test_kartverket_submissions_on_the_etinglysing_set(tmp_path: Path) -> None:
+    from tests.fixtures.third_party import INNSENDING, KARTVERKET_EXAMPLES
+
+    validator = PackageValidator(open_set("etinglysing", INNSENDING))
+
+    def check(example: str, operation: str, role: str = "megler") -> PackageReport:
+        path = write_zip(tmp_path / "f.zip", {"forsendelse.xml": (KARTVERKET_EXAMPLES / example).read_bytes()})
+        return validator.check_zip(path, {"operation": operation}, sender_role=role)
+
+    accepted = check("overdragelse.xml", "sendTilTinglysing")
+    # The type comes from the root element; Kartverket's placeholder personal numbers are recorded, not refused.
+    assert accepted.errors == [] and accepted.message_type == "forsendelse"
+    assert {f.code for f in accepted.warnings} == {"rule:foedselsnummer"}
+    assert check("hentStatus.xml", "hentStatus").message_type == "hentStatus"
+    assert _codes(check("pant.xml", "hentStatus")) == ["manifest:operation"]
+    assert _codes(check("pant.xml", "valider", role="kartverket")) == ["role"]
+    assert _codes(check("ugyldig.xml", "valider"))[0] == "schema"
