@@ -17,14 +17,15 @@ queue bound) are matched by AMQP message id, as aiormq matches them, and fail th
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from aiormq.abc import ChannelFrame
+import aiormq
+from aiormq.abc import ChannelFrame, ConfirmationFrameType, FrameType
 from aiormq.exceptions import ChannelInvalidStateError
 from pamqp import commands
 from pamqp.body import ContentBody
+from pamqp.common import FieldTable
 from pamqp.header import ContentHeader
 
 PERSISTENT = 2
@@ -39,7 +40,7 @@ class BatchMessage:
     body: bytes
     message_id: str
     content_type: str
-    headers: dict[str, Any]
+    headers: FieldTable
 
 
 def _body_frames(body: bytes, max_size: int) -> list[ContentBody]:
@@ -48,15 +49,18 @@ def _body_frames(body: bytes, max_size: int) -> list[ContentBody]:
     return [ContentBody(body[at : at + max_size]) for at in range(0, len(body), max_size)]
 
 
-def _forget(channel: Any, message_id: str, tag: int) -> Any:
-    def forget(_: asyncio.Future[Any]) -> None:
+Confirmation = asyncio.Future[ConfirmationFrameType]
+
+
+def _forget(channel: aiormq.Channel, message_id: str, tag: int) -> Callable[[Confirmation], None]:
+    def forget(_: Confirmation) -> None:
         if channel.message_id_delivery_tag.get(message_id) == tag:
             channel.message_id_delivery_tag.pop(message_id, None)
 
     return forget
 
 
-async def publish_batch(channel: Any, batch: Sequence[BatchMessage]) -> list[asyncio.Future[Any]]:
+async def publish_batch(channel: aiormq.Channel, batch: Sequence[BatchMessage]) -> list[Confirmation]:
     """Queue the whole batch as persistent, mandatory publishes in one write; answer one confirm per message.
 
     Each future resolves with the ``Basic.Ack`` frame, or fails: ``DeliveryError`` on a nack,
@@ -64,16 +68,16 @@ async def publish_batch(channel: Any, batch: Sequence[BatchMessage]) -> list[asy
     waits for them (with its own timeout) and cancels the ones it stops waiting for."""
     if not channel.publisher_confirms:
         raise ChannelInvalidStateError("batch publishing needs a channel with publisher confirms")
-    futures: list[asyncio.Future[Any]] = []
+    futures: list[Confirmation] = []
     async with channel.lock:
-        frames: list[Any] = []
+        frames: list[FrameType] = []
         max_size = channel.max_content_size
         first_tag = channel.delivery_tag + 1
         try:
             for message in batch:
                 channel.delivery_tag += 1
                 tag = channel.delivery_tag
-                confirmation = channel.create_future()
+                confirmation: Confirmation = channel.create_future()
                 channel.confirmations[tag] = confirmation
                 channel.message_id_delivery_tag[message.message_id] = tag
                 confirmation.add_done_callback(_forget(channel, message.message_id, tag))

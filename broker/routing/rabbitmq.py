@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import aio_pika
 import aiormq
@@ -23,6 +22,7 @@ from aio_pika.abc import (
     AbstractRobustChannel,
     AbstractRobustConnection,
 )
+from pamqp.common import FieldTable, FieldValue
 
 from broker.routing.batch_publish import BatchMessage, publish_batch
 from broker.routing.topology import Topology, declare_participant, declare_shared
@@ -65,7 +65,7 @@ class RabbitDelivery:
                 await self._message.reject(requeue=requeue)
 
 
-def _plain_headers(headers: Mapping[str, Any]) -> dict[str, str]:
+def _plain_headers(headers: Mapping[str, FieldValue]) -> dict[str, str]:
     plain: dict[str, str] = {}
     for key, value in headers.items():
         if isinstance(value, bytes):
@@ -167,6 +167,8 @@ class RabbitMqTransport:
         if not batch:
             return
         channel = await self._channel(self._publish_channel).get_underlay_channel()
+        if not isinstance(channel, aiormq.Channel):
+            raise PublishError({index: "the publish channel is not an aiormq channel" for index in range(len(batch))})
         messages = [
             BatchMessage(
                 self._exchanges[m.exchange].name, m.routing_key, m.body, m.message_id, m.content_type, dict(m.headers)
@@ -220,7 +222,7 @@ class RabbitMqTransport:
         )
 
     async def _subscribe(
-        self, queue_name: str, arguments: dict[str, Any], handler: Handler, prefetch: int
+        self, queue_name: str, arguments: FieldTable, handler: Handler, prefetch: int
     ) -> RabbitSubscription:
         if self._connection is None:
             raise RuntimeError("the RabbitMQ transport is not started")
