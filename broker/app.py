@@ -23,6 +23,7 @@ from broker.auth.grant import GrantPolicy
 from broker.config import Settings
 from broker.console import setup_console
 from broker.domain.clock import utc_now
+from broker.events.webhook_dispatcher import WebhookDispatcher
 from broker.http.app_keys import (
     ACCESS_TOKENS,
     GRANT_POLICY,
@@ -60,6 +61,7 @@ TRANSPORT = web.AppKey("transport", Transport)
 LIFECYCLE = web.AppKey("lifecycle", LifecycleTask)
 MAINTENANCE = web.AppKey("maintenance", StoreMaintenance)
 REFUSALS = web.AppKey("refusals", RefusalLog)
+WEBHOOKS = web.AppKey("webhooks", WebhookDispatcher)
 # Room for the multipart/form overhead of /token; message bodies are bounded by the streaming reader.
 _FORM_OVERHEAD_BYTES = 64 * 1024
 
@@ -116,6 +118,15 @@ def create_app(
     app[TRANSPORT] = bus
     app[LIFECYCLE] = LifecycleTask(services, settings.lifecycle_interval_s)
     app[REFUSALS] = refusals
+    app[WEBHOOKS] = WebhookDispatcher(
+        engine,
+        allow_loopback=settings.webhook_allow_loopback,
+        max_attempts=settings.webhook_max_attempts,
+        retry_base_s=settings.webhook_retry_base_s,
+        retry_max_s=settings.webhook_retry_max_s,
+        timeout_s=settings.webhook_timeout_s,
+        poll_interval_s=settings.webhook_poll_interval_s,
+    )
     app[MAINTENANCE] = StoreMaintenance(engine, settings.store_maintenance_interval_s)
     app[READINESS] = [_transport_check(bus)]
     app[SCRAPE_HOOKS] = [_backlog_hook(relay, metrics)]
@@ -171,6 +182,8 @@ async def _running_broker(app: web.Application) -> AsyncIterator[None]:
         started.append(lifecycle.stop)
         await app[MAINTENANCE].start()
         started.append(app[MAINTENANCE].stop)
+        await app[WEBHOOKS].start()
+        started.append(app[WEBHOOKS].stop)
         await refusals.start()
         started.append(refusals.stop)  # its last flush needs the store, which is disposed of last
         if services.group_commit is not None:

@@ -26,6 +26,14 @@ def _env_int(environ: dict[str, str], name: str, default: int) -> int:
         raise ValueError(f"{name} must be a whole number, got {raw!r}") from exc
 
 
+def _env_float(environ: dict[str, str], name: str, default: float) -> float:
+    raw = environ.get(name, "").strip()
+    try:
+        return float(raw) if raw else default
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
+
+
 def _env_bool(environ: dict[str, str], name: str, default: bool) -> bool:
     raw = environ.get(name, "").strip().lower()
     if not raw:
@@ -88,6 +96,12 @@ class Settings:
     schema_sets: tuple[tuple[str, Path], ...] = ()
     identifier_checks: str = ""
     conversation_rules: str = ""
+    webhook_allow_loopback: bool = False
+    webhook_max_attempts: int = 10
+    webhook_retry_base_s: float = 2.0
+    webhook_retry_max_s: float = 3600.0
+    webhook_timeout_s: float = 10.0
+    webhook_poll_interval_s: float = 1.0
 
     @property
     def effective_database_url(self) -> str:
@@ -140,4 +154,10 @@ class Settings:
             schema_sets=_schema_sets(env.get("DSVE_SCHEMA_SETS", "")),
             identifier_checks=env.get("DSVE_IDENTIFIER_CHECKS", "").strip(),
             conversation_rules=env.get("DSVE_CONVERSATION_RULES", "").strip(),
+            webhook_allow_loopback=_env_bool(env, "DSVE_WEBHOOK_ALLOW_LOOPBACK", False),
+            webhook_max_attempts=_env_int(env, "DSVE_WEBHOOK_MAX_ATTEMPTS", 10),
+            webhook_retry_base_s=_env_float(env, "DSVE_WEBHOOK_RETRY_BASE", 2.0),
+            webhook_retry_max_s=_env_float(env, "DSVE_WEBHOOK_RETRY_MAX", 3600.0),
+            webhook_timeout_s=_env_float(env, "DSVE_WEBHOOK_TIMEOUT", 10.0),
+            webhook_poll_interval_s=_env_float(env, "DSVE_WEBHOOK_POLL_INTERVAL", 1.0),
         )

@@ -33,6 +33,11 @@ class AltinnEventType(enum.StrEnum):
     FILE_PURGED = "no.altinn.broker.filepurged"
     FILE_NEVER_CONFIRMED_DOWNLOADED = "no.altinn.broker.fileneverconfirmeddownloaded"
 
+    @classmethod
+    def parse(cls, name: str) -> AltinnEventType:
+        """A type from its full name or its short one (``published``); ValueError when there is none such."""
+        return cls(name if "." in name else f"{_TYPE_PREFIX}{name.lower()}")
+
     @property
     def short_name(self) -> str:
         """The name without ``no.altinn.broker.``: the last part of the AMQP routing key."""

@@ -3,7 +3,8 @@
 The caller passes the connection (or unit of work) whose transaction records the status change: the event
 commits with it or not at all, so no event is told about a change that was rolled back, and none is lost
 when the process dies after the commit. Each event also gets an outbox row: the relay publishes it to the
-party's events queue as a CloudEvent, with the same guarantee as a message (published, or retried).
+party's events queue as a CloudEvent, with the same guarantee as a message (published, or retried), and
+each webhook subscription that wants the event is owed a delivery, made in the same transaction.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from broker.events.altinn_event import AltinnEvent, AltinnEventType, SubjectRole
 from broker.store.outbox_kind import OutboxKind
 from broker.store.outbox_repository import OutboxEntry, OutboxRepository
 from broker.store.tables import file_transfer_events
+from broker.store.webhook_repository import WebhookRepository, event_of
 
 
 class HoldsConnection(Protocol):
@@ -35,12 +37,6 @@ Transaction = AsyncConnection | HoldsConnection
 
 def _connection_of(transaction: Transaction) -> AsyncConnection:
     return transaction if isinstance(transaction, AsyncConnection) else transaction.connection
-
-
-def _event_type(value: AltinnEventType | str) -> AltinnEventType:
-    if isinstance(value, AltinnEventType):
-        return value
-    return AltinnEventType(value if "." in value else f"no.altinn.broker.{value.lower()}")
 
 
 async def append_event(
@@ -58,7 +54,7 @@ async def append_event(
     ``event_type`` is an ``AltinnEventType`` or its name (``"published"`` or ``"no.altinn.broker.published"``);
     ``role`` says whether the party is the transfer's sender or a recipient. Returns the event as stored."""
     event = AltinnEvent(
-        type=_event_type(event_type),
+        type=event_type if isinstance(event_type, AltinnEventType) else AltinnEventType.parse(event_type),
         resource_id=resource_id,
         file_transfer_id=str(file_transfer_id),
         party=party_orgnr(party),
@@ -97,6 +93,7 @@ async def append_events(transaction: Transaction, events: Iterable[AltinnEvent])
         )
         for event in batch
     )
+    await WebhookRepository(connection).fan_out(batch, datetime.now(UTC))
     return batch
 
 
@@ -109,16 +106,4 @@ async def events_of_transfer(
     if party is not None:
         query = query.where(table.c.party == party)
     result = await connection.execute(query)
-    return [
-        AltinnEvent(
-            type=AltinnEventType(row.event_type),
-            resource_id=row.resource_id,
-            file_transfer_id=row.file_transfer_id,
-            party=row.party,
-            role=SubjectRole(row.role) if row.role is not None else None,
-            time=row.at,
-            id=row.id,
-            seq=row.seq,
-        )
-        for row in result
-    ]
+    return [event_of(row) for row in result]

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from broker.domain.errors import Error
 from broker.domain.lifecycle import MessageStatus
+from broker.http.openapi_events import event_paths, event_schemas
 
 routes = web.RouteTableDef()
 
@@ -388,9 +389,9 @@ def openapi_document(server_url: str = "/") -> dict[str, Any]:
             "description": "Message-box broker for signed XML messages in DSVE.\n\nErrors (RFC 9457):\n" + errors,
         },
         "servers": [{"url": server_url}],
-        "paths": _paths(),
+        "paths": {**_paths(), **event_paths()},
         "components": {
-            "schemas": _schemas(),
+            "schemas": {**_schemas(), **event_schemas()},
             "securitySchemes": {
                 "bearer": {
                     "type": "http",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from broker.http import cases, health, messages, openapi, participants, schemas, tokens, validate
+from broker.http import cases, health, messages, openapi, participants, schemas, tokens, validate, webhooks
 
 ROUTE_TABLES: tuple[web.RouteTableDef, ...] = (
     tokens.routes,
@@ -13,6 +13,7 @@ ROUTE_TABLES: tuple[web.RouteTableDef, ...] = (
     participants.routes,
     schemas.routes,
     validate.routes,
+    webhooks.routes,
     health.routes,
     openapi.routes,
 )

@@ -239,3 +239,41 @@ conversation_messages = sa.Table(
     sa.Index("ix_conversation_messages_recipient_seq", "recipient", "seq"),
     sa.Index("ix_conversation_messages_conversation_seq", "conversation", "seq"),
 )
+
+# Webhook subscriptions of participants and the deliveries owed to them, made when an event is appended.
+# Deliveries of one subscription go out in order: the lease and the retry time are the subscription's.
+webhook_subscriptions = sa.Table(
+    "webhook_subscriptions",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("party", sa.String(9), nullable=False),  # the subscriber's orgnr: it gets only its own events
+    sa.Column("resource_id", sa.String(100), nullable=False),
+    sa.Column("event_types", sa.JSON, nullable=False),  # the full type names; empty: every type
+    sa.Column("endpoint", sa.String(2000), nullable=False),
+    sa.Column("secret", sa.String(100), nullable=False),  # the signing key ("whsec_" + base64), shown once
+    sa.Column("created_at", UTC_TIMESTAMP, nullable=False),
+    sa.Column("lease_owner", sa.String(36), nullable=True),  # the delivering process, while its lease holds
+    sa.Column("lease_until", UTC_TIMESTAMP, nullable=True),
+    sa.Column("retry_at", UTC_TIMESTAMP, nullable=True),  # back-off after a failed attempt: nothing before it
+    sa.Index("ix_webhook_subscriptions_party", "party"),
+)
+
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column(
+        "subscription_id",
+        sa.String(36),
+        sa.ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("event_id", sa.String(36), nullable=False),  # file_transfer_events.id
+    sa.Column("status", sa.String(16), nullable=False),  # "pending", "delivered" or "dead"
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("last_error", sa.String(400), nullable=True),
+    sa.Column("created_at", UTC_TIMESTAMP, nullable=False),
+    sa.Column("finished_at", UTC_TIMESTAMP, nullable=True),  # delivered, or given up (dead)
+    sa.Index("ix_webhook_deliveries_subscription_status", "subscription_id", "status", "id"),
+    sa.Index("ix_webhook_deliveries_status", "status", "id"),
+)
