@@ -4,7 +4,7 @@ Commands are thin: they parse arguments and call use cases; exit codes are 0 ok,
 (an invalid file, a failed check), 2 usage or an unreadable input.
 
 Start-up is part of every command's cost (``dsve validate`` on one file is mostly start-up), so a built-in
-command builds the parser of its own module only: each command module imports its heavy dependencies inside
+command builds its own parser only: each command module imports its heavy dependencies inside
 its command functions, every sub-parser costs argparse a few message-catalogue look-ups, and the plug-ins
 are looked up only when the command is not a built-in one (the entry-point scan reads the metadata of
 every installed distribution).
@@ -17,11 +17,12 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-# Each built-in command and the module whose ``register(subparsers)`` adds it; a command sets ``func``
-# returning an exit code. A module's commands are all listed here (a test checks it).
+# Each built-in command and where the function that adds it is (``module`` for ``module:register``, or
+# ``module:function``); a command sets ``func`` returning an exit code. A test checks that each function
+# adds exactly the commands listed for it.
 COMMANDS = {
     "validate": "broker.cli.schema_commands",
-    "schemas": "broker.cli.schema_commands",
+    "schemas": "broker.cli.schema_commands:register_schemas",
     "sign": "broker.cli.signature_commands",
     "verify": "broker.cli.signature_commands",
     "pki": "broker.cli.signature_commands",
@@ -30,7 +31,12 @@ COMMANDS = {
     "participants": "broker.cli.participant_commands",
     "console": "broker.cli.console_commands",
 }
-COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
+REGISTRARS = tuple(dict.fromkeys(COMMANDS.values()))
+
+
+def _register(registrar: str, subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    module, _, function = registrar.partition(":")
+    getattr(importlib.import_module(module), function or "register")(subparsers)
 
 
 # Commands that live outside the broker (the simulators, the demo) plug in through this entry-point
@@ -46,19 +52,19 @@ def _register_plugins(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
-    """The ``dsve`` parser; with ``argv`` naming a built-in command, that command's module's commands only.
+    """The ``dsve`` parser; with ``argv`` naming a built-in command, the commands its function adds only.
 
     Without ``argv``, or when its first word is no built-in command (a plug-in's command, a typo, or
     ``--help``, which lists every command), every module's commands and the plug-ins' are registered.
     """
     parser = argparse.ArgumentParser(prog="dsve", description="dsve-broker: signed XML messages for DSVE.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    module = COMMANDS.get(argv[0]) if argv else None
-    if module is not None:
-        importlib.import_module(module).register(subparsers)
+    registrar = COMMANDS.get(argv[0]) if argv else None
+    if registrar is not None:
+        _register(registrar, subparsers)
         return parser
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(subparsers)
+    for registrar in REGISTRARS:
+        _register(registrar, subparsers)
     _register_plugins(subparsers)
     return parser
 

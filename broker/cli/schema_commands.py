@@ -309,7 +309,7 @@ def schemas_command(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``validate`` and ``schemas``."""
+    """Add ``validate``."""
     validate = subparsers.add_parser(
         "validate",
         help="validate XML files against the catalogue (type from the root element) or one schema",
@@ -326,6 +326,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     add_package_arguments(validate)
 
+
+def register_schemas(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``schemas`` with its actions on the schema sets (apart from ``validate``: it builds four parsers)."""
     schemas = subparsers.add_parser("schemas", help="list the message catalogue: type, family, sender → recipient")
     schemas.add_argument("--format", choices=("text", "json"), default="text")
     schemas.add_argument("--xsd-dir", metavar="DIR", help="the catalogue directory (default: DSVE_XSD_DIR)")
