@@ -1,0 +1,191 @@
+"""Official DSVE documents built from a sale's facts (``SaleCase``), as data for ``dsve.xsd``.
+
+Each builder returns ``(root element, data)``; :class:`~participants.official.schema.OfficialSchema` encodes
+it and refuses anything the schema does not allow. The correlation rule is kept everywhere: an answer's
+``mottaker.referanse`` is the request's ``avsender.referanse``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from participants.cases import SaleCase
+from participants.messages.model import Borettslagsandel, Matrikkelenhet, Organisation, Person, Registerenhet
+
+Data = dict[str, Any]
+ELECTRONIC = "Elektronisk tinglysing"
+_MUNICIPALITIES = {"0301": "Oslo", "4601": "Bergen", "5001": "Trondheim", "1103": "Stavanger", "3205": "Lillestrøm"}
+
+
+def organisation(org: Organisation, reference: str | None = None) -> Data:
+    data: Data = {"@id": org.orgnr, "foretaksnavn": org.name}
+    if reference is not None:
+        data["referanse"] = reference
+    return data
+
+
+def person(who: Person) -> Data:
+    first, _, last = who.name.rpartition(" ")
+    return {"@id": who.fodselsnummer, "fornavn": first or who.name, "etternavn": last or who.name}
+
+
+def unit(registerenhet: Registerenhet, address: str | None = None) -> Data:
+    """A ``Registerenhet``: a matrikkel unit (eiendomsrett) or a housing-cooperative share."""
+    data: Data
+    if isinstance(registerenhet, Matrikkelenhet):
+        data = {
+            "matrikkel": {
+                "@kommunenavn": _MUNICIPALITIES.get(registerenhet.kommunenummer, registerenhet.kommunenummer),
+                "@kommunenummer": registerenhet.kommunenummer,
+                "@gaardsnummer": str(registerenhet.gaardsnummer),
+                "@bruksnummer": str(registerenhet.bruksnummer),
+                "@festenummer": str(registerenhet.festenummer),
+                "@seksjonsnummer": str(registerenhet.seksjonsnummer),
+                "@eiendomsnivaa": "E",
+            }
+        }
+    elif isinstance(registerenhet, Borettslagsandel):
+        data = {
+            "borettsandel": {
+                "@organisasjonsnummer": registerenhet.orgnr,
+                "@borettslagnavn": f"Borettslag {registerenhet.orgnr}",
+                "@andelsnummer": str(registerenhet.andelsnummer),
+            }
+        }
+    else:
+        raise TypeError(f"no official form for {registerenhet!r}")
+    if address:
+        street, _, place = address.partition(",")
+        postcode, _, town = place.strip().partition(" ")
+        if postcode.isdigit():
+            data["adresse"] = {"gatenavn": street.strip(), "postnummer": postcode, "poststed": town or postcode}
+    return data
+
+
+def _buyers(case: SaleCase) -> Data:
+    return {"rettssubjekt": [{"person": person(p)} for p in case.buyer_persons]}
+
+
+def _sellers(case: SaleCase) -> Data:
+    return {"rettssubjekt": [{"person": person(p)} for p in case.seller_persons]}
+
+
+def intention_from_bank(
+    case: SaleCase, bank_reference: str, now: datetime, method: str = ELECTRONIC
+) -> tuple[str, Data]:
+    """``IntensjonFraBank``: the buyers' bank asks the megler about the registration method."""
+    return "intensjonfrabank", {
+        "avsender": organisation(case.buyers_bank, bank_reference),
+        "mottaker": organisation(case.megler),
+        "kjoepere": _buyers(case),
+        "registerenheter": {"registerenhet": [unit(case.unit, case.address)]},
+        "intensjonsdetaljer": {"metode": method},
+        "metadata": {"opprettet": now.isoformat(timespec="seconds")},
+    }
+
+
+def intention_reply(
+    request: Data, case: SaleCase, now: datetime, method: str = ELECTRONIC, paper_deed_signed: bool = False
+) -> tuple[str, Data]:
+    """``IntensjonssvarFraMegler``: the megler's answer, the bank's reference copied into ``mottaker``."""
+    bank = request["avsender"]
+    return "intensjonssvarframegler", {
+        "avsender": organisation(case.megler, case.reference),
+        "megler": organisation(case.megler, case.reference),
+        "mottaker": {"@id": bank["@id"], "foretaksnavn": bank["foretaksnavn"], "referanse": bank["referanse"]},
+        "parter": {"selgere": _sellers(case), "kjoepere": _buyers(case)},
+        "registerenheter": {"registerenhet": [unit(case.unit, case.address)]},
+        "intensjonsdetaljer": {"metode": method, "harsignerthjemmelsovergangpaapapir": paper_deed_signed},
+        "metadata": {"opprettet": now.isoformat(timespec="seconds")},
+    }
+
+
+def debt_request(case: SaleCase, now: datetime) -> tuple[str, Data]:
+    """``Restgjeldsforespoersel``: the megler asks the sellers' bank which loans to pay off."""
+    del now  # the request carries no time of its own
+    return "restgjeldsforespoersel", {
+        "avsender": organisation(case.megler, case.reference),
+        "mottaker": organisation(case.sellers_bank),
+        "registerenheterMedHjemmelshavere": {
+            "registerenhetMedHjemmelshavere": [
+                {
+                    **unit(case.unit),
+                    "hjemmelshavere": {"hjemmelshaver": [{"person": person(p)} for p in case.seller_persons]},
+                }
+            ]
+        },
+        "prisantydning": case.price,
+    }
+
+
+def debt_answer(request: Data, case: SaleCase, bank_reference: str, account: str, balance: int) -> tuple[str, Data]:
+    """``Restgjeldssvar``: the sellers' loan to pay off and the mortgage the bank deletes when it is paid."""
+    megler = request["avsender"]
+    mortgage = case.existing_mortgage
+    references = []
+    if mortgage is not None:
+        references.append(
+            {
+                "@dokumentnummer": mortgage.document_number,
+                "@dokumentaar": mortgage.year,
+                "@embetenummer": mortgage.office,
+                "@rettsstiftelsesnummer": mortgage.right_number,
+                "@beloep": case.existing_mortgage_amount or balance,
+            }
+        )
+    return "restgjeldssvar", {
+        "avsender": organisation(case.sellers_bank, bank_reference),
+        "mottaker": {"@id": megler["@id"], "foretaksnavn": megler["foretaksnavn"], "referanse": megler["referanse"]},
+        "laanliste": {
+            "laan": [
+                {
+                    "rammelaan": False,
+                    "fastrente": False,
+                    "realkausjon": False,
+                    "laantakerIkkeHjemmelshaver": False,
+                    "transporterklaering": False,
+                    "laanenummer": account,
+                    "kontonummer": account,
+                    "saldo": balance,
+                    "laantakereHjemmelshaver": {"navn": [p.name for p in case.seller_persons]},
+                }
+            ]
+        },
+        "registerenheterMedDokumentreferanser": {
+            "registerenhetMedDokumentreferanse": [
+                {**unit(case.unit), "pantedokumentreferanser": {"pantedokumentreferanse": references}}
+            ]
+        },
+        "sperretForVidereOpplaan": True,
+    }
+
+
+def registration_done(
+    case: SaleCase, bank_reference: str, document_reference: str, altinn_reference: str, now: datetime
+) -> tuple[str, Data]:
+    """``GjennomfoertEtinglysing``: the buyers' mortgage deed is registered."""
+    return "gjennomfoertetinglysing", {
+        "avsender": organisation(case.megler, case.reference),
+        "mottaker": organisation(case.buyers_bank, bank_reference),
+        "gjennomfoertetinglysingdetaljer": {
+            "dokumentreferanse": document_reference,
+            "altinnsendersreference": altinn_reference,
+        },
+        "metadata": {"opprettet": now.isoformat(timespec="seconds")},
+    }
+
+
+def priority_reached(
+    case: SaleCase, bank_reference: str, document_reference: str, altinn_reference: str, now: datetime
+) -> tuple[str, Data]:
+    """``OppnaaddPrioritetOk``: the agreed priority is reached (after ``GjennomfoertEtinglysing``)."""
+    return "oppnaaddprioritetok", {
+        "megler": organisation(case.megler, case.reference),
+        "bank": organisation(case.buyers_bank, bank_reference),
+        "oppnaaddprioritetdetaljer": {
+            "dokumentreferanse": document_reference,
+            "altinnsendersreference": altinn_reference,
+        },
+        "metadata": {"opprettet": now.isoformat(timespec="seconds")},
+    }
