@@ -25,9 +25,7 @@ def register_cases(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) -
     decide.add_argument("-o", "--output", type=Path, help="write the final forsendelsesstatus here (default: stdout)")
     for parser in (listing, decide):
         parser.add_argument("--database-url", default=os.environ.get("DSVE_SIM_DATABASE_URL"))
-        parser.add_argument(
-            "--xsd-dir", type=Path, default=None, help="default: the etinglysing schema set"
-        )
+        parser.add_argument("--xsd-dir", type=Path, default=None, help="default: the etinglysing schema set")
     listing.set_defaults(func=lambda args: asyncio.run(_list(args)))
     decide.set_defaults(func=lambda args: asyncio.run(_decide(args)))
 
