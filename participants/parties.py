@@ -24,8 +24,10 @@ from participants.bank.seed import (
 )
 from participants.bank.simulator import BankSimulator
 from participants.cases import SaleCase, Timeline
+from participants.kartverket.priority import register_priority
 from participants.kartverket.register import LandRegister
 from participants.kartverket.registration import handle_submission
+from participants.megler.settlement import PriorityLookup
 from participants.megler.simulator import MeglerSimulator
 from participants.messages.envelope import open_message
 from participants.runner import SystemHandler
@@ -37,10 +39,24 @@ def verifier_for(pki: TestPki) -> SignatureVerifier:
     return SignatureVerifier(TrustStore([pki.ca_certificate()]))
 
 
-def build_megler(pki: TestPki, sale: SaleCase, timeline: Timeline, today: Callable[[], date]) -> MeglerSimulator:
+def build_megler(
+    pki: TestPki,
+    sale: SaleCase,
+    timeline: Timeline,
+    today: Callable[[], date],
+    priority_lookup: PriorityLookup | None = None,
+) -> MeglerSimulator:
+    """``priority_lookup`` reads the grunnbok; a megler without one cannot report the priority reached."""
     sellers = {p.fodselsnummer: pki.credential(p.fodselsnummer) for p in sale.seller_persons}
     return MeglerSimulator(
-        sale.megler, pki.credential(sale.megler.orgnr), sellers, verifier_for(pki), timeline, True, today
+        sale.megler,
+        pki.credential(sale.megler.orgnr),
+        sellers,
+        verifier_for(pki),
+        timeline,
+        True,
+        today,
+        priority_lookup=priority_lookup,
     )
 
 
@@ -114,7 +130,7 @@ class DemoSystems:
 def build_demo_systems(
     pki: TestPki, sale: SaleCase, register: LandRegister, timeline: Timeline, today: Callable[[], date] = date.today
 ) -> DemoSystems:
-    megler = build_megler(pki, sale, timeline, today)
+    megler = build_megler(pki, sale, timeline, today, register_priority(register))
     buyers_bank = build_buyers_bank(pki, sale, timeline, today)
     sellers_bank = build_sellers_bank(pki, sale, timeline, today)
     handlers = {

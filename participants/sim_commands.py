@@ -39,6 +39,11 @@ def register_sim(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     register_cases(kinds)
     kinds.choices["megler"].add_argument(
+        "--grunnbok-url",
+        default=os.environ.get("DSVE_SIM_GRUNNBOK_URL"),
+        help="the Kartverket simulator's database, read for the priority a mortgage has reached",
+    )
+    kinds.choices["megler"].add_argument(
         "--start-demo-case", action="store_true", help="open the demo sale and send its first message at start"
     )
 
@@ -69,6 +74,7 @@ def _run(args: argparse.Namespace) -> int:
         poll_interval=args.poll_interval,
         bank_orgnrs=tuple(getattr(args, "orgnr", None) or (BUYERS_BANK, SELLERS_BANK)),
         start_demo_case=getattr(args, "start_demo_case", False),
+        grunnbok_url=getattr(args, "grunnbok_url", None),
     )
     try:
         asyncio.run(run_simulator(settings, options))

@@ -9,10 +9,13 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import create_async_engine
+
 from broker.config import Settings
 from broker.routing.transport import Transport, create_transport
 from participants.cases import Timeline, demo_sale_case
 from participants.deployment import KARTVERKET, MEGLER, open_deployment
+from participants.kartverket.priority import register_priority
 from participants.kartverket.register import LandRegister
 from participants.kartverket.seed import seed
 from participants.parties import (
@@ -38,6 +41,7 @@ class SimOptions:
     poll_interval: float
     bank_orgnrs: tuple[str, ...]
     start_demo_case: bool
+    grunnbok_url: str | None = None
 
 
 def _sqlite_url(settings: Settings, name: str) -> str:
@@ -61,7 +65,12 @@ async def run_simulator(settings: Settings, options: SimOptions) -> None:
         for orgnr in options.bank_orgnrs:
             handlers[orgnr] = bank_handler(builders[orgnr](pki, sale, timeline, sale.contract_date.today))
     else:
-        megler = build_megler(pki, sale, timeline, sale.contract_date.today)
+        lookup = None
+        if options.grunnbok_url:
+            # read only, and never created here: the Kartverket simulator owns and seeds that database
+            register = LandRegister(create_async_engine(options.grunnbok_url))
+            lookup = register_priority(register)
+        megler = build_megler(pki, sale, timeline, sale.contract_date.today, lookup)
         handlers[MEGLER] = megler.handle_raw
     transport: Transport | None = create_transport(settings) if settings.amqp_url else None
     runners: list[ParticipantRunner] = []

@@ -2,9 +2,10 @@
 
 It holds the sales it settles and drives each through the DSVE process's order: the financing check in the
 bidding round, the debt request to the sellers' bank, the answer to the buyers' bank's intention, the
-purchase contract, the mortgage deed and its receipt, payoff balance and deletion, the deed package to
-Kartverket, and the registration notices to both banks. ``handle`` answers what arrives (and, with
-``auto_proceed``, takes the next step); the ``send_*`` methods let a demo take each step itself.
+purchase contract, the mortgage deed and its receipt, payoff balance and deletion declaration, the deed and the
+mortgage to Kartverket, the payoff and then the deletion, and the registration notices to both banks
+(settlement.py). ``handle`` answers what arrives (and, with ``auto_proceed``, takes the next step); the
+``send_*`` methods let a demo take each step itself.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from broker.xml.verification import SignatureVerifier
 from participants.cases import SaleCase, Timeline, kroner
 from participants.megler import routing
 from participants.megler.case import DELETION, MORTGAGE, TRANSFER, MeglerCase
+from participants.megler.settlement import PriorityLookup, on_forsendelsesstatus
 from participants.messages import megler_messages as out
 from participants.messages.envelope import ReceivedMessage, open_message
 from participants.messages.header import Header, now_oslo
@@ -27,7 +29,6 @@ from participants.messages.model import (
     Eierskifte,
     Organisation,
     Pant,
-    RegisteredDocument,
     as_list,
     parties_from_data,
     units_from_data,
@@ -35,8 +36,6 @@ from participants.messages.model import (
 from participants.messages.package import REGISTER, PackageDocument, PresignedDocument, tinglysingsforsendelse
 
 log = logging.getLogger(__name__)
-
-REGISTERED = "TINGLYST"
 
 
 class MeglerSimulator:
@@ -49,6 +48,7 @@ class MeglerSimulator:
         timeline: Timeline | None = None,
         auto_proceed: bool = True,
         today: Callable[[], date] = date.today,
+        priority_lookup: PriorityLookup | None = None,
     ) -> None:
         self.organisation = organisation
         self.credential = credential
@@ -57,6 +57,7 @@ class MeglerSimulator:
         self.timeline = timeline or Timeline()
         self.auto_proceed = auto_proceed
         self.today = today
+        self.priority_lookup = priority_lookup
         self.cases: dict[str, MeglerCase] = {}
         self._submissions = itertools.count(1)
 
@@ -131,7 +132,8 @@ class MeglerSimulator:
         )
 
     def send_deed_package(self, case: MeglerCase, operation: str = REGISTER) -> bytes:
-        """The transfer signed by the sellers, the sellers' bank's deletion and the buyers' mortgage, in that order."""
+        """The transfer signed by the sellers and the buyers' mortgage, in that order. The sellers' bank's
+        deletion follows in a package of its own once its loan is paid off (``send_deletion_package``)."""
         sale = case.sale
         if case.mortgage is None:
             raise ValueError(f"case {case.reference} has no mortgage deed yet")
@@ -147,11 +149,20 @@ class MeglerSimulator:
             takeover=sale.takeover_date,
         )
         sellers = [self.person_credentials[p.fodselsnummer] for p in sale.seller_persons]
-        documents = [PackageDocument.transfer(case.document_reference(TRANSFER), transfer, sellers)]
-        documents += [
+        documents = [
+            PackageDocument.transfer(case.document_reference(TRANSFER), transfer, sellers),
+            PackageDocument.received(case.document_reference(MORTGAGE), case.mortgage),
+        ]
+        return self._package(case, documents, operation)
+
+    def send_deletion_package(self, case: MeglerCase, operation: str = REGISTER) -> bytes:
+        """The sellers' bank's deletions, sent once the payoff of what they secured is paid."""
+        documents = [
             PackageDocument.received(case.document_reference(DELETION, n), d) for n, d in enumerate(case.deletions, 1)
         ]
-        documents.append(PackageDocument.received(case.document_reference(MORTGAGE), case.mortgage))
+        return self._package(case, documents, operation)
+
+    def _package(self, case: MeglerCase, documents: list[PackageDocument], operation: str) -> bytes:
         case.submissions += 1
         case.submission_reference = f"{case.reference}-T{case.submissions}"
         case.status = "sendt til tinglysing"
@@ -159,7 +170,7 @@ class MeglerSimulator:
             case,
             f"sender tinglysingsforsendelse {case.submission_reference} ({operation}) med {len(documents)} dokumenter",
         )
-        header = Header(self.organisation, sale.kartverket, case.reference)
+        header = Header(self.organisation, case.sale.kartverket, case.reference)
         return tinglysingsforsendelse(header, self.credential, case.submission_reference, documents, operation)
 
     # ----- reactions -------------------------------------------------------------------------------------------
@@ -168,6 +179,8 @@ class MeglerSimulator:
         return await self.handle(open_message(raw, self.verifier))
 
     async def handle(self, message: ReceivedMessage) -> list[bytes]:
+        if message.message_type == "forsendelsesstatus":
+            return await on_forsendelsesstatus(self, message)
         handler: Callable[[ReceivedMessage], list[bytes]] | None = getattr(self, f"_on_{message.message_type}", None)
         if handler is None:
             self._note(message.header.sender_reference, f"ignorerer {message.message_type}: ikke en meglermelding")
@@ -318,63 +331,9 @@ class MeglerSimulator:
             if case.status == "innfrielsessaldo etterspurt":
                 return []
             return [self.send_payoff_request(case)]
-        if case.ready_for_registration and case.status not in {"sendt til tinglysing", "tinglyst"}:
+        if case.ready_for_registration and case.submissions == 0:
             return [self.send_deed_package(case)]
         return []
-
-    def _on_forsendelsesstatus(self, message: ReceivedMessage) -> list[bytes]:
-        case = self._case_of(message)
-        if case is None:
-            return []
-        body = message.body
-        status, outcome = str(body["status"]), body.get("utfall")
-        if status != "AVSLUTTET":
-            self._note(case, f"Kartverket: {status}")
-            return []
-        results = as_list((body.get("kontrollresultater") or {}).get("kontrollresultat"))
-        if outcome != REGISTERED:
-            case.status = f"tinglysing {outcome}"
-            case.refusals = [f"{r.get('dokumentindeks', '-')}: {r['kode']} {r['tekst']}" for r in results]
-            self._note(case, f"Kartverket: {outcome}; " + "; ".join(case.refusals))
-            return []
-        documents = [
-            RegisteredDocument.from_data(d)
-            for d in as_list((body.get("tinglysteDokumenter") or {}).get("tinglystDokument"))
-        ]
-        case.registered = {d.document_reference: d for d in documents}
-        case.status = "tinglyst"
-        self._note(case, "Kartverket: TINGLYST " + ", ".join(f"{d.year}/{d.document_number}" for d in documents))
-        return self.registration_notices(case)
-
-    def registration_notices(self, case: MeglerCase) -> list[bytes]:
-        """Tell the buyers' bank its mortgage is registered with its priority, and the sellers' bank its deletion."""
-        sale, notices = case.sale, []
-        mortgage = case.registered.get(case.document_reference(MORTGAGE))
-        if mortgage is not None:
-            notices.append(
-                out.gjennomfoert_tinglysing(self._to_buyers_bank(case), self.credential, (sale.unit,), (mortgage,))
-            )
-            priority = Pant.from_data(case.mortgage.data).priority if case.mortgage else 1
-            notices.append(
-                out.oppnaadd_prioritet(
-                    self._to_buyers_bank(case),
-                    self.credential,
-                    sale.unit,
-                    mortgage.right(),
-                    priority,
-                    mortgage.registered,
-                )
-            )
-            self._note(case, f"melder tinglysing og oppnådd prioritet til {sale.buyers_bank.name}")
-        deletions = [
-            d for ref, d in case.registered.items() if ref.startswith(case.document_reference(DELETION, 0)[:-1])
-        ]
-        if deletions:
-            notices.append(
-                out.gjennomfoert_tinglysing(self._to_sellers_bank(case), self.credential, (sale.unit,), deletions)
-            )
-            self._note(case, f"melder gjennomført sletting til {sale.sellers_bank.name}")
-        return notices
 
     def send_cancellation(self, case: MeglerCase, reason: str) -> bytes:
         """The case leaves digital cooperation; the buyers' bank is told why."""

@@ -20,7 +20,7 @@ async def test_the_demo_runs_the_whole_sale_on_the_embedded_defaults(tmp_path: P
     result = await run_demo(DemoOptions(data_dir=tmp_path), console)
     text = out.getvalue()
     assert result.ok, result.failures
-    assert result.messages == 20
+    assert result.messages == 23
     for step in (
         "finansieringssjekk",
         "restgjeld",
@@ -31,6 +31,8 @@ async def test_the_demo_runs_the_whole_sale_on_the_embedded_defaults(tmp_path: P
         "slettingserklæring",
         "tinglysingsforsendelse",
         "Kartverket: TINGLYST",
+        "slettingen sendes til tinglysing",
+        "oppnådd prioritet 1",
         "Grunnboksutskrift",
         "Kartverket: AVVIST",
         "SELGER_ER_IKKE_HJEMMELSHAVER",
@@ -47,4 +49,4 @@ async def test_the_demo_runs_on_rabbitmq_and_postgresql(
     result = await run_demo(options, console)
     assert result.ok, result.failures
     assert "broker on PostgreSQL with RabbitMQ" in out.getvalue()
-    assert result.messages == 20
+    assert result.messages == 23

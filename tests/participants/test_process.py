@@ -54,12 +54,15 @@ async def test_the_demo_sale_runs_from_bidding_round_to_registration_notices(
         "innfrielsessaldoforespoersel",
         "innfrielsessaldosvar",
         "slettingserklaering",
-        "tinglysingsforsendelse",
+        "tinglysingsforsendelse",  # the transfer and the buyers' mortgage
         "forsendelsesstatus",
         "forsendelsesstatus",
-        "gjennomfoertTinglysing",
-        "oppnaaddPrioritet",
-        "gjennomfoertTinglysing",
+        "gjennomfoertTinglysing",  # to the buyers' bank; then the payoff
+        "tinglysingsforsendelse",  # the sellers' bank's deletion, after the payoff
+        "forsendelsesstatus",
+        "forsendelsesstatus",
+        "gjennomfoertTinglysing",  # to the sellers' bank
+        "oppnaaddPrioritet",  # read from the register: first, now the old mortgage is gone
     ]
     assert case.status == "tinglyst"
     assert [c.status for c in world.buyers_bank.cases.values()] == [DONE]
@@ -75,15 +78,20 @@ async def test_every_message_of_the_sale_validates_with_lxml_and_is_signed_by_it
     assert len(checked) == 18
 
 
-async def test_the_deed_package_carries_signatures_of_sellers_buyers_and_the_sellers_bank(
+async def test_the_deed_packages_carry_signatures_of_sellers_buyers_and_the_sellers_bank(
     test_pki: TestPki, register: LandRegister
 ) -> None:
+    """The deed and the mortgage go first; the deletion follows in a package of its own after the payoff."""
     world = await whole_sale(test_pki, register)
-    [package] = world.of_type("tinglysingsforsendelse")
-    root = world.verifier.verify_enveloped(etree.fromstring(package)).root
+    deed, deletion = world.of_type("tinglysingsforsendelse")
+    roots = {
+        element_id: world.verifier.verify_enveloped(etree.fromstring(package)).root
+        for package, element_ids in ((deed, ("eierskifte-1", "pant-1")), (deletion, ("sletting-1",)))
+        for element_id in element_ids
+    }
     signers = {
         element_id: {s.fodselsnummer or s.orgnr for s in world.verifier.verify_inner(root, element_id)}
-        for element_id in ("eierskifte-1", "sletting-1", "pant-1")
+        for element_id, root in roots.items()
     }
     assert signers == {
         "eierskifte-1": {p.fodselsnummer for p in world.sale.seller_persons},
@@ -107,7 +115,8 @@ async def test_a_signed_document_verifies_where_it_was_signed_and_unchanged_in_t
     bank's message into the package, and the same signatures verify in both places."""
     world = await whole_sale(test_pki, register)
     [received] = world.of_type(carrier)
-    [package] = world.of_type("tinglysingsforsendelse")
+    deed, deletion = world.of_type("tinglysingsforsendelse")
+    package = deed if kind == "pant" else deletion
     roots = [world.verifier.verify_enveloped(etree.fromstring(raw)).root for raw in (received, package)]
 
     signers = [{s.fodselsnummer or s.orgnr for s in world.verifier.verify_inner(r, element_id)} for r in roots]

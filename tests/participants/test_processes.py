@@ -20,7 +20,7 @@ from participants.sdk.errors import BrokerError
 from tests.fixtures.processes import DSVE, free_port, wait_ready
 
 CASE = "OPPGJ-2026-0412"
-EXPECTED_MESSAGES = 20
+EXPECTED_MESSAGES = 23
 
 
 @pytest.fixture
@@ -68,7 +68,8 @@ async def test_the_demo_sale_with_every_system_in_its_own_process(
     await wait_ready(url, processes[0])
     start("kartverket", "sim", "kartverket")
     start("bank", "sim", "bank")
-    start("megler", "sim", "megler", "--start-demo-case")
+    grunnbok = f"sqlite+aiosqlite:///{tmp_path / 'kartverket' / 'grunnbok.db'}"
+    start("megler", "sim", "megler", "--start-demo-case", "--grunnbok-url", grunnbok)
 
     async with BrokerClient(url, MEGLER, deployment.pki.credential(MEGLER)) as megler:
         messages = []
@@ -85,5 +86,6 @@ async def test_the_demo_sale_with_every_system_in_its_own_process(
     logs = {p.name: p.read_text(errors="replace")[-2000:] for p in tmp_path.glob("*.log")}
     assert len(messages) == EXPECTED_MESSAGES, logs
     types = [m.message_type for m in messages]
-    assert types.count("forsendelsesstatus") == 2 and types.count("gjennomfoertTinglysing") == 2, types
+    assert types.count("forsendelsesstatus") == 4 and types.count("gjennomfoertTinglysing") == 2, types
+    assert types.count("tinglysingsforsendelse") == 2 and types[-1] == "oppnaaddPrioritet", types
     assert all(m.status == "confirmed" for m in messages), logs

@@ -23,6 +23,7 @@ from participants.bank.seed import (
 )
 from participants.bank.simulator import BankSimulator
 from participants.cases import SaleCase, Timeline, demo_sale_case
+from participants.kartverket.priority import register_priority
 from participants.kartverket.register import LandRegister
 from participants.kartverket.registration import handle_submission
 from participants.megler.simulator import MeglerSimulator
@@ -85,7 +86,14 @@ def build_world(pki: TestPki, register: LandRegister | None = None, auto_proceed
     buyers = {p.fodselsnummer: persons[p.fodselsnummer] for p in sale.buyer_persons}
     sellers = {p.fodselsnummer: persons[p.fodselsnummer] for p in sale.seller_persons}
     megler = MeglerSimulator(
-        sale.megler, pki.credential(sale.megler.orgnr), sellers, verifier, timeline, auto_proceed, lambda: TODAY
+        sale.megler,
+        pki.credential(sale.megler.orgnr),
+        sellers,
+        verifier,
+        timeline,
+        auto_proceed,
+        lambda: TODAY,
+        priority_lookup=register_priority(register) if register is not None else None,
     )
     megler.open_case(sale)
     buyers_bank = BankSimulator(
