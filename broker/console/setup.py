@@ -20,7 +20,17 @@ from broker.console.options import ConsoleOptions
 from broker.console.property_index import PropertyIndexer
 from broker.console.rendering import make_templates
 from broker.console.secret import load_or_create_secret
-from broker.console.views import case, cases, conversations, dead_letters, message, overview, participants, sign_in
+from broker.console.views import (
+    case,
+    cases,
+    conversations,
+    dead_letters,
+    message,
+    overview,
+    participants,
+    sign_in,
+    webhooks,
+)
 from broker.http.app_keys import SERVICES
 
 PREFIX = "/console"
@@ -33,6 +43,7 @@ ROUTE_TABLES = (
     message.routes,
     participants.routes,
     dead_letters.routes,
+    webhooks.routes,
     conversations.routes,
 )
 
