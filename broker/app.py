@@ -34,6 +34,7 @@ from broker.http.app_keys import (
     TRUST,
 )
 from broker.http.auth import auth_middleware
+from broker.http.client_faults import body_deadline_middleware, quiet_client_errors
 from broker.http.metrics import BrokerMetrics, metrics_middleware
 from broker.http.problems import problem_middleware
 from broker.http.refusal_recording import refusal_recording_middleware
@@ -98,11 +99,13 @@ def create_app(
             services, settings.group_commit_max, backlog=relay.backlog, high_water=settings.outbox_high_water
         )
     metrics = BrokerMetrics()
+    quiet_client_errors()
     refusals = RefusalLog(engine, clock, settings.refusal_flush_interval_s)
 
     app = web.Application(
         middlewares=[
             metrics_middleware(metrics),
+            body_deadline_middleware(settings.body_timeout_s),
             refusal_recording_middleware(refusals),
             problem_middleware,
             auth_middleware(tokens),

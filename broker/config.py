@@ -102,6 +102,8 @@ class Settings:
     webhook_retry_max_s: float = 3600.0
     webhook_timeout_s: float = 10.0
     webhook_poll_interval_s: float = 1.0
+    body_timeout_s: float = 30.0
+    keepalive_timeout_s: float = 15.0
 
     @property
     def effective_database_url(self) -> str:
@@ -160,4 +162,6 @@ class Settings:
             webhook_retry_max_s=_env_float(env, "DSVE_WEBHOOK_RETRY_MAX", 3600.0),
             webhook_timeout_s=_env_float(env, "DSVE_WEBHOOK_TIMEOUT", 10.0),
             webhook_poll_interval_s=_env_float(env, "DSVE_WEBHOOK_POLL_INTERVAL", 1.0),
+            body_timeout_s=_env_float(env, "DSVE_BODY_TIMEOUT", 30.0),
+            keepalive_timeout_s=_env_float(env, "DSVE_KEEPALIVE_TIMEOUT", 15.0),
         )

@@ -56,6 +56,7 @@ def _serve(args: argparse.Namespace) -> int:
         port=port,
         access_log=logging.getLogger("aiohttp.access") if settings.access_log else None,
         shutdown_timeout=SHUTDOWN_TIMEOUT_S,
+        keepalive_timeout=settings.keepalive_timeout_s,
         handle_signals=True,
         print=None,
     )

@@ -16,6 +16,7 @@ from aiohttp.typedefs import Handler, Middleware
 from broker.console.context import VIEWER, ConsoleContext
 from broker.console.rendering import error_page, redirect
 from broker.console.sessions import SESSION_COOKIE, load_viewer, sign_in_token_ok, tokens_match
+from broker.http.client_faults import client_fault
 
 log = logging.getLogger("broker.console")
 
@@ -60,9 +61,14 @@ def console_middleware(ctx: ConsoleContext) -> Middleware:
             response = await _gate(ctx, request, handler)
         except web.HTTPException as exc:  # aiohttp's own: no route, wrong method, body too large
             response = error_page(request, exc.status, exc.reason)
-        except Exception:
-            log.exception("console page failed", extra={"path": request.path, "method": request.method})
-            response = error_page(request, 500, "Something went wrong", "The error has been logged.")
+        except Exception as exc:
+            fault = client_fault(request, exc)
+            if fault is None:
+                log.exception("console page failed", extra={"path": request.path, "method": request.method})
+                response = error_page(request, 500, "Something went wrong", "The error has been logged.")
+            else:
+                response = error_page(request, fault.error.spec.status, fault.error.spec.title, fault.detail)
+                response.force_close()
         if not request.path.startswith(STATIC_PREFIX):
             response.headers["Cache-Control"] = "no-store"
         response.headers.update(SECURITY_HEADERS)

@@ -37,6 +37,8 @@ class Error(enum.Enum):
     NOT_XML = ErrorSpec(1002, "unsupported-media-type", 415, "The body must be application/xml")
     TOO_LARGE = ErrorSpec(1003, "payload-too-large", 413, "The body exceeds the size limit")
     NOT_FOUND = ErrorSpec(1004, "not-found", 404, "No such resource")
+    BODY_TIMEOUT = ErrorSpec(1005, "request-timeout", 408, "The request body did not arrive in time")
+    CLIENT_CLOSED = ErrorSpec(1006, "client-closed-request", 400, "The client closed the connection mid-request")
     XML_NOT_WELL_FORMED = ErrorSpec(2001, "xml-not-well-formed", 400, "The body is not well-formed XML")
     XML_FORBIDDEN_CONSTRUCT = ErrorSpec(2002, "xml-forbidden-construct", 400, "The XML uses a forbidden construct")
     XML_LIMIT_EXCEEDED = ErrorSpec(2003, "xml-limit-exceeded", 413, "The XML exceeds a structural limit")

@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from broker.domain.errors import PROBLEM_BASE, Error, Issue, Refusal
+from broker.http.client_faults import client_fault
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 log = logging.getLogger("broker.http")
@@ -94,7 +95,11 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         return await handler(request)
     except Refusal as refusal:
         request[REFUSAL_KEY] = refusal.error
-        return refusal_response(refusal, request)
+        response = refusal_response(refusal, request)
+        if refusal.error is Error.BODY_TIMEOUT:
+            client_fault(request, refusal)  # logged once, at INFO
+            response.force_close()
+        return response
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -102,7 +107,13 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         if error is not None:
             request[REFUSAL_KEY] = error  # answered with a catalogue error, so counted as one
         return http_error_response(exc, request)
-    except Exception:
+    except Exception as exc:
+        fault = client_fault(request, exc)
+        if fault is not None:
+            request[REFUSAL_KEY] = fault.error
+            response = refusal_response(fault, request)
+            response.force_close()
+            return response
         log.exception("unhandled error", extra={"path": request.path, "method": request.method})
         body = problem_body(
             Error.INTERNAL_ERROR, "The broker failed to handle the request; it has been logged.", request.path

@@ -5,10 +5,10 @@ and helpers that make signed messages from the catalogue's examples and fetch to
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -22,6 +22,9 @@ from broker.xml.keys import SigningCredential
 from broker.xml.pki import DEMO_ORGANISATIONS, TestPki
 from broker.xml.signing import sign_enveloped_bytes
 from participants.sdk.tokens import JWT_BEARER_GRANT, build_grant_assertion
+
+if TYPE_CHECKING:
+    from tests.http.served import Served
 
 BANK = "910000004"
 BANK_2 = "920000002"
@@ -160,3 +163,12 @@ async def sqlite_broker(aiohttp_client: Any, tmp_path: Path, test_pki: TestPki) 
     client = await aiohttp_client(app)
     await register_demo(app[SERVICES], test_pki)
     return Broker(client, test_pki)
+
+
+@pytest.fixture
+async def served(tmp_path: Path, test_pki: TestPki) -> AsyncIterator[Served]:
+    """The broker on SQLite, served as ``dsve serve`` serves it (raw-socket tests)."""
+    from tests.http.served import serve  # that module builds on this one's helpers
+
+    async for running in serve(tmp_path, test_pki):
+        yield running

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from aiohttp import web
 
 from broker.console.context import console_of, viewer_of
@@ -21,9 +23,15 @@ routes = web.RouteTableDef()
 HOME = "/console/"
 
 
+# Printable ASCII without the backslash: a path with a query, percent-encoded where it needs to be. Control
+# characters (CR, LF) would end the Location header; aiohttp then drops the connection after the session
+# was created.
+_PATH_CHARACTERS = re.compile(r"/console/[!-\[\]-~]*")
+
+
 def _safe_next(value: str | None) -> str:
-    """Only a path inside the console: ``next`` must never send a visitor to another site."""
-    if value and value.startswith("/console/") and not value.startswith("//") and "\\" not in value:
+    """Only a path inside the console: ``next`` must never send a visitor to another site or split a header."""
+    if value and _PATH_CHARACTERS.fullmatch(value):
         return value
     return HOME
 

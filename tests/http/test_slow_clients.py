@@ -1,0 +1,136 @@
+"""Slow clients cannot hold a connection: every body read has a deadline, idle connections are closed.
+
+A slow-loris client declares a body of 5,000 bytes, sends a few and stops. Before the deadline it stayed
+open for as long as it liked, on ``/api/v1/messages`` and on ``/token`` and ``/console/login``, which need
+no authentication.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from broker.xml.pki import TestPki
+from tests.http.conftest import BANK
+from tests.http.served import Served, serve
+
+_RUN_CLI = "import sys; from broker.cli import main; sys.exit(main(sys.argv[1:]))"
+BODY_TIMEOUT_S = 0.5
+FORM = "Content-Type: application/x-www-form-urlencoded\r\n"
+
+
+@pytest.fixture
+async def impatient(tmp_path: Path, test_pki: TestPki) -> AsyncIterator[Served]:
+    async for running in serve(tmp_path, test_pki, body_timeout_s=BODY_TIMEOUT_S):
+        yield running
+
+
+async def _stall(port: int, head: str, *, wait_s: float = 5.0) -> tuple[bytes, float, bool]:
+    """Send ``head`` and three body bytes, then nothing: the answer, how long it took, and whether it closed."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    started = time.monotonic()
+    writer.write(head.encode() + b"Content-Length: 5000\r\n\r\nabc")
+    await writer.drain()
+    try:
+        answer = b""
+        while True:
+            chunk = await asyncio.wait_for(reader.read(65536), wait_s)
+            if not chunk:
+                return answer, time.monotonic() - started, True
+            answer += chunk
+    except TimeoutError:
+        return answer, time.monotonic() - started, False
+    finally:
+        writer.close()
+
+
+def _heads(token: str) -> dict[str, str]:
+    return {
+        "messages": "POST /api/v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/xml\r\n"
+        f"Authorization: Bearer {token}\r\n",
+        "token": f"POST /token HTTP/1.1\r\nHost: x\r\n{FORM}",
+        "console-login": f"POST /console/login HTTP/1.1\r\nHost: x\r\n{FORM}",
+    }
+
+
+@pytest.mark.parametrize("endpoint", ["messages", "token", "console-login"])
+async def test_a_stalled_body_is_answered_408_and_closed(impatient: Served, endpoint: str) -> None:
+    answer, took, closed = await _stall(impatient.port, _heads(impatient.token(BANK))[endpoint])
+    assert re.match(rb"HTTP/1.1 408", answer), answer[:300]
+    assert closed and took < BODY_TIMEOUT_S + 3
+
+
+# ----- `dsve serve`: the settings reach the server it runs -----
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def serve_process(tmp_path: Path, test_pki: TestPki) -> Iterator[int]:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DSVE_DATA_DIR": str(tmp_path / "data"),
+        "DSVE_TRUST_CA_FILES": str(test_pki.ca_cert_path),
+        "DSVE_BODY_TIMEOUT": "1",
+        "DSVE_KEEPALIVE_TIMEOUT": "1",
+    }
+    env.pop("DSVE_DATABASE_URL", None)
+    env.pop("DSVE_AMQP_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, "-c", _RUN_CLI, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as response:
+                    assert json.load(response)["status"] == "ready"
+                    break
+            except OSError:
+                assert process.poll() is None, process.communicate()[1].decode()
+                assert time.monotonic() < deadline, "the broker did not become ready"
+                time.sleep(0.2)
+        yield port
+    finally:
+        process.terminate()
+        process.communicate(timeout=20)
+
+
+def _closed_within(port: int, first: bytes, limit_s: float) -> float:
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        started = time.monotonic()
+        sock.settimeout(limit_s)
+        if first:
+            sock.sendall(first)
+        try:
+            while sock.recv(65536):
+                pass
+        except TimeoutError:
+            pytest.fail(f"the connection was still open after {limit_s} s")
+        return time.monotonic() - started
+
+
+def test_serve_bounds_idle_connections_and_stalled_bodies(serve_process: int) -> None:
+    assert _closed_within(serve_process, b"", 5) < 4  # a connection that never sends a request
+    assert _closed_within(serve_process, b"GET /healthz HTTP/1.1\r\nHo", 5) < 4  # headers that stop
+    stalled = b"POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+    assert _closed_within(serve_process, stalled + b"Content-Length: 5000\r\n\r\nabc", 5) < 4
