@@ -14,6 +14,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
+from functools import partial
 
 from aiohttp import web
 
@@ -48,6 +49,7 @@ from broker.store.engine import create_engine
 from broker.store.maintenance import StoreMaintenance
 from broker.store.migrate import upgrade
 from broker.store.registry_cache import RegistryCache
+from broker.usecases.caller_check import caller_is_active
 from broker.usecases.group_commit import GroupCommit
 from broker.usecases.lifecycle import LifecycleTask
 from broker.usecases.services import Services
@@ -108,7 +110,7 @@ def create_app(
             body_deadline_middleware(settings.body_timeout_s),
             refusal_recording_middleware(refusals),
             problem_middleware,
-            auth_middleware(tokens),
+            auth_middleware(tokens, partial(caller_is_active, services)),
         ],
         client_max_size=_FORM_OVERHEAD_BYTES,
     )

@@ -7,7 +7,7 @@ authenticated ``Caller`` is put on the request for the handler; every query is s
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from aiohttp import web
@@ -54,7 +54,11 @@ def _bearer_token(request: web.Request) -> str:
     return token.strip()
 
 
-def auth_middleware(tokens: AccessTokens) -> Middleware:
+# Whether an orgnr is still an active participant (disabling one takes effect on its next request).
+ActiveCheck = Callable[[str], Awaitable[bool]]
+
+
+def auth_middleware(tokens: AccessTokens, is_active: ActiveCheck) -> Middleware:
     """Authenticates requests to marked routes before their handler (and before any body is read)."""
 
     @web.middleware
@@ -62,6 +66,8 @@ def auth_middleware(tokens: AccessTokens) -> Middleware:
         needed = required_scopes(request)
         if needed is not None:
             caller = tokens.authenticate(_bearer_token(request))
+            if not await is_active(caller.orgnr):
+                raise Refusal(Error.TOKEN_INVALID, f"participant {caller.orgnr} is not active")
             if needed and not needed & caller.scopes:
                 raise Refusal(Error.SCOPE_MISSING, f"this needs the scope {' or '.join(sorted(needed))}")
             request[CALLER_KEY] = caller

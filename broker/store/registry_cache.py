@@ -72,6 +72,14 @@ class RegistryCache:
         await cancel_and_wait(task)
         self._forget()
 
+    def peek(self, orgnr: str) -> tuple[bool, Participant | None]:
+        """``(True, participant or None)`` when the cache knows the answer for ``orgnr``; ``(False, None)``
+        when only the store does (not listening, or not read since the last change)."""
+        if not self.listening or orgnr not in self._entries:
+            return False, None
+        self.hits += 1
+        return True, self._entries[orgnr]
+
     async def get_many(self, repository: ParticipantRepository, orgnrs: Iterable[str]) -> dict[str, Participant]:
         """The registered participants among ``orgnrs``: from the cache, reading only what it lacks."""
         wanted = set(orgnrs)
