@@ -36,6 +36,7 @@ from broker.http.app_keys import (
 )
 from broker.http.auth import auth_middleware
 from broker.http.client_faults import body_deadline_middleware, quiet_client_errors
+from broker.http.forwarded import forwarded_middleware, parse_networks
 from broker.http.metrics import BrokerMetrics, metrics_middleware
 from broker.http.problems import problem_middleware
 from broker.http.refusal_recording import refusal_recording_middleware
@@ -106,6 +107,7 @@ def create_app(
 
     app = web.Application(
         middlewares=[
+            forwarded_middleware(parse_networks(settings.trusted_proxies)),
             metrics_middleware(metrics),
             body_deadline_middleware(settings.body_timeout_s),
             refusal_recording_middleware(refusals),

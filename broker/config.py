@@ -6,6 +6,7 @@ files named here (or made by ``dsve pki init``), never from the repository.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,21 @@ def _env_float(environ: dict[str, str], name: str, default: float) -> float:
         return float(raw) if raw else default
     except ValueError as exc:
         raise ValueError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def _env_networks(environ: dict[str, str], name: str) -> tuple[str, ...]:
+    entries = tuple(p.strip() for p in environ.get(name, "").split(",") if p.strip())
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ValueError(f"{name} must list IP addresses or networks separated by commas, got {entry!r}") from None
+    return entries
+
+
+def _env_path(environ: dict[str, str], name: str) -> Path | None:
+    raw = environ.get(name, "").strip()
+    return Path(raw) if raw else None
 
 
 def _env_bool(environ: dict[str, str], name: str, default: bool) -> bool:
@@ -103,6 +119,9 @@ class Settings:
     webhook_timeout_s: float = 10.0
     webhook_poll_interval_s: float = 1.0
     body_timeout_s: float = 30.0
+    trusted_proxies: tuple[str, ...] = ()
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
     keepalive_timeout_s: float = 15.0
 
     @property
@@ -163,5 +182,8 @@ class Settings:
             webhook_timeout_s=_env_float(env, "DSVE_WEBHOOK_TIMEOUT", 10.0),
             webhook_poll_interval_s=_env_float(env, "DSVE_WEBHOOK_POLL_INTERVAL", 1.0),
             body_timeout_s=_env_float(env, "DSVE_BODY_TIMEOUT", 30.0),
+            trusted_proxies=_env_networks(env, "DSVE_TRUSTED_PROXIES"),
+            tls_cert_file=_env_path(env, "DSVE_TLS_CERT_FILE"),
+            tls_key_file=_env_path(env, "DSVE_TLS_KEY_FILE"),
             keepalive_timeout_s=_env_float(env, "DSVE_KEEPALIVE_TIMEOUT", 15.0),
         )

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import gc
+import ssl
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -23,6 +25,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser("serve", help="run the broker's HTTP API (settings from DSVE_* variables)")
     parser.add_argument("--host", help="address to listen on (default: DSVE_HOST or 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to listen on (default: DSVE_PORT or 8080)")
+    parser.add_argument(
+        "--tls-cert", type=Path, help="serve HTTPS with this certificate chain (PEM; DSVE_TLS_CERT_FILE)"
+    )
+    parser.add_argument("--tls-key", type=Path, help="the certificate's private key (PEM; DSVE_TLS_KEY_FILE)")
     parser.set_defaults(func=_serve)
 
 
@@ -44,12 +50,17 @@ def _serve(args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
     try:
+        tls = tls_context(args.tls_cert or settings.tls_cert_file, args.tls_key or settings.tls_key_file)
+    except ValueError as exc:
+        print(f"dsve serve: cannot start: {exc}", file=sys.stderr)
+        return 2
+    try:
         app = create_app(settings)
     except (OSError, ValueError) as exc:
         print(f"dsve serve: cannot start: {exc}", file=sys.stderr)
         return 2
     app.on_startup.append(_freeze_startup_heap)
-    logging.getLogger("broker").info("listening", extra={"host": host, "port": port})
+    logging.getLogger("broker").info("listening", extra={"host": host, "port": port, "tls": tls is not None})
     web.run_app(
         app,
         host=host,
@@ -57,10 +68,32 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=logging.getLogger("aiohttp.access") if settings.access_log else None,
         shutdown_timeout=SHUTDOWN_TIMEOUT_S,
         keepalive_timeout=settings.keepalive_timeout_s,
+        ssl_context=tls,
         handle_signals=True,
         print=None,
     )
     return 0
+
+
+def tls_context(cert_file: Path | None, key_file: Path | None) -> ssl.SSLContext | None:
+    """The server's TLS settings (TLS 1.2 at least), or None to serve plain HTTP (behind a proxy).
+
+    Raises ValueError naming the setting when only one file is given or a file cannot be used.
+    """
+    if cert_file is None and key_file is None:
+        return None
+    if cert_file is None or key_file is None:
+        raise ValueError("serving TLS needs both DSVE_TLS_CERT_FILE (--tls-cert) and DSVE_TLS_KEY_FILE (--tls-key)")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(cert_file, key_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise ValueError(
+            f"DSVE_TLS_CERT_FILE={cert_file} / DSVE_TLS_KEY_FILE={key_file} (--tls-cert/--tls-key): "
+            f"cannot load the certificate and key: {exc}"
+        ) from exc
+    return context
 
 
 # The cyclic collector's first threshold: how many more container objects may be allocated than freed

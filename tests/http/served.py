@@ -7,7 +7,16 @@ what a handler sees when its client disconnects can only be tested on a server s
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+import json
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,3 +70,51 @@ async def raw_exchange(served: Served, data: bytes, *, close_after_send: bool = 
         return await asyncio.wait_for(reader.read(65536), read_s)
     finally:
         writer.close()
+
+
+RUN_CLI = "import sys; from broker.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def serve_command(
+    tmp_path: Path,
+    pki: TestPki,
+    env: dict[str, str],
+    args: tuple[str, ...] = (),
+    tls: ssl.SSLContext | None = None,
+) -> Iterator[int]:
+    """``dsve serve`` as its own process on the embedded default, ready; yields its port, stops it after."""
+    port = free_port()
+    environment = {
+        **os.environ,
+        "DSVE_DATA_DIR": str(tmp_path / "data"),
+        "DSVE_TRUST_CA_FILES": str(pki.ca_cert_path),
+        **env,
+    }
+    environment.pop("DSVE_DATABASE_URL", None)
+    environment.pop("DSVE_AMQP_URL", None)
+    command = [sys.executable, "-c", RUN_CLI, "serve", "--port", str(port), *args]
+    process = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    scheme = "https" if tls is not None else "http"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                url = f"{scheme}://127.0.0.1:{port}/readyz"
+                with urllib.request.urlopen(url, timeout=1, context=tls) as response:
+                    assert json.load(response)["status"] == "ready"
+                    break
+            except OSError:
+                assert process.poll() is None, process.communicate()[1].decode()
+                assert time.monotonic() < deadline, "the broker did not become ready"
+                time.sleep(0.2)
+        yield port
+    finally:
+        process.terminate()
+        process.communicate(timeout=20)

@@ -8,14 +8,9 @@ no authentication.
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import re
 import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -23,9 +18,8 @@ import pytest
 
 from broker.xml.pki import TestPki
 from tests.http.conftest import BANK
-from tests.http.served import Served, serve
+from tests.http.served import Served, serve, serve_command
 
-_RUN_CLI = "import sys; from broker.cli import main; sys.exit(main(sys.argv[1:]))"
 BODY_TIMEOUT_S = 0.5
 FORM = "Content-Type: application/x-www-form-urlencoded\r\n"
 
@@ -74,45 +68,11 @@ async def test_a_stalled_body_is_answered_408_and_closed(impatient: Served, endp
 # ----- `dsve serve`: the settings reach the server it runs -----
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def serve_process(tmp_path: Path, test_pki: TestPki) -> Iterator[int]:
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DSVE_DATA_DIR": str(tmp_path / "data"),
-        "DSVE_TRUST_CA_FILES": str(test_pki.ca_cert_path),
-        "DSVE_BODY_TIMEOUT": "1",
-        "DSVE_KEEPALIVE_TIMEOUT": "1",
-    }
-    env.pop("DSVE_DATABASE_URL", None)
-    env.pop("DSVE_AMQP_URL", None)
-    process = subprocess.Popen(
-        [sys.executable, "-c", _RUN_CLI, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as response:
-                    assert json.load(response)["status"] == "ready"
-                    break
-            except OSError:
-                assert process.poll() is None, process.communicate()[1].decode()
-                assert time.monotonic() < deadline, "the broker did not become ready"
-                time.sleep(0.2)
+    env = {"DSVE_BODY_TIMEOUT": "1", "DSVE_KEEPALIVE_TIMEOUT": "1"}
+    with serve_command(tmp_path, test_pki, env) as port:
         yield port
-    finally:
-        process.terminate()
-        process.communicate(timeout=20)
 
 
 def _closed_within(port: int, first: bytes, limit_s: float) -> float:
