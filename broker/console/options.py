@@ -20,8 +20,11 @@ SECRET_FILE_NAME = "console-secret.key"
 class ConsoleOptions:
     secret_file: Path
     session_lifetime: timedelta = timedelta(hours=8)
-    # Failures allowed per username and client before each further attempt must wait.
+    # Failures allowed per username (from any address) before each further attempt must wait.
     free_attempts: int = 3
+    # Failures allowed per client address (under any username) before each further attempt from it must wait:
+    # more than per user, since an office behind one address has many users.
+    client_free_attempts: int = 10
     backoff_base: timedelta = timedelta(seconds=2)
     backoff_max: timedelta = timedelta(minutes=5)
 
@@ -39,10 +42,11 @@ class ConsoleOptions:
             session_lifetime=timedelta(seconds=seconds),
         )
 
-    def backoff_after(self, failures: int) -> timedelta:
+    def backoff_after(self, failures: int, free: int | None = None) -> timedelta:
         """How long the next attempt must wait after ``failures`` failures: doubling, up to a cap."""
-        if failures < self.free_attempts:
+        free = self.free_attempts if free is None else free
+        if failures < free:
             return timedelta(0)
         # Capped before multiplying: a long run of failures must not overflow the timedelta.
-        doublings = min(failures - self.free_attempts, 30)
+        doublings = min(failures - free, 30)
         return min(self.backoff_base * (1 << doublings), self.backoff_max)

@@ -1,7 +1,9 @@
-"""Failed console sign-ins per username and client address, for the backoff in ``broker.console.throttle``.
+"""Failed console sign-ins per username and per client address, for the backoff in ``broker.console.sign_in``.
 
-Kept in the store rather than in memory so that several broker processes behind one address share the
-count: an attacker gains nothing by spreading attempts over them.
+Two kinds of row in one table: a username's failures from any address (``client`` empty) and an address's
+failures under any username (``username`` empty). Kept in the store rather than in memory so that several
+broker processes share the counts: an attacker gains nothing by spreading attempts over them. Rows of
+failures long past (unknown usernames included) are deleted as new failures are recorded.
 """
 
 from __future__ import annotations
@@ -46,6 +48,10 @@ class ConsoleSignInRepository:
                 set_={"failures": failures_table.c.failures + 1, "last_failure_at": now},
             )
         )
+
+    async def forget_before(self, cutoff: datetime) -> None:
+        """Delete the counts whose last failure is older than ``cutoff``: their backoff has long passed."""
+        await self._connection.execute(sa.delete(failures_table).where(failures_table.c.last_failure_at < cutoff))
 
     async def clear(self, username: str, client: str) -> None:
         await self._connection.execute(

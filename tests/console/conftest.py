@@ -68,9 +68,14 @@ class Clock:
     """The broker's clock, moved by tests instead of sleeping."""
 
     offset: timedelta = field(default_factory=timedelta)
+    frozen_at: datetime | None = None  # set by freeze(): time stands still but for advance()
 
     def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
+        return (self.frozen_at or datetime.now(UTC)) + self.offset
+
+    def freeze(self) -> None:
+        """Stop the wall clock (a slow machine must not let a backoff run out between two requests)."""
+        self.frozen_at = datetime.now(UTC)
 
     def advance(self, seconds: float) -> None:
         self.offset += timedelta(seconds=seconds)
