@@ -38,6 +38,7 @@ from broker.http.auth import auth_middleware
 from broker.http.client_faults import body_deadline_middleware, quiet_client_errors
 from broker.http.forwarded import forwarded_middleware, parse_networks
 from broker.http.metrics import BrokerMetrics, metrics_middleware
+from broker.http.metrics_access import METRICS_ACCESS, MetricsAccess, metrics_listener
 from broker.http.problems import problem_middleware
 from broker.http.refusal_recording import refusal_recording_middleware
 from broker.http.routes import add_routes
@@ -137,6 +138,9 @@ def create_app(
     app[MAINTENANCE] = StoreMaintenance(engine, settings.store_maintenance_interval_s)
     app[READINESS] = [_transport_check(bus)]
     app[SCRAPE_HOOKS] = [_backlog_hook(relay, metrics)]
+    app[METRICS_ACCESS] = MetricsAccess(token=settings.metrics_token, listen=settings.metrics_listen)
+    if settings.metrics_listen is not None:
+        app.cleanup_ctx.append(metrics_listener(*settings.metrics_listen))
     add_routes(app)
     setup_console(app, settings)
     app.cleanup_ctx.append(_running_broker)

@@ -45,6 +45,16 @@ def _env_networks(environ: dict[str, str], name: str) -> tuple[str, ...]:
     return entries
 
 
+def _env_listen(environ: dict[str, str], name: str) -> tuple[str, int] | None:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return None
+    host, _, port = raw.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{name} must be host:port, such as 127.0.0.1:9464, got {raw!r}")
+    return host.strip("[]"), int(port)
+
+
 def _env_path(environ: dict[str, str], name: str) -> Path | None:
     raw = environ.get(name, "").strip()
     return Path(raw) if raw else None
@@ -120,6 +130,8 @@ class Settings:
     webhook_poll_interval_s: float = 1.0
     body_timeout_s: float = 30.0
     trusted_proxies: tuple[str, ...] = ()
+    metrics_token: str | None = None
+    metrics_listen: tuple[str, int] | None = None
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
     keepalive_timeout_s: float = 15.0
@@ -183,6 +195,8 @@ class Settings:
             webhook_poll_interval_s=_env_float(env, "DSVE_WEBHOOK_POLL_INTERVAL", 1.0),
             body_timeout_s=_env_float(env, "DSVE_BODY_TIMEOUT", 30.0),
             trusted_proxies=_env_networks(env, "DSVE_TRUSTED_PROXIES"),
+            metrics_token=env.get("DSVE_METRICS_TOKEN", "").strip() or None,
+            metrics_listen=_env_listen(env, "DSVE_METRICS_LISTEN"),
             tls_cert_file=_env_path(env, "DSVE_TLS_CERT_FILE"),
             tls_key_file=_env_path(env, "DSVE_TLS_KEY_FILE"),
             keepalive_timeout_s=_env_float(env, "DSVE_KEEPALIVE_TIMEOUT", 15.0),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from broker.http.app_keys import METRICS, READINESS, SCRAPE_HOOKS, SERVICES
-from broker.http.metrics import METRICS_CONTENT_TYPE
+from broker.http.app_keys import READINESS, SERVICES
+from broker.http.metrics_access import METRICS_ACCESS, exposition
 from broker.usecases.readiness import store_ready
 
 routes = web.RouteTableDef()
@@ -29,6 +29,5 @@ async def readyz(request: web.Request) -> web.Response:
 
 @routes.get("/metrics")
 async def metrics(request: web.Request) -> web.Response:
-    for hook in request.app[SCRAPE_HOOKS]:
-        await hook()
-    return web.Response(body=request.app[METRICS].exposition(), headers={"Content-Type": METRICS_CONTENT_TYPE})
+    request.app[METRICS_ACCESS].check_api_request(request)
+    return await exposition(request.app)

@@ -365,8 +365,12 @@ def _paths() -> dict[str, Any]:
         "/metrics": {
             "get": {
                 "operationId": "metrics",
-                "summary": "Prometheus metrics",
-                "responses": {"200": {"description": "Metrics", "content": {"text/plain": {"schema": _STRING}}}},
+                "summary": "Prometheus metrics (with DSVE_METRICS_TOKEN as a bearer token; else 404)",
+                "responses": {
+                    "200": {"description": "Metrics", "content": {"text/plain": {"schema": _STRING}}},
+                    "401": _problem("No or wrong metrics token"),
+                    "404": _problem("Metrics are not served on this listener"),
+                },
             }
         },
         "/api/openapi.json": {

@@ -3,12 +3,32 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
+import pytest
 from openapi_spec_validator import validate
 
+from broker.app import create_app
+from broker.http.app_keys import SERVICES
 from broker.http.openapi import openapi_document
 from broker.usecases.lifecycle import run_lifecycle_once
-from tests.http.conftest import BANK, MEGLER, Broker
+from broker.xml.pki import TestPki
+from tests.http.conftest import BANK, MEGLER, Broker, broker_settings, register_demo
+from tests.http.served import free_port
+
+METRICS_TOKEN = "a-metrics-token-made-for-this-test"
+
+
+@pytest.fixture
+async def metrics_broker(aiohttp_client: Any, tmp_path: Path, test_pki: TestPki) -> Broker:
+    settings = broker_settings(
+        tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'b.db'}", test_pki, metrics_token=METRICS_TOKEN
+    )
+    app = create_app(settings)
+    client = await aiohttp_client(app)
+    await register_demo(app[SERVICES], test_pki)
+    return Broker(client, test_pki)
 
 
 def _served_routes(broker: Broker) -> set[tuple[str, str]]:
@@ -43,7 +63,8 @@ def test_openapi_names_every_error_of_the_catalogue() -> None:
     assert all(error.spec.type_uri in description for error in Error)
 
 
-async def test_health_readiness_and_metrics(sqlite_broker: Broker) -> None:
+async def test_health_readiness_and_metrics(metrics_broker: Broker) -> None:
+    sqlite_broker = metrics_broker
     client = sqlite_broker.client
     assert (await (await client.get("/healthz")).json()) == {"status": "ok"}
     ready = await client.get("/readyz")
@@ -52,7 +73,7 @@ async def test_health_readiness_and_metrics(sqlite_broker: Broker) -> None:
 
     assert (await sqlite_broker.send(BANK, sqlite_broker.signed("intensjonFraBank"))).status == 201
     assert (await sqlite_broker.send(BANK, b"<broken", content_type="application/xml")).status == 400
-    metrics = await client.get("/metrics")
+    metrics = await client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     assert metrics.status == 200
     text = await metrics.text()
     assert 'dsve_messages_total{message_type="intensjonFraBank",status="accepted"} 1.0' in text
@@ -92,3 +113,33 @@ async def test_expiry_and_purge_are_recorded_with_time_and_actor(broker: Broker)
     assert gone.status == 404
     late = await broker.client.post(f"/api/v1/messages/{message['id']}/confirm", headers=megler)
     assert late.status == 409
+
+
+async def test_metrics_are_not_served_to_anyone_by_default(sqlite_broker: Broker) -> None:
+    assert (await sqlite_broker.client.get("/metrics")).status == 404
+
+
+async def test_metrics_behind_a_token_refuse_a_scrape_without_it(metrics_broker: Broker) -> None:
+    client = metrics_broker.client
+    assert (await client.get("/metrics")).status == 401
+    assert (await client.get("/metrics", headers={"Authorization": "Bearer wrong"})).status == 401
+    assert (await client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})).status == 200
+
+
+async def test_metrics_on_a_listener_of_their_own(aiohttp_client: Any, tmp_path: Path, test_pki: TestPki) -> None:
+    port = free_port()
+    settings = broker_settings(
+        tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'b.db'}", test_pki, metrics_listen=("127.0.0.1", port)
+    )
+    client = await aiohttp_client(create_app(settings))
+    assert (await client.get("/metrics")).status == 404
+    side = await client.session.get(f"http://127.0.0.1:{port}/metrics")
+    assert side.status == 200 and "dsve_http_requests_total" in await side.text()
+
+
+def test_the_metrics_listener_setting_is_checked() -> None:
+    from broker.config import Settings
+
+    assert Settings.from_env({"DSVE_METRICS_LISTEN": "0.0.0.0:9464"}).metrics_listen == ("0.0.0.0", 9464)
+    with pytest.raises(ValueError, match="DSVE_METRICS_LISTEN"):
+        Settings.from_env({"DSVE_METRICS_LISTEN": "9464"})
