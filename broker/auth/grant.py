@@ -59,7 +59,7 @@ def _certificates_from_x5c(header: dict[str, Any]) -> list[x509.Certificate]:
             raise _invalid("x5c entries must be base64 DER certificates")
         try:
             certificates.append(x509.load_der_x509_certificate(base64.b64decode(entry, validate=True)))
-        except (binascii.Error, ValueError) as exc:
+        except (binascii.Error, ValueError, x509.InvalidVersion) as exc:
             raise _invalid("an x5c entry is not a base64 DER certificate") from exc
     return certificates
 

@@ -217,12 +217,13 @@ class TrustStore:
         trusted = self._chains.get(key)
         if trusted is None:
             # The library reads a certificate's fields lazily: a malformed name, extension or key raises
-            # (ValueError, KeyError for an unknown string type, UnsupportedAlgorithm for an unknown key type)
+            # (ValueError, KeyError for an unknown string type, UnsupportedAlgorithm for an unknown key type;
+            # InvalidVersion, not a ValueError, already while loading)
             # only when the chain walk or the identity reaches it, so all of it is guarded.
             try:
                 certs = [x509.load_der_x509_certificate(der) for der in key]
                 trusted = TrustedChain(tuple(self._build(certs[0], certs[1:])), identity_from_certificate(certs[0]))
-            except (ValueError, KeyError, TypeError, UnsupportedAlgorithm) as exc:
+            except (ValueError, KeyError, TypeError, UnsupportedAlgorithm, x509.InvalidVersion) as exc:
                 raise _untrusted(f"unreadable certificate: {exc!s}") from exc
             with self._lock:
                 if len(self._chains) >= _CACHE_LIMIT:

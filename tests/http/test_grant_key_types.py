@@ -37,3 +37,17 @@ async def test_a_grant_signed_for_another_key_type_is_refused(
     response = await sqlite_broker.grant(BANK, assertion)
     assert response.status == 400, await response.text()
     assert (await response.json())["type"].endswith("/invalid-grant")
+
+
+async def test_a_grant_with_an_unreadable_certificate_version_is_refused(sqlite_broker: Broker) -> None:
+    """``x509.InvalidVersion`` is no ValueError: it went past the x5c reader as a 500."""
+    credential = sqlite_broker.credential(BANK)
+    der = credential.certificate.public_bytes(Encoding.DER)
+    at = der.index(b"\xa0\x03\x02\x01\x02") + 4
+    damaged = der[:at] + b"\x22" + der[at + 1 :]
+    now = int(time.time())
+    claims = {"iss": BANK, "sub": BANK, "aud": AUDIENCE, "iat": now, "exp": now + 60, "jti": str(uuid.uuid4())}
+    x5c = [base64.b64encode(damaged).decode("ascii")]
+    assertion = jwt.encode(claims, credential.private_key, algorithm="RS256", headers={"x5c": x5c})
+    response = await sqlite_broker.grant(BANK, assertion)
+    assert response.status == 400, await response.text()
