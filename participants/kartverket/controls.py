@@ -14,8 +14,6 @@ from dataclasses import dataclass
 
 class Outcome(enum.StrEnum):
     TINGLYST = "TINGLYST"
-    # `valider` that passes every check: the package would be registered, and nothing was.
-    GODKJENT = "GODKJENT"
     NEKTET = "NEKTET"
     AVVIST = "AVVIST"
 

@@ -47,8 +47,6 @@ SUBMISSION_TAG = f"{{{NAMESPACE}}}tinglysingsforsendelse"
 STATUS_TAG = f"{{{NAMESPACE}}}forsendelsesstatus"
 MOTTATT = "MOTTATT"
 AVSLUTTET = "AVSLUTTET"
-ALL_PASSED_CODE = "OK"
-ALL_PASSED_TEXT = "Alle kontroller er bestått."
 
 
 @lru_cache(maxsize=1)
@@ -241,10 +239,8 @@ def encode_status(report: StatusReport, request: Header, kartverket: Party, now:
     }
     if report.outcome is not None:
         data["utfall"] = report.outcome.value
-        findings = [_result_data(r) for r in report.results]
-        data["kontrollresultater"] = {
-            "kontrollresultat": findings or [{"kode": ALL_PASSED_CODE, "tekst": ALL_PASSED_TEXT}]
-        }
+    if report.results:  # only what was found: a package that passes carries no made-up result
+        data["kontrollresultater"] = {"kontrollresultat": [_result_data(r) for r in report.results]}
     if report.registered:
         data["tinglysteDokumenter"] = {"tinglystDokument": [_registered_data(d) for d in report.registered]}
     element = encoded_element(

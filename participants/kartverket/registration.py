@@ -40,7 +40,7 @@ class Decision:
 
     innsendingsreferanse: str
     operation: Operation
-    outcome: Outcome
+    outcome: Outcome | None
     results: tuple[ControlResult, ...] = ()
     registered: tuple[RegisteredDocument, ...] = ()
 
@@ -51,12 +51,12 @@ async def process_package(package: Package, register: LandRegister) -> Decision:
     async with register.transaction() as tx:
         state = await tx.load_state(package)
         results = assess(package, state)
-        outcome = outcome_of(results)
         registered: list[RegisteredDocument] = []
+        outcome: Outcome | None = outcome_of(results)
         if outcome is Outcome.TINGLYST and package.operation is Operation.TINGLYS:
             registered = await tx.register(package, register.clock())
         elif outcome is Outcome.TINGLYST:
-            outcome = Outcome.GODKJENT  # a validation must never read as a registration
+            outcome = None  # a validation that finds nothing has no outcome: never read as a registration
     return Decision(package.innsendingsreferanse, package.operation, outcome, tuple(results), tuple(registered))
 
 
