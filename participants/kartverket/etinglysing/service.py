@@ -108,7 +108,7 @@ class ETinglysing:
         forsendelse, signature_results = open_signed(root, self.schema)
         if op is Operation.VALIDER:
             return [await self.validate(forsendelse, signature_results)]
-        return await self.send(forsendelse, signature_results, payload)
+        return await self.send(forsendelse, signature_results, payload, sender)
 
     # valider
 
@@ -125,7 +125,9 @@ class ETinglysing:
 
     # sendTilTinglysing
 
-    async def send(self, forsendelse: Forsendelse, extra: list[Kontrollresultat], payload: bytes) -> list[bytes]:
+    async def send(
+        self, forsendelse: Forsendelse, extra: list[Kontrollresultat], payload: bytes, sender: str | None = None
+    ) -> list[bytes]:
         now = self.register.clock()
         async with self.register.transaction() as tx:
             if (await load(tx, forsendelse)).reference_used:
@@ -144,6 +146,7 @@ class ETinglysing:
                 insert(et.innsendinger).values(
                     innsending_id=innsending_id,
                     innsender=forsendelse.innsender,
+                    avsender=sender or forsendelse.innsender,
                     forsendelsesreferanse=forsendelse.forsendelsesreferanse,
                     saksstatus=Saksstatus.MOTTATT.value,
                     behandlingsutfall=Behandlingsutfall.UAVKLART.value,
@@ -244,14 +247,14 @@ class ETinglysing:
     async def _row(self, tx: RegisterTransaction, innsending_id: int, sender: str | None) -> Row[Any]:
         query = select(et.innsendinger).where(et.innsendinger.c.innsending_id == innsending_id)
         if sender is not None:
-            query = query.where(et.innsendinger.c.innsender == sender)
+            query = query.where(et.innsendinger.c.avsender == sender)
         row = (await tx.connection.execute(query.with_for_update())).first()
         if row is None:
             raise UnknownInnsending(str(innsending_id))
         return row
 
     async def status(self, innsending_id: int, sender: str | None = None) -> bytes:
-        """The latest status of a submission; ``sender`` limits the answer to that innsender's own."""
+        """The latest status of a submission; ``sender`` limits the answer to the submissions it sent."""
         async with self.register.transaction() as tx:
             row = await self._row(tx, innsending_id, sender)
         return st.encode(json.loads(row.status), self.schema)

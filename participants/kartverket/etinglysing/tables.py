@@ -12,6 +12,8 @@ innsendinger = Table(
     metadata,
     Column("innsending_id", Integer, primary_key=True, autoincrement=False),
     Column("innsender", String(11), nullable=False),
+    # who sent the file (the authenticated party of the transport): the answers and hentStatus are theirs
+    Column("avsender", String(11), nullable=False),
     Column("forsendelsesreferanse", String(200), nullable=False),
     Column("saksstatus", String(30), nullable=False),
     Column("behandlingsutfall", String(20), nullable=False),
