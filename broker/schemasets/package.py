@@ -138,6 +138,20 @@ class PackageValidator:
                     )
                 )
 
+    def _check_recipient_roles(
+        self, mapping: TypeMapping, recipient_roles: Mapping[str, Role | str], report: PackageReport
+    ) -> None:
+        for orgnr, role in sorted(recipient_roles.items()):
+            if Role(role) not in mapping.recipient_roles:
+                allowed = ", ".join(sorted(r.value for r in mapping.recipient_roles))
+                report.errors.append(
+                    Finding(
+                        "",
+                        f"{orgnr}, a {Role(role).value}, may not receive {mapping.name} ({allowed})",
+                        code="role:recipient",
+                    )
+                )
+
     def _is_nack(self, mapping: TypeMapping, properties: Mapping[str, str]) -> bool:
         status = properties.get("status")
         return mapping.ack_status is not None and status is not None and status != mapping.ack_status
@@ -216,8 +230,12 @@ class PackageValidator:
         sender_role: Role | str | None = None,
         sender: str | None = None,
         recipients: Sequence[str] = (),
+        recipient_roles: Mapping[str, Role | str] | None = None,
     ) -> PackageReport:
-        """Check the package in the ZIP file ``path`` (blocking: run it in a worker thread from async code)."""
+        """Check the package in the ZIP file ``path`` (blocking: run it in a worker thread from async code).
+
+        ``recipient_roles`` (orgnr → role) lets the check refuse a recipient whose role may not receive the type.
+        """
         report = PackageReport(None)
         mapping = self._type_from_manifest(properties, report)
         if self.schema_set.mapping.type_key is not None and mapping is None:
@@ -235,6 +253,7 @@ class PackageValidator:
                 if mapping is None:
                     return report
             self._check_manifest(mapping, properties, sender_role, report)
+            self._check_recipient_roles(mapping, recipient_roles or {}, report)
             counted: dict[int, list[str]] = {}
             for info in entries:
                 index = next((i for i, rule in enumerate(mapping.files) if _matches(rule, info.filename)), None)

@@ -193,3 +193,13 @@ def test_kartverket_submissions_on_the_etinglysing_set(tmp_path: Path) -> None:
     assert _codes(check("pant.xml", "hentStatus")) == ["manifest:operation"]
     assert _codes(check("pant.xml", "valider", role="kartverket")) == ["role"]
     assert _codes(check("ugyldig.xml", "valider"))[0] == "schema"
+
+
+def test_a_recipient_whose_role_may_not_receive_the_type_is_refused(dsve_set: SchemaSet, tmp_path: Path) -> None:
+    validator = PackageValidator(dsve_set, identifier_policy=LENIENT)
+    example = VALID[2]  # IntensjonFraBank goes to a megler or an oppgjørsforetak
+    path = write_zip(tmp_path / "p.zip", {example.zip_name: example.data()})
+    ok = validator.check_zip(path, example.manifest(), "bank", recipient_roles={"991111123": "oppgjoersforetak"})
+    assert ok.errors == []
+    refused = validator.check_zip(path, example.manifest(), "bank", recipient_roles={"991111123": "kartverket"})
+    assert _codes(refused) == ["role:recipient"]
