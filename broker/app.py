@@ -100,7 +100,11 @@ def create_app(
         services.registry = RegistryCache(engine)  # the group commit's registry reads, kept between batches
     if settings.group_commit_max > 0:
         services.group_commit = GroupCommit(
-            services, settings.group_commit_max, backlog=relay.backlog, high_water=settings.outbox_high_water
+            services,
+            settings.group_commit_max,
+            backlog=relay.backlog,
+            high_water=settings.outbox_high_water,
+            publishing=bus.healthy,
         )
     metrics = BrokerMetrics()
     quiet_client_errors()

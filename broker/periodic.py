@@ -14,6 +14,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from broker.store.outages import note_store_outage
+
 log = logging.getLogger(__name__)
 
 
@@ -60,8 +62,9 @@ class Periodic:
             try:
                 await self._run_pass()
                 self.passes += 1
-            except Exception:
-                log.exception(self._failure)
+            except Exception as exc:
+                if not note_store_outage(exc):
+                    log.exception(self._failure)
             await self._wait()
 
     async def _wait(self) -> None:

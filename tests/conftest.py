@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.services", "tests.fixtures.pki"]
+pytest_plugins = ["tests.fixtures.services", "tests.fixtures.pki", "tests.fixtures.postgres_pair"]
 
 RUN_ID = uuid.uuid4().hex[:10]
 

@@ -17,6 +17,7 @@ from broker.console.context import VIEWER, ConsoleContext
 from broker.console.rendering import error_page, redirect
 from broker.console.sessions import SESSION_COOKIE, load_viewer, sign_in_token_ok, tokens_match
 from broker.http.client_faults import client_fault
+from broker.store.outages import note_store_outage
 
 log = logging.getLogger("broker.console")
 
@@ -63,12 +64,15 @@ def console_middleware(ctx: ConsoleContext) -> Middleware:
             response = error_page(request, exc.status, exc.reason)
         except Exception as exc:
             fault = client_fault(request, exc)
-            if fault is None:
-                log.exception("console page failed", extra={"path": request.path, "method": request.method})
-                response = error_page(request, 500, "Something went wrong", "The error has been logged.")
-            else:
+            if fault is not None:
                 response = error_page(request, fault.error.spec.status, fault.error.spec.title, fault.detail)
                 response.force_close()
+            elif note_store_outage(exc):
+                response = error_page(request, 503, "The database is unavailable", "Try again in a moment.")
+                response.headers["Retry-After"] = "5"
+            else:
+                log.exception("console page failed", extra={"path": request.path, "method": request.method})
+                response = error_page(request, 500, "Something went wrong", "The error has been logged.")
         if not request.path.startswith(STATIC_PREFIX):
             response.headers["Cache-Control"] = "no-store"
         response.headers.update(SECURITY_HEADERS)

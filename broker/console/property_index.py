@@ -21,6 +21,7 @@ from broker.domain.errors import Refusal
 from broker.domain.property_units import StoredUnits, UnitRef
 from broker.periodic import cancel_and_wait
 from broker.store.console_property_repository import ConsolePropertyRepository, PendingMessage
+from broker.store.outages import note_store_outage
 from broker.store.unit_of_work import UnitOfWork
 from broker.xml.parsing import parse_xml
 from broker.xml.property_units import units_in_tree
@@ -136,6 +137,7 @@ class PropertyIndexer:
                 passes += 1
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("property-unit indexing failed; retrying")
+            except Exception as exc:
+                if not note_store_outage(exc):
+                    log.exception("property-unit indexing failed; retrying")
             await asyncio.sleep(self._interval_s)

@@ -31,7 +31,7 @@ class ErrorSpec:
 
 class Error(enum.Enum):
     """Refusals by number. 1xxx request form, 2xxx XML, 3xxx signature, 4xxx routing, 5xxx auth, 6xxx state,
-    9xxx the broker's own failure."""
+    7xxx outages (the broker cannot answer now; the same request may succeed later), 9xxx the broker's own failure."""
 
     MALFORMED_REQUEST = ErrorSpec(1001, "malformed-request", 400, "The request is malformed")
     NOT_XML = ErrorSpec(1002, "unsupported-media-type", 415, "The body must be application/xml")
@@ -68,6 +68,8 @@ class Error(enum.Enum):
     SCOPE_MISSING = ErrorSpec(5004, "insufficient-scope", 403, "The token lacks the needed scope")
     INVALID_GRANT = ErrorSpec(5005, "invalid-grant", 400, "The token grant is invalid")
     INVALID_TRANSITION = ErrorSpec(6001, "invalid-transition", 409, "The message cannot take that status now")
+    STORE_UNAVAILABLE = ErrorSpec(7001, "store-unavailable", 503, "The broker's database is unavailable")
+    QUEUE_UNAVAILABLE = ErrorSpec(7002, "queue-unavailable", 503, "The broker's message queue is unavailable")
     INTERNAL_ERROR = ErrorSpec(9000, "internal-error", 500, "Internal error")
 
     @property
@@ -103,3 +105,30 @@ class Refusal(Exception):
 
     def __str__(self) -> str:
         return f"{self.error.spec.code} {self.error.spec.title}: {self.detail}"
+
+
+@dataclass(slots=True)
+class Unavailable(Exception):
+    """A service the broker needs is away. Whether a write went through before it left cannot always be
+    known, so the answer says to send the same request again after ``retry_after_s``: a repeated
+    submission of the same document is answered with the stored message, never stored twice."""
+
+    error: Error
+    detail: str = ""
+    retry_after_s: int = 5
+
+    def __str__(self) -> str:
+        return f"{self.error.spec.code} {self.error.spec.title}: {self.detail}"
+
+
+def store_unavailable() -> Unavailable:
+    return Unavailable(
+        Error.STORE_UNAVAILABLE, "The database cannot be reached now; send the same request again later."
+    )
+
+
+def queue_unavailable() -> Unavailable:
+    return Unavailable(
+        Error.QUEUE_UNAVAILABLE,
+        "The message queue is unavailable and the broker's backlog is full; send the same request again later.",
+    )

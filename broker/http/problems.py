@@ -14,8 +14,9 @@ from typing import Any
 
 from aiohttp import web
 
-from broker.domain.errors import PROBLEM_BASE, Error, Issue, Refusal
+from broker.domain.errors import PROBLEM_BASE, Error, Issue, Refusal, Unavailable, store_unavailable
 from broker.http.client_faults import client_fault
+from broker.store.outages import note_store_outage
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 log = logging.getLogger("broker.http")
@@ -71,6 +72,12 @@ def refusal_response(refusal: Refusal, request: web.Request) -> web.Response:
     return problem_response(body, headers)
 
 
+def unavailable_response(unavailable: Unavailable, request: web.Request) -> web.Response:
+    """503 with ``Retry-After``: the client may send the same request again then."""
+    body = problem_body(unavailable.error, unavailable.detail, request.path)
+    return problem_response(body, {"Retry-After": str(unavailable.retry_after_s)})
+
+
 def http_error_response(exc: web.HTTPException, request: web.Request) -> web.Response:
     error = _HTTP_ERRORS.get(exc.status)
     if error is not None:
@@ -107,6 +114,8 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         if error is not None:
             request[REFUSAL_KEY] = error  # answered with a catalogue error, so counted as one
         return http_error_response(exc, request)
+    except Unavailable as unavailable:
+        return unavailable_response(unavailable, request)
     except Exception as exc:
         fault = client_fault(request, exc)
         if fault is not None:
@@ -114,6 +123,8 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
             response = refusal_response(fault, request)
             response.force_close()
             return response
+        if note_store_outage(exc):
+            return unavailable_response(store_unavailable(), request)
         log.exception("unhandled error", extra={"path": request.path, "method": request.method})
         body = problem_body(
             Error.INTERNAL_ERROR, "The broker failed to handle the request; it has been logged.", request.path

@@ -24,6 +24,8 @@ from aio_pika.abc import (
 )
 from pamqp.common import FieldTable, FieldValue
 
+from broker import outage_log
+from broker.routing.amqp_logs import summarise_connection_losses
 from broker.routing.batch_publish import BatchMessage, publish_batch
 from broker.routing.topology import Topology, declare_participant, declare_shared
 from broker.routing.transport import (
@@ -35,6 +37,9 @@ from broker.routing.transport import (
 )
 
 log = logging.getLogger(__name__)
+
+CLOSE_STEP_TIMEOUT_S = 5.0
+CLOSE_AWAY_TIMEOUT_S = 0.5
 
 # Raised when settling on a channel that is gone; the broker redelivers such a message anyway.
 _CHANNEL_GONE = (aio_pika.exceptions.ChannelInvalidStateError, aiormq.exceptions.AMQPError, ConnectionError)
@@ -87,8 +92,16 @@ class RabbitSubscription:
         self.consumer_tag: str | None = None
 
     async def cancel(self) -> None:
-        """Stop consuming and close the channel, which returns its unsettled deliveries to the queue."""
+        """Stop consuming and close the channel, which returns its unsettled deliveries to the queue.
+
+        Bounded in time: while RabbitMQ is away a robust channel would wait for it to return (the server
+        has returned the deliveries already when the connection dropped)."""
         self._owner._subscriptions.discard(self)
+        timeout = CLOSE_STEP_TIMEOUT_S if self._owner.healthy() else CLOSE_AWAY_TIMEOUT_S
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._cancel(), timeout)
+
+    async def _cancel(self) -> None:
         if self.consumer_tag is not None:
             with contextlib.suppress(*_CHANNEL_GONE):
                 await self.queue.cancel(self.consumer_tag)
@@ -127,11 +140,13 @@ class RabbitMqTransport:
     async def start(self) -> None:
         if self._connection is not None:
             return
+        summarise_connection_losses()
         self._connection = await aio_pika.connect_robust(
             self._url,
             reconnect_interval=self._reconnect_interval_s,
             client_properties={"connection_name": self._connection_name},
         )
+        self._connection.reconnect_callbacks.add(_reconnected)
         self._declare_channel = await self._connection.channel()
         broker_dead = await declare_shared(self._declare_channel, self.topology)
         self._queues[broker_dead.name] = broker_dead
@@ -142,13 +157,17 @@ class RabbitMqTransport:
             )
 
     async def close(self) -> None:
+        """Cancel the consumers, let running handlers finish, close the connection; each step bounded, so a
+        broker stops promptly also while RabbitMQ is away (a robust channel would wait for it to return)."""
         for subscription in list(self._subscriptions):
             await subscription.cancel()
         if self._handlers:
             await asyncio.wait(list(self._handlers), timeout=self._publish_timeout_s)
         connection, self._connection = self._connection, None
         if connection is not None:
-            await connection.close()
+            timeout = CLOSE_STEP_TIMEOUT_S if connection.connected.is_set() else CLOSE_AWAY_TIMEOUT_S
+            with contextlib.suppress(TimeoutError, *_CHANNEL_GONE):
+                await asyncio.wait_for(connection.close(), timeout)
         self._exchanges.clear()
         self._queues.clear()
         self._ensured.clear()
@@ -255,6 +274,10 @@ class RabbitMqTransport:
         if channel is None:
             raise RuntimeError("the RabbitMQ transport is not started")
         return channel
+
+
+def _reconnected(*_: object) -> None:
+    outage_log.QUEUE.recovered()
 
 
 def _describe(error: BaseException) -> str:

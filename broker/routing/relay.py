@@ -34,6 +34,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from broker import outage_log
 from broker.domain.clock import utc_now
 from broker.domain.lifecycle import MessageStatus
 from broker.routing.receipt_batches import HEADER_STATUS, coalesce, receipt_message
@@ -47,12 +48,16 @@ from broker.routing.transport import (
     routing_headers,
 )
 from broker.store import tables
+from broker.store.outages import note_store_outage
 from broker.store.outbox_kind import OutboxKind
 from broker.store.status_moves import StatusMoves, receipt_entry
 
 log = logging.getLogger(__name__)
 
 _IDLE_CONNECTIONS = 4
+TRANSPORT_WAIT_S = 0.2
+# Failure reasons that mean the connection or channel went away, not that RabbitMQ refused the message.
+_CONNECTION_SIGNS = ("ChannelInvalidState", "Connection", "ChannelClosed", "not confirmed within", "RuntimeError")
 
 _RESULT_TYPES: dict[str, sa.types.TypeEngine[Any]] = {
     "headers": sa.JSON(),
@@ -199,8 +204,9 @@ class OutboxRelay:
 
     def _handed_over_done(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("outbox relay: handed-over batch failed; retried after the lease", exc_info=task.exception())
+        error = None if task.cancelled() else task.exception()
+        if error is not None and not note_store_outage(error):
+            log.error("outbox relay: handed-over batch failed; retried after the lease", exc_info=error)
 
     async def backlog(self) -> int:
         """Outbox rows not yet published (for flow control, metrics and readiness).
@@ -217,16 +223,22 @@ class OutboxRelay:
     async def _run(self) -> None:
         failures = 0
         while not self._stopping:
+            if not self._transport.healthy():
+                # Claiming now would only fail every batch and push its rows back: wait for the connection.
+                await asyncio.sleep(TRANSPORT_WAIT_S)
+                continue
             self._wake.clear()
             await self._slots.acquire()
             try:
                 batch = await self._claim()
                 failures = 0
-            except Exception:
+                outage_log.DATABASE.recovered()
+            except Exception as exc:
                 self._slots.release()
                 failures += 1
                 delay = self._backoff(failures)
-                log.exception("outbox relay claim failed; retrying in %.2f s", delay)
+                if not note_store_outage(exc):
+                    log.exception("outbox relay claim failed; retrying in %.2f s", delay)
                 await asyncio.sleep(delay)
                 continue
             if batch:
@@ -244,8 +256,9 @@ class OutboxRelay:
     def _delivered(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
         self._slots.release()
-        if not task.cancelled() and task.exception() is not None:
-            log.error("outbox relay batch failed; its rows are retried after the lease", exc_info=task.exception())
+        error = None if task.cancelled() else task.exception()
+        if error is not None and not note_store_outage(error):
+            log.error("outbox relay batch failed; its rows are retried after the lease", exc_info=error)
 
     async def run_once(self) -> int:
         """Claim, publish and settle one batch; return how many rows were claimed.
@@ -286,9 +299,7 @@ class OutboxRelay:
             except Exception as exc:
                 failed = dict.fromkeys(range(len(messages)), repr(exc))
         if failed:
-            log.warning(
-                "outbox relay: %d of %d not confirmed: %s", len(failed), len(messages), next(iter(failed.values()))
-            )
+            self._report_unconfirmed(f"{len(failed)} of {len(messages)} not confirmed: {next(iter(failed.values()))}")
         done = [c for i, c in enumerate(messages) if i not in failed]
         return _Published(done=done, failed=[messages[i] for i in failed], events=events, purged=purged)
 
@@ -306,8 +317,9 @@ class OutboxRelay:
             if taken:
                 try:
                     await self._receipt_and_settle(taken)
-                except Exception:
-                    log.exception("outbox relay: settle failed; its rows are published again after the lease")
+                except Exception as exc:
+                    if not note_store_outage(exc):
+                        log.exception("outbox relay: settle failed; its rows are published again after the lease")
             if (self._task is None or self._stopping) and not self._unsettled and not self._in_flight:
                 return
 
@@ -338,8 +350,8 @@ class OutboxRelay:
                 await self._transport.publish([outgoing[i] for i in order])
             except PublishError as exc:
                 failed_sends = {order[i] for i in exc.failed}
-            except Exception:
-                log.warning("outbox relay: receipts not confirmed; retried", exc_info=True)
+            except Exception as exc:
+                self._report_unconfirmed(f"receipts not confirmed: {type(exc).__name__}")
                 failed_sends = set(order)
         failed_events = {row for sent in failed_sends if sent < len(joined) for row in members[sent]}
         unreceipted = [m for sent in failed_sends if sent >= len(joined) for m in carried[sent - len(joined)]]
@@ -352,6 +364,13 @@ class OutboxRelay:
         self.published_count += len(done)
         if unreceipted:
             self._wake.set()  # their receipts were enqueued as outbox rows: the claim loop takes them next
+
+    def _report_unconfirmed(self, description: str) -> None:
+        """While RabbitMQ is away every batch fails the same way: one outage in the log, not a line each."""
+        if not self._transport.healthy() or any(sign in description for sign in _CONNECTION_SIGNS):
+            outage_log.QUEUE.failed(f"outbox relay: {description}")
+        else:
+            log.warning("outbox relay: %s", description)
 
     @contextlib.asynccontextmanager
     async def _connection(self) -> AsyncIterator[AsyncConnection]:

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from broker.domain.participants import Participant
 from broker.periodic import cancel_and_wait
+from broker.store.outages import note_store_outage
 from broker.store.participant_repository import ParticipantRepository
 
 log = logging.getLogger(__name__)
@@ -116,8 +117,9 @@ class RegistryCache:
                 log.warning("registry cache: the listening connection was lost; reading the store until it is back")
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.warning("registry cache: cannot listen for changes; reading the store", exc_info=True)
+            except Exception as exc:
+                if not note_store_outage(exc):
+                    log.warning("registry cache: cannot listen for changes; reading the store", exc_info=True)
             await asyncio.sleep(self._retry_s)
 
     async def _listen_once(self) -> None:

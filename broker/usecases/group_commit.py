@@ -30,9 +30,12 @@ from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from broker import outage_log
+from broker.domain.errors import queue_unavailable, store_unavailable
 from broker.periodic import cancel_and_wait
 from broker.store.history_repository import HistoryRepository
 from broker.store.message_repository import MessageRepository
+from broker.store.outages import note_store_outage
 from broker.store.outbox_repository import LeasedRow, OutboxRepository
 from broker.store.participant_repository import ParticipantRepository
 from broker.store.status_moves import StatusMoves
@@ -55,6 +58,7 @@ DEFAULT_MAX_BATCH = 256
 BACKLOG_CHECK_S = 0.25
 BACKLOG_NEAR_S = 0.05
 BACKLOG_WAIT_S = 0.01
+PUBLISHING_CHECK_S = 0.5
 
 
 class _HeldUnitOfWork(UnitOfWork):
@@ -95,6 +99,7 @@ class GroupCommit:
         *,
         backlog: Callable[[], Awaitable[int]] | None = None,
         high_water: int = 0,
+        publishing: Callable[[], bool] | None = None,
     ) -> None:
         self._services = services
         self.max_batch = max(1, max_batch)
@@ -107,6 +112,10 @@ class GroupCommit:
         # batch waits for one. Read by a task of its own, never on the writer's path: a count on a busy
         # outbox took up to 39 ms, and every submission queued behind it waited as long.
         self._below_mark = asyncio.Event()
+        self._above_mark = False
+        # Whether the relay can publish now (the transport is connected). Above the mark and unable to publish,
+        # the backlog cannot shrink: a submission is answered 503 at once instead of waiting with no end.
+        self._publishing = publishing
         self._watcher: asyncio.Task[None] | None = None
         self.throttled_s = 0.0
         self._queue: deque[tuple[Submission, asyncio.Future[Outcome]]] = deque()
@@ -124,6 +133,8 @@ class GroupCommit:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="group commit")
         if self._flow_control() and (self._watcher is None or self._watcher.done()):
             self._watcher = asyncio.get_running_loop().create_task(self._watch_backlog(), name="outbox backlog")
+        if self._above_mark and not self._can_publish():
+            raise queue_unavailable()
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._queue.append((submission, future))
         self._wake.set()
@@ -173,19 +184,38 @@ class GroupCommit:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            await self._wait_for_relay()
+            if not await self._wait_for_relay():
+                self._refuse_queued(queue_unavailable())
+                continue
             batch = [self._queue.popleft() for _ in range(min(self.max_batch, len(self._queue)))]
             await self._settle(batch)
 
     def _flow_control(self) -> bool:
         return self._backlog is not None and self.high_water > 0
 
-    async def _wait_for_relay(self) -> None:
+    def _can_publish(self) -> bool:
+        return self._publishing is None or self._publishing()
+
+    async def _wait_for_relay(self) -> bool:
+        """Wait while the backlog is above the mark; False when the relay cannot publish meanwhile."""
         if not self._flow_control() or self._stopping or self._below_mark.is_set():
-            return
+            return True
         started = time.monotonic()
-        await self._below_mark.wait()
-        self.throttled_s += time.monotonic() - started
+        try:
+            while not self._below_mark.is_set():
+                if self._above_mark and not self._can_publish():
+                    return False
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._below_mark.wait(), PUBLISHING_CHECK_S)
+        finally:
+            self.throttled_s += time.monotonic() - started
+        return True
+
+    def _refuse_queued(self, error: Exception) -> None:
+        while self._queue:
+            _, future = self._queue.popleft()
+            if not future.done():
+                future.set_exception(error)
 
     async def _watch_backlog(self) -> None:
         """Read the outbox backlog (the database's, shared with other processes, so polled) and open or
@@ -194,9 +224,11 @@ class GroupCommit:
         while not self._stopping:
             try:
                 rows = await self._backlog()
-            except Exception:
-                log.warning("could not read the outbox backlog; storing without flow control", exc_info=True)
+            except Exception as exc:
+                if not note_store_outage(exc):
+                    log.warning("could not read the outbox backlog; storing without flow control", exc_info=True)
                 rows = 0
+            self._above_mark = rows > self.high_water
             if rows <= self.high_water:
                 self._below_mark.set()
             else:
@@ -212,8 +244,15 @@ class GroupCommit:
         submissions = [submission for submission, _ in batch]
         try:
             outcomes = await self._store(submissions)
-        except Exception:
+        except Exception as exc:
             await self._drop_connection()
+            if note_store_outage(exc):
+                # Stored one by one they would fail the same way: every request gets its 503 now.
+                unavailable = store_unavailable()
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(unavailable)
+                return
             log.warning("group commit of %d submissions failed; storing them one by one", len(batch), exc_info=True)
             for submission, future in batch:
                 try:
@@ -225,6 +264,7 @@ class GroupCommit:
                 if not future.done():
                     future.set_result(outcome)
             return
+        outage_log.DATABASE.recovered()
         for (_, future), outcome in zip(batch, outcomes, strict=True):
             if not future.done():
                 future.set_result(outcome)

@@ -7,6 +7,8 @@ import logging
 
 import sqlalchemy as sa
 
+from broker import outage_log
+from broker.store.outages import note_store_outage
 from broker.usecases.services import Services
 
 log = logging.getLogger(__name__)
@@ -19,7 +21,9 @@ async def store_ready(services: Services, timeout_s: float = 2.0) -> bool:
 
     try:
         await asyncio.wait_for(probe(), timeout_s)
-    except Exception:
-        log.warning("readiness: the store does not answer", exc_info=True)
+    except Exception as exc:
+        if not note_store_outage(exc):
+            log.warning("readiness: the store does not answer", exc_info=True)
         return False
+    outage_log.DATABASE.recovered()
     return True
