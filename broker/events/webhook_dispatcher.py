@@ -30,6 +30,7 @@ from broker.events.webhook_endpoints import PublicOnlyResolver
 from broker.events.webhook_signature import signed_headers
 from broker.events.webhooks import DeliveryStatus, PendingDelivery
 from broker.routing.transport import CLOUDEVENTS_CONTENT_TYPE
+from broker.store.outages import note_store_outage
 from broker.store.webhook_repository import WebhookRepository
 
 log = logging.getLogger(__name__)
@@ -129,9 +130,10 @@ class WebhookDispatcher:
             try:
                 await self._take_due()
                 failures = 0
-            except Exception:
+            except Exception as exc:
                 failures += 1
-                log.exception("webhook dispatcher: looking for due deliveries failed")
+                if not note_store_outage(exc):
+                    log.exception("webhook dispatcher: looking for due deliveries failed")
             delay = self.poll_interval_s * min(2**failures, 30)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
@@ -152,8 +154,9 @@ class WebhookDispatcher:
 
     def _drained(self, subscription_id: str, task: asyncio.Task[None]) -> None:
         self._draining.pop(subscription_id, None)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("webhook delivery failed; retried after the lease", exc_info=task.exception())
+        error = None if task.cancelled() else task.exception()
+        if error is not None and not note_store_outage(error):
+            log.error("webhook delivery failed; retried after the lease", exc_info=error)
         self._wake.set()  # more may have become due meanwhile
 
     async def _take(self, subscription_id: str) -> bool:
