@@ -100,6 +100,7 @@ class Settings:
     database_url: str = ""
     amqp_url: str | None = None
     amqp_prefix: str = "dsve"
+    amqp_quorum_group_size: int = 0
     xsd_dir: Path = REPO_XSD_DIR
     trust_ca_files: tuple[Path, ...] = ()
     token_key_file: Path | None = None
@@ -160,6 +161,7 @@ class Settings:
             database_url=env.get("DSVE_DATABASE_URL", "").strip(),
             amqp_url=env.get("DSVE_AMQP_URL", "").strip() or None,
             amqp_prefix=_env(env, "DSVE_AMQP_PREFIX", "dsve"),
+            amqp_quorum_group_size=_env_int(env, "DSVE_AMQP_QUORUM_GROUP_SIZE", 0),
             xsd_dir=Path(_env(env, "DSVE_XSD_DIR", str(REPO_XSD_DIR))),
             trust_ca_files=tuple(Path(p) for p in ca_raw.split(os.pathsep) if p),
             token_key_file=Path(key_raw) if key_raw else None,

@@ -12,7 +12,12 @@ import uuid
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.services", "tests.fixtures.pki", "tests.fixtures.postgres_pair"]
+pytest_plugins = [
+    "tests.fixtures.services",
+    "tests.fixtures.pki",
+    "tests.fixtures.postgres_pair",
+    "tests.fixtures.rabbitmq_cluster",
+]
 
 RUN_ID = uuid.uuid4().hex[:10]
 

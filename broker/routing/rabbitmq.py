@@ -26,6 +26,7 @@ from pamqp.common import FieldTable, FieldValue
 
 from broker import outage_log
 from broker.routing.amqp_logs import summarise_connection_losses
+from broker.routing.amqp_nodes import connect_nodes, node_urls
 from broker.routing.batch_publish import BatchMessage, publish_batch
 from broker.routing.topology import Topology, declare_participant, declare_shared
 from broker.routing.transport import (
@@ -121,9 +122,10 @@ class RabbitMqTransport:
         connection_name: str = "dsve-broker",
         reconnect_interval_s: float = 1.0,
         publish_timeout_s: float = 30.0,
+        quorum_group_size: int = 0,
     ) -> None:
-        self.topology = Topology(prefix, delivery_limit)
-        self._url = url
+        self.topology = Topology(prefix, delivery_limit, quorum_group_size)
+        self._urls = node_urls(url)
         self._connection_name = connection_name
         self._reconnect_interval_s = reconnect_interval_s
         self._publish_timeout_s = publish_timeout_s
@@ -141,8 +143,8 @@ class RabbitMqTransport:
         if self._connection is not None:
             return
         summarise_connection_losses()
-        self._connection = await aio_pika.connect_robust(
-            self._url,
+        self._connection = await connect_nodes(
+            self._urls,
             reconnect_interval=self._reconnect_interval_s,
             client_properties={"connection_name": self._connection_name},
         )

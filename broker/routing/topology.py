@@ -22,6 +22,9 @@ from broker.routing.transport import DEFAULT_DELIVERY_LIMIT
 class Topology:
     prefix: str = "dsve"
     delivery_limit: int = DEFAULT_DELIVERY_LIMIT
+    # Members per quorum queue (its replicas) when it is first declared; 0 leaves it to the server (every node
+    # of the cluster). Part of the queue's identity: every process declaring the queues must use the same.
+    quorum_group_size: int = 0
 
     @property
     def messages_exchange(self) -> str:
@@ -56,14 +59,15 @@ class Topology:
 
     def inbox_arguments(self) -> dict[str, Any]:
         return {
-            "x-queue-type": "quorum",
+            **self.plain_arguments(),
             "x-delivery-limit": self.delivery_limit,
             "x-dead-letter-exchange": self.dead_exchange,
         }
 
-    @staticmethod
-    def plain_arguments() -> dict[str, Any]:
+    def plain_arguments(self) -> dict[str, Any]:
         """Dead-letter and events queues: replicated, without a limit (nothing handles them automatically)."""
+        if self.quorum_group_size > 0:
+            return {"x-queue-type": "quorum", "x-quorum-initial-group-size": self.quorum_group_size}
         return {"x-queue-type": "quorum"}
 
 

@@ -134,7 +134,12 @@ def create_transport(settings: Settings, delivery_limit: int = DEFAULT_DELIVERY_
     if settings.amqp_url:
         from broker.routing.rabbitmq import RabbitMqTransport
 
-        return RabbitMqTransport(settings.amqp_url, prefix=settings.amqp_prefix, delivery_limit=delivery_limit)
+        return RabbitMqTransport(
+            settings.amqp_url,
+            prefix=settings.amqp_prefix,
+            delivery_limit=delivery_limit,
+            quorum_group_size=settings.amqp_quorum_group_size,
+        )
     from broker.routing.inprocess import InProcessTransport
 
     return InProcessTransport(delivery_limit=delivery_limit)

@@ -11,10 +11,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from bench.clusters import PostgresPair
 from broker.app import RELAY, create_app
 from broker.http.app_keys import SERVICES
 from broker.xml.pki import TestPki
-from tests.fixtures.postgres_pair import PostgresPair
 from tests.fixtures.tcp_proxy import TcpProxy
 from tests.http.conftest import BANK, Broker, broker_settings, register_demo
 

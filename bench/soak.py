@@ -1,0 +1,343 @@
+"""Soak: several broker processes on a three-node RabbitMQ cluster and a PostgreSQL primary with a synchronous
+standby, a paced load, and faults injected while it runs; every delivery is counted by a consumer of its own.
+
+    python -m bench.soak --messages 20000 --rate 200 --brokers 2 --faults broker,leader,postgres
+
+Unless ``--amqp-url`` and ``--database-url`` name running servers, the run starts its own clusters with
+``scripts/rabbitmq-cluster.sh`` and ``scripts/postgres-failover.sh`` (own ports and directories) and removes
+them at the end. Faults, spread over the run: ``broker`` kills a broker process with SIGKILL (restarted 5 s
+later), ``leader`` kills the RabbitMQ node leading the first recipient's inbox with SIGKILL (restarted 10 s
+later), ``postgres`` kills the primary with SIGKILL and promotes the standby. A submission answered 503 or
+not answered is sent again (to the next broker): the same document is idempotent. Printed at the end: lost
+(accepted, never delivered), extra (delivered, never submitted), duplicate deliveries, delay from first
+send to first delivery (p50, p99, max), answers by status, messages not ``published`` or later in the
+store, and error lines in the brokers' logs. Exit status 1 when anything is lost or extra.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+import sqlalchemy as sa
+
+from bench.clusters import PostgresPair, RabbitCluster
+from bench.common import (
+    RECIPIENTS,
+    ServerProcess,
+    SignedMessage,
+    fetch_tokens,
+    free_port,
+    new_deployment,
+    new_run_id,
+    percentile,
+    presign,
+    start_server,
+    wait_ready,
+)
+from broker.routing.rabbitmq import RabbitMqTransport
+from broker.routing.topology import Topology
+from broker.routing.transport import Delivery
+from broker.store.engine import create_engine
+from participants.deployment import Deployment
+
+DSVE_COMMAND = [shutil.which("dsve") or "dsve"]
+FAULTS = ("broker", "leader", "postgres")
+BROKER_RESTART_S = 5.0
+NODE_RESTART_S = 10.0
+RETRY_PAUSE_S = 0.2
+REQUEST_TIMEOUT_S = 30.0
+
+
+@dataclass
+class Soak:
+    """What one run saw, keyed by sender reference."""
+
+    first_sent: dict[str, float] = field(default_factory=dict)
+    accepted: set[str] = field(default_factory=set)
+    delivered: dict[str, float] = field(default_factory=dict)
+    deliveries: int = 0
+    answers: Counter[str] = field(default_factory=Counter)
+    faults: list[tuple[float, str]] = field(default_factory=list)
+    # Set when the last accepted message still missing arrives (``expect_all`` fills ``missing``).
+    missing: set[str] = field(default_factory=set)
+    all_delivered: asyncio.Event = field(default_factory=asyncio.Event)
+    _marks: dict[int, asyncio.Event] = field(default_factory=dict)
+
+    def deliver(self, reference: str) -> None:
+        self.deliveries += 1
+        self.delivered.setdefault(reference, time.time())
+        if self.missing:
+            self.missing.discard(reference)
+            if not self.missing:
+                self.all_delivered.set()
+
+    def sent(self, reference: str) -> None:
+        self.first_sent[reference] = time.time()
+        mark = self._marks.pop(len(self.first_sent), None)
+        if mark is not None:
+            mark.set()
+
+    async def until_sent(self, count: int) -> None:
+        if len(self.first_sent) < count:
+            await self._marks.setdefault(count, asyncio.Event()).wait()
+
+    def expect_all(self) -> None:
+        self.missing = self.accepted - self.delivered.keys()
+        if not self.missing:
+            self.all_delivered.set()
+
+
+def broker_env(deployment: Deployment, data_dir: Path, database_url: str, amqp_url: str, prefix: str) -> dict[str, str]:
+    return {
+        "DSVE_DATA_DIR": str(data_dir),
+        "DSVE_DATABASE_URL": database_url,
+        "DSVE_AMQP_URL": amqp_url,
+        "DSVE_AMQP_PREFIX": prefix,
+        "DSVE_TRUST_CA_FILES": str(deployment.pki.ca_cert_path),
+        "DSVE_PARTICIPANTS_FILE": str(deployment.participants_file),
+        "DSVE_TOKEN_KEY_FILE": str(data_dir / "token-key.pem"),
+        "DSVE_TOKEN_LIFETIME": "7200",
+        "DSVE_LOG_LEVEL": "WARNING",
+        "DSVE_LIFECYCLE_INTERVAL": "3600",
+    }
+
+
+class Brokers:
+    """The broker processes; one can be killed and started again on its port."""
+
+    def __init__(self, count: int, env: dict[str, str], logs: Path) -> None:
+        self.env, self.logs = env, logs
+        self.ports = [free_port() for _ in range(count)]
+        self.servers: list[ServerProcess] = [self._start(i) for i in range(count)]
+
+    def _start(self, index: int) -> ServerProcess:
+        env = {**self.env, "DSVE_PORT": str(self.ports[index])}
+        log = self.logs / f"broker{index}.log"
+        with contextlib.suppress(FileNotFoundError):  # keep what the killed process wrote
+            log.rename(log.with_suffix(f".{int(time.time())}.log"))
+        return start_server(f"broker{index}", [*DSVE_COMMAND, "serve"], env, self.ports[index], log)
+
+    @property
+    def urls(self) -> list[str]:
+        return [f"http://127.0.0.1:{port}" for port in self.ports]
+
+    def kill(self, index: int) -> None:
+        self.servers[index].process.kill()
+        self.servers[index].process.wait()
+
+    async def restart(self, index: int) -> None:
+        self.servers[index] = self._start(index)
+        await wait_ready([self.servers[index]], "/readyz", 120)
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
+
+    def error_lines(self) -> int:
+        count = 0
+        for log in self.logs.glob("broker*.log"):
+            for line in log.read_text(errors="replace").splitlines():
+                if '"level": "ERROR"' in line or "Traceback" in line:
+                    count += 1
+        return count
+
+
+async def submit_all(
+    urls: Sequence[str], tokens: dict[str, str], messages: Sequence[SignedMessage], rate: float, soak: Soak
+) -> None:
+    """Open loop at ``rate``; each message is sent until a broker answers 200 or 201 (retries go round the
+    brokers, so a killed one costs a retry, not a message)."""
+    headers = {o: {"Authorization": f"Bearer {t}", "Content-Type": "application/xml"} for o, t in tokens.items()}
+    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
+    async with aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=256)) as session:
+
+        async def one(index: int, message: SignedMessage) -> None:
+            soak.sent(message.reference)
+            attempt = index
+            while True:
+                url = urls[attempt % len(urls)] + "/api/v1/messages"
+                try:
+                    async with session.post(url, data=message.body, headers=headers[message.sender]) as answer:
+                        await answer.read()
+                        soak.answers[str(answer.status)] += 1
+                        if answer.status in (200, 201):
+                            soak.accepted.add(message.reference)
+                            return
+                        if answer.status < 500:
+                            return  # refused: a fault of the harness, reported in the answers
+                except (aiohttp.ClientError, TimeoutError, OSError):
+                    soak.answers["no answer"] += 1
+                attempt += 1
+                await asyncio.sleep(RETRY_PAUSE_S)
+
+        start = time.time()
+        tasks = []
+        for index, message in enumerate(messages):
+            delay = start + index / rate - time.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(index, message)))
+        await asyncio.gather(*tasks)
+
+
+async def inject(
+    kind: str, after: int, soak: Soak, brokers: Brokers, rabbit: RabbitCluster | None, pg: PostgresPair | None
+) -> None:
+    """Wait until ``after`` messages were sent, then inject the fault (and undo it later where it is undone)."""
+    await soak.until_sent(after)
+    if kind == "broker":
+        brokers.kill(0)
+        soak.faults.append((time.time(), "broker 0 killed (SIGKILL)"))
+        await asyncio.sleep(BROKER_RESTART_S)
+        await brokers.restart(0)
+        soak.faults.append((time.time(), "broker 0 started again"))
+    elif kind == "leader" and rabbit is not None:
+        queue = Topology(brokers.env["DSVE_AMQP_PREFIX"]).inbox_queue(RECIPIENTS[0])
+        node = await asyncio.to_thread(rabbit.leader, queue)
+        await asyncio.to_thread(rabbit.kill, node)
+        soak.faults.append((time.time(), f"RabbitMQ node {node} (leader of {queue}) killed (SIGKILL)"))
+        await asyncio.sleep(NODE_RESTART_S)
+        await asyncio.to_thread(rabbit.restart, node)
+        soak.faults.append((time.time(), f"RabbitMQ node {node} started again"))
+    elif kind == "postgres" and pg is not None:
+        await asyncio.to_thread(pg.run, "failover")
+        soak.faults.append((time.time(), "PostgreSQL primary killed (SIGKILL), standby promoted"))
+
+
+async def consume(amqp_url: str, prefix: str, soak: Soak) -> RabbitMqTransport:
+    """A consumer of every recipient's inbox on a connection of its own (robust, over every node)."""
+    transport = RabbitMqTransport(amqp_url, prefix=prefix, connection_name="dsve-soak-consumer")
+    await transport.start()
+
+    async def handle(delivery: Delivery) -> None:
+        soak.deliver(delivery.headers.get("sender-reference", ""))
+        await delivery.ack()
+
+    for orgnr in RECIPIENTS:
+        await transport.consume(orgnr, handle, prefetch=500)
+    return transport
+
+
+async def not_yet_published(database_url: str) -> int:
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            query = sa.text("SELECT count(*) FROM messages WHERE status = 'accepted'")
+            return int(await conn.scalar(query) or 0)
+    finally:
+        await engine.dispose()
+
+
+def report(soak: Soak, submitted: Sequence[SignedMessage], unpublished: int, errors: int, elapsed: float) -> dict:
+    sent = {m.reference for m in submitted}
+    lost = soak.accepted - soak.delivered.keys()
+    extra = soak.delivered.keys() - sent
+    delays = [soak.delivered[r] - soak.first_sent[r] for r in soak.delivered.keys() & soak.first_sent.keys()]
+    duplicates = soak.deliveries - len(soak.delivered)
+    return {
+        "messages": len(submitted),
+        "accepted": len(soak.accepted),
+        "delivered": len(soak.delivered),
+        "lost": len(lost),
+        "extra": len(extra),
+        "duplicates": duplicates,
+        "duplicate_pct": round(100 * duplicates / max(1, len(submitted)), 4),
+        "delay_p50_s": round(percentile(delays, 0.50), 3) if delays else None,
+        "delay_p99_s": round(percentile(delays, 0.99), 3) if delays else None,
+        "delay_max_s": round(max(delays), 3) if delays else None,
+        "answers": dict(soak.answers),
+        "status_500": soak.answers.get("500", 0),
+        "not_published": unpublished,
+        "broker_error_lines": errors,
+        "elapsed_s": round(elapsed, 1),
+        "faults": [f"+{at - soak.faults[0][0] if soak.faults else 0:.1f}s {what}" for at, what in soak.faults],
+    }
+
+
+async def run(args: argparse.Namespace) -> dict:
+    run_id = new_run_id()
+    work = Path(tempfile.mkdtemp(prefix=f"dsve-soak-{run_id}-"))
+    faults = [f for f in args.faults.split(",") if f]
+    rabbit = None if args.amqp_url else RabbitCluster.for_run(f"soak{run_id}")
+    pg = None if args.database_url else PostgresPair.for_run(f"soak{run_id}")
+    brokers: Brokers | None = None
+    consumer: RabbitMqTransport | None = None
+    try:
+        if rabbit is not None:
+            await asyncio.to_thread(rabbit.run, "start")
+        if pg is not None:
+            await asyncio.to_thread(pg.run, "start")
+        amqp_url = args.amqp_url or rabbit.url  # type: ignore[union-attr]
+        database_url = args.database_url or pg.url  # type: ignore[union-attr]
+        deployment = new_deployment(work / "pki")
+        messages = presign(deployment, args.messages, run_id)
+        prefix = f"dsvesoak{run_id}"
+        env = broker_env(deployment, work / "data", database_url, amqp_url, prefix)
+        migrate = await asyncio.create_subprocess_exec(*DSVE_COMMAND, "db", "upgrade", env={**os.environ, **env})
+        await migrate.wait()
+        brokers = Brokers(args.brokers, env, work)
+        await wait_ready(brokers.servers, "/readyz", 120)
+        soak = Soak()
+        consumer = await consume(amqp_url, prefix, soak)
+        tokens = await fetch_tokens(brokers.urls[-1], deployment)
+        started = time.time()
+        spots = [args.messages * (n + 1) // (len(faults) + 1) for n in range(len(faults))]
+        injections = [
+            asyncio.create_task(inject(kind, at, soak, brokers, rabbit, pg))
+            for kind, at in zip(faults, spots, strict=True)
+        ]
+        await submit_all(brokers.urls, tokens, messages, args.rate, soak)
+        await asyncio.gather(*injections)
+        soak.expect_all()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(soak.all_delivered.wait(), args.drain_timeout)
+        await asyncio.sleep(args.settle_s)  # late duplicates count too
+        elapsed = time.time() - started
+        unpublished = await not_yet_published(database_url)
+        return report(soak, messages, unpublished, brokers.error_lines(), elapsed)
+    finally:
+        if consumer is not None:
+            await consumer.close()
+        if brokers is not None:
+            brokers.stop()
+        if rabbit is not None:
+            await asyncio.to_thread(rabbit.run, "stop")
+        if pg is not None:
+            await asyncio.to_thread(pg.run, "stop")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--rate", type=float, default=200.0, help="messages per second offered")
+    parser.add_argument("--brokers", type=int, default=2)
+    parser.add_argument("--faults", default=",".join(FAULTS), help=f"comma-separated, of {', '.join(FAULTS)}")
+    parser.add_argument("--amqp-url", help="running RabbitMQ node(s); default: start a three-node cluster")
+    parser.add_argument("--database-url", help="running PostgreSQL; default: start a primary and a standby")
+    parser.add_argument("--drain-timeout", type=float, default=120.0, help="wait this long for the last deliveries")
+    parser.add_argument("--settle-s", type=float, default=2.0, help="and this long for late duplicates")
+    args = parser.parse_args(argv)
+    unknown = set(args.faults.split(",")) - set(FAULTS) - {""}
+    if unknown:
+        parser.error(f"unknown faults: {', '.join(sorted(unknown))}")
+    figures = asyncio.run(run(args))
+    json.dump(figures, sys.stdout, indent=2)
+    print()
+    return 1 if figures["lost"] or figures["extra"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
