@@ -12,6 +12,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.yml"
 SERVICES = {"rabbitmq", "postgres", "pki-init", "broker", "kartverket", "bank", "megler"}
+# The "cluster" profile: three RabbitMQ nodes sharing a cookie, and a broker that takes all three.
+CLUSTER_SERVICES = {"rabbitmq-cookie", "rabbitmq-1", "rabbitmq-2", "rabbitmq-3", "broker-cluster"}
 
 
 def _compose_config() -> dict:
@@ -27,7 +29,7 @@ def _compose_config() -> dict:
 
 def test_compose_file_is_valid_and_complete() -> None:
     config = _compose_config()
-    assert set(config["services"]) == SERVICES
+    assert set(config["services"]) == SERVICES | CLUSTER_SERVICES
     for name in ("rabbitmq", "postgres", "broker"):
         assert "healthcheck" in config["services"][name], name
 
@@ -46,3 +48,13 @@ def test_simulators_start_after_a_healthy_broker() -> None:
     for name in ("kartverket", "bank", "megler"):
         depends = config["services"][name]["depends_on"]
         assert depends["broker"]["condition"] == "service_healthy"
+
+
+def test_cluster_profile_gives_the_broker_every_node() -> None:
+    config = _compose_config()
+    for name in CLUSTER_SERVICES:
+        assert config["services"][name].get("profiles") == ["cluster"], name
+    broker = config["services"]["broker-cluster"]
+    url = broker["environment"]["DSVE_AMQP_URL"]
+    assert all(f"rabbitmq-{n}:5672" in url for n in (1, 2, 3))
+    assert {f"rabbitmq-{n}" for n in (1, 2, 3)} <= set(broker["depends_on"])

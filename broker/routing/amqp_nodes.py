@@ -41,7 +41,7 @@ class MultiNodeConnection(RobustConnection):
     """A robust connection over several nodes: each (re)connect tries them in turn, from the last good one."""
 
     def __init__(self, urls: Sequence[str], **kwargs: Any) -> None:
-        super().__init__(urls[0], **kwargs)
+        super().__init__(URL(urls[0]), **kwargs)
         self.node_urls = [URL(url) for url in urls]
         self._node = 0
 
