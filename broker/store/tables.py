@@ -106,6 +106,15 @@ status_history = sa.Table(
     sa.Index("ix_status_history_message", "message_id", "id"),
 )
 
+# One row per running relay (broker process), beaten every second; a relay that stops beating has died, and
+# the rows it leased are taken over by the others.
+relay_heartbeats = sa.Table(
+    "relay_heartbeats",
+    metadata,
+    sa.Column("owner", sa.String(40), primary_key=True),
+    sa.Column("beat_at", UTC_TIMESTAMP, nullable=False),
+)
+
 outbox = sa.Table(
     "outbox",
     metadata,
@@ -119,6 +128,7 @@ outbox = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("lease_until", UTC_TIMESTAMP, nullable=True),  # SQLite's stand-in for SKIP LOCKED
     sa.Column("published_at", UTC_TIMESTAMP, nullable=True),
+    sa.Column("leased_by", sa.String(40), nullable=True),  # the relay holding the lease (its heartbeat's owner)
     # Only the rows waiting to be published, in claim order (a partial index: a published row leaves it).
     sa.Index(
         "ix_outbox_pending",

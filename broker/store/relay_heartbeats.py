@@ -1,0 +1,79 @@
+"""Which relays are alive, and taking over the leases of those that are not.
+
+Every relay (one per broker process) beats once a second: an upsert of its row in ``relay_heartbeats``. The
+outbox rows it claims name it in ``leased_by``. A relay whose last beat is older than ``dead_after_s`` has
+died (killed, frozen, cut off from the database): its row is deleted and the rows it held are released
+(``lease_until`` cleared), so the next claim of any relay takes them, within seconds instead of when the
+30 s lease runs out. A relay that was only slow, not dead, beats again and goes on; what it had in hand may
+then be published twice, which consumers already drop by message id.
+
+On PostgreSQL the database's clock judges the beats, so processes on machines with different clocks agree.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from broker.domain.clock import utc_now
+from broker.store.tables import outbox, relay_heartbeats
+
+BEAT_EVERY_S = 1.0
+DEAD_AFTER_S = 3.0
+
+
+class RelayHeartbeats:
+    def __init__(self, engine: AsyncEngine, owner: str, *, dead_after_s: float = DEAD_AFTER_S) -> None:
+        self._engine = engine
+        self.owner = owner
+        self.dead_after = timedelta(seconds=dead_after_s)
+        self._postgres = engine.dialect.name == "postgresql"
+
+    def _now(self) -> sa.ColumnElement[datetime]:
+        if self._postgres:
+            return sa.func.now()
+        return sa.literal(utc_now(), relay_heartbeats.c.beat_at.type)
+
+    async def beat(self) -> None:
+        """Say this relay is alive (insert or refresh its row)."""
+        table = relay_heartbeats
+        async with self._engine.begin() as conn:
+            updated = await conn.execute(
+                sa.update(table).where(table.c.owner == self.owner).values(beat_at=self._now())
+            )
+            if updated.rowcount == 0:
+                await conn.execute(sa.insert(table).values(owner=self.owner, beat_at=self._now()))
+
+    async def take_over_orphans(self) -> int:
+        """Forget relays that stopped beating and release the rows they leased; how many rows were released."""
+        table = relay_heartbeats
+        stale = (
+            sa.func.now() - sa.text(f"interval '{self.dead_after.total_seconds():g} seconds'")
+            if self._postgres
+            else sa.literal(utc_now() - self.dead_after, table.c.beat_at.type)
+        )
+        async with self._engine.begin() as conn:
+            await conn.execute(sa.delete(table).where(table.c.beat_at < stale, table.c.owner != self.owner))
+            released = await conn.execute(
+                sa.update(outbox)
+                .where(
+                    outbox.c.published_at.is_(None),
+                    outbox.c.leased_by.is_not(None),
+                    outbox.c.leased_by != self.owner,
+                    outbox.c.leased_by.not_in(sa.select(table.c.owner)),
+                )
+                .values(lease_until=None, leased_by=None)
+            )
+            return int(released.rowcount or 0)
+
+    async def stop(self) -> None:
+        """A relay that stops in order releases what it still holds and removes its row."""
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                sa.update(outbox)
+                .where(outbox.c.published_at.is_(None), outbox.c.leased_by == self.owner)
+                .values(lease_until=None, leased_by=None)
+            )
+            await conn.execute(sa.delete(relay_heartbeats).where(relay_heartbeats.c.owner == self.owner))
