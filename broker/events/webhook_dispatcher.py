@@ -55,6 +55,7 @@ class WebhookDispatcher:
         poll_interval_s: float = 1.0,
         lease_s: float = 60.0,
         concurrency: int = 16,
+        batch_size: int = 50,
         clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         self._engine = engine
@@ -66,6 +67,7 @@ class WebhookDispatcher:
         self.poll_interval_s = poll_interval_s
         self._lease = timedelta(seconds=max(lease_s, 2 * timeout_s))
         self._concurrency = max(1, concurrency)
+        self.batch_size = max(1, batch_size)
         self._clock = clock
         self.owner = str(uuid.uuid4())
         self._session: aiohttp.ClientSession | None = None
@@ -165,6 +167,9 @@ class WebhookDispatcher:
             return await WebhookRepository(conn).lease(subscription_id, self.owner, now, now + self._lease)
 
     async def _drain(self, subscription_id: str) -> None:
+        """Post the subscription's pending deliveries in order, a batch read at a time; the deliveries that
+        succeeded are recorded together (after the batch, or before a failure is), so a crash in between
+        posts them again: a repeat, never a loss."""
         retry_at: datetime | None = None
         try:
             while not self._stopping:
@@ -173,33 +178,55 @@ class WebhookDispatcher:
                     now = self._clock()
                     if not await repository.lease(subscription_id, self.owner, now, now + self._lease):
                         return  # the lease was lost (this process stalled): another process has it now
-                    pending = await repository.next_pending(subscription_id)
-                if pending is None:
+                    batch = await repository.next_pending(subscription_id, self.batch_size)
+                if not batch:
                     return
-                error = await self._post(pending)
-                attempts = pending.attempts + 1
-                self._attempts += 1
-                now = self._clock()
-                if error is None:
-                    status, finished = DeliveryStatus.DELIVERED, now
-                    self.delivered_count += 1
-                elif attempts >= self.max_attempts:
-                    status, finished = DeliveryStatus.DEAD, now
-                    log.warning(
-                        "webhook delivery dead-lettered",
-                        extra={"subscription": subscription_id, "event": pending.event.id, "error": error},
-                    )
-                else:
-                    status, finished = DeliveryStatus.PENDING, None
-                    retry_at = now + timedelta(seconds=self._backoff(attempts))
-                async with self._engine.begin() as conn:
-                    await WebhookRepository(conn).finish(pending.id, status, attempts, error, finished)
+                retry_at = await self._post_in_order(subscription_id, batch)
                 if retry_at is not None:
                     return
         finally:
             with contextlib.suppress(Exception):
                 async with self._engine.begin() as conn:
                     await WebhookRepository(conn).release(subscription_id, self.owner, retry_at)
+
+    async def _post_in_order(self, subscription_id: str, batch: list[PendingDelivery]) -> datetime | None:
+        """Post a batch until one fails; returns when to try again (None: go on with the next batch)."""
+        delivered: list[int] = []
+        renewed = time.monotonic()
+        try:
+            for pending in batch:
+                if self._stopping:
+                    return None
+                if time.monotonic() - renewed > self._lease.total_seconds() / 3:
+                    if not await self._take(subscription_id):
+                        return None  # lost to another process: it carries on from what is recorded
+                    renewed = time.monotonic()
+                error = await self._post(pending)
+                self._attempts += 1
+                if error is None:
+                    delivered.append(pending.id)
+                    self.delivered_count += 1
+                    continue
+                attempts = pending.attempts + 1
+                now = self._clock()
+                dead = attempts >= self.max_attempts
+                async with self._engine.begin() as conn:
+                    repository = WebhookRepository(conn)
+                    await repository.delivered(delivered, now)
+                    delivered = []
+                    status = DeliveryStatus.DEAD if dead else DeliveryStatus.PENDING
+                    await repository.finish(pending.id, status, attempts, error, now if dead else None)
+                if not dead:
+                    return now + timedelta(seconds=self._backoff(attempts))
+                log.warning(
+                    "webhook delivery dead-lettered",
+                    extra={"subscription": subscription_id, "event": pending.event.id, "error": error},
+                )
+            return None
+        finally:
+            if delivered:
+                async with self._engine.begin() as conn:
+                    await WebhookRepository(conn).delivered(delivered, self._clock())
 
     async def _post(self, pending: PendingDelivery) -> str | None:
         """Post one delivery; None when the endpoint took it (2xx), else what went wrong."""

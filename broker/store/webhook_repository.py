@@ -145,8 +145,8 @@ class WebhookRepository:
             .values(lease_owner=None, lease_until=None, retry_at=retry_at)
         )
 
-    async def next_pending(self, subscription_id: str) -> PendingDelivery | None:
-        """The oldest pending delivery of the subscription: the one that must go first."""
+    async def next_pending(self, subscription_id: str, limit: int) -> list[PendingDelivery]:
+        """The oldest pending deliveries of the subscription, in the order they must go."""
         rows = await self._connection.execute(
             sa.select(
                 _deliveries.c.id.label("delivery_id"),
@@ -165,17 +165,23 @@ class WebhookRepository:
                 _deliveries.c.status == DeliveryStatus.PENDING.value,
             )
             .order_by(_deliveries.c.id)
-            .limit(1)
+            .limit(limit)
         )
-        row = rows.first()
-        if row is None:
-            return None
-        return PendingDelivery(row.delivery_id, row.attempts, event_of(row), row.endpoint, row.secret)
+        return [PendingDelivery(row.delivery_id, row.attempts, event_of(row), row.endpoint, row.secret) for row in rows]
+
+    async def delivered(self, delivery_ids: Sequence[int], now: datetime) -> None:
+        """Record deliveries the endpoint took (2xx), in one statement."""
+        if delivery_ids:
+            await self._connection.execute(
+                sa.update(_deliveries)
+                .where(_deliveries.c.id.in_(list(delivery_ids)), _deliveries.c.status == DeliveryStatus.PENDING.value)
+                .values(status=DeliveryStatus.DELIVERED.value, attempts=_deliveries.c.attempts + 1, finished_at=now)
+            )
 
     async def finish(
         self, delivery_id: int, status: DeliveryStatus, attempts: int, error: str | None, now: datetime | None
     ) -> None:
-        """Record an attempt: delivered, failed (still pending) or given up (dead)."""
+        """Record a failed attempt: still pending (backed off), or given up (dead)."""
         await self._connection.execute(
             sa.update(_deliveries)
             .where(_deliveries.c.id == delivery_id, _deliveries.c.status == DeliveryStatus.PENDING.value)

@@ -6,6 +6,7 @@ import socket
 import uuid
 from datetime import UTC, datetime
 
+from broker.app import WEBHOOKS
 from broker.events.altinn_event import AltinnEventType, SubjectRole
 from broker.events.event_log import append_event
 from broker.events.webhook_dispatcher import WebhookDispatcher
@@ -25,6 +26,7 @@ def _closed_port() -> int:
 async def _dead_deliveries(console_broker: ConsoleBroker) -> dict[str, str]:
     """One dead delivery for each bank; returns orgnr → transfer id."""
     services = console_broker.services
+    await console_broker.client.app[WEBHOOKS].stop()  # delivered by hand below, one attempt each
     endpoint = f"http://127.0.0.1:{_closed_port()}/hook"
     transfers = {}
     async with UnitOfWork(services.engine) as uow:
