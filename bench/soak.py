@@ -38,6 +38,7 @@ from bench.common import (
     RECIPIENTS,
     ServerProcess,
     SignedMessage,
+    delete_topology,
     fetch_tokens,
     free_port,
     new_deployment,
@@ -47,6 +48,7 @@ from bench.common import (
     start_server,
     wait_ready,
 )
+from broker.routing.amqp_nodes import node_urls
 from broker.routing.rabbitmq import RabbitMqTransport
 from broker.routing.topology import Topology
 from broker.routing.transport import Delivery
@@ -275,6 +277,7 @@ async def run(args: argparse.Namespace) -> dict:
     pg = None if args.database_url else PostgresPair.for_run(f"soak{run_id}")
     brokers: Brokers | None = None
     consumer: RabbitMqTransport | None = None
+    prefix = f"dsvesoak{run_id}"
     try:
         if rabbit is not None:
             await asyncio.to_thread(rabbit.run, "start")
@@ -284,7 +287,6 @@ async def run(args: argparse.Namespace) -> dict:
         database_url = args.database_url or pg.url  # type: ignore[union-attr]
         deployment = new_deployment(work / "pki")
         messages = presign(deployment, args.messages, run_id)
-        prefix = f"dsvesoak{run_id}"
         env = broker_env(deployment, work / "data", database_url, amqp_url, prefix)
         migrate = await asyncio.create_subprocess_exec(*DSVE_COMMAND, "db", "upgrade", env={**os.environ, **env})
         await migrate.wait()
@@ -307,16 +309,23 @@ async def run(args: argparse.Namespace) -> dict:
         await asyncio.sleep(args.settle_s)  # late duplicates count too
         elapsed = time.time() - started
         unpublished = await not_yet_published(database_url)
-        return report(soak, messages, unpublished, brokers.error_lines(), elapsed)
+        figures = report(soak, messages, unpublished, brokers.error_lines(), elapsed)
+        figures["logs"] = str(work)
+        return figures
     finally:
         if consumer is not None:
             await consumer.close()
         if brokers is not None:
             brokers.stop()
+        if args.amqp_url:  # servers of others: remove what this run declared
+            with contextlib.suppress(Exception):
+                await delete_topology(node_urls(args.amqp_url)[0], prefix)
         if rabbit is not None:
             await asyncio.to_thread(rabbit.run, "stop")
         if pg is not None:
             await asyncio.to_thread(pg.run, "stop")
+        if not args.keep_logs:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -328,6 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--amqp-url", help="running RabbitMQ node(s); default: start a three-node cluster")
     parser.add_argument("--database-url", help="running PostgreSQL; default: start a primary and a standby")
     parser.add_argument("--drain-timeout", type=float, default=120.0, help="wait this long for the last deliveries")
+    parser.add_argument("--keep-logs", action="store_true", help="keep the brokers' logs (the path is printed)")
     parser.add_argument("--settle-s", type=float, default=2.0, help="and this long for late duplicates")
     args = parser.parse_args(argv)
     unknown = set(args.faults.split(",")) - set(FAULTS) - {""}
