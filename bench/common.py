@@ -30,8 +30,9 @@ from lxml import etree
 from bench.raw_http import RawHttpClient, RawHttpError
 from broker.config import REPO_XSD_DIR
 from broker.routing.topology import Topology
+from broker.xml.inner_signatures import SignedDocuments, named_signers
 from broker.xml.keys import SigningCredential
-from broker.xml.signing import sign_enveloped_bytes
+from broker.xml.signing import sign_enveloped_bytes, sign_inner_document
 from participants.deployment import BUYERS_BANK, MEGLER, Deployment, init_deployment
 from participants.sdk.tokens import JWT_BEARER_GRANT, build_grant_assertion
 
@@ -80,7 +81,24 @@ def _sign_worker_init(pki_dir: str) -> None:
         base = Path(pki_dir) / "enterprise"
         _credentials[orgnr] = SigningCredential.from_files(base / f"{orgnr}-key.pem", base / f"{orgnr}.pem")
     for message_type, _, _ in MIX:
-        _templates[message_type] = (EXAMPLES / f"{message_type}.xml").read_bytes()
+        _templates[message_type] = _with_inner_signatures((EXAMPLES / f"{message_type}.xml").read_bytes(), pki_dir)
+
+
+def _with_inner_signatures(data: bytes, pki_dir: str) -> bytes:
+    """The template with its inner documents (a mortgage) signed by those they name, once: an inner signature
+    covers only its document, which is the same in every message made from the template."""
+    root = etree.fromstring(data)
+    for tag, document in SignedDocuments.load(REPO_XSD_DIR).documents.items():
+        for element in list(root.iter(tag)):
+            container = element.getnext()
+            if container is None or etree.QName(container).localname != "signaturer" or len(container):
+                continue
+            for identifier in sorted(named_signers(element, document)):
+                kind = "persons" if len(identifier) == 11 else "enterprise"
+                base = Path(pki_dir) / kind
+                credential = SigningCredential.from_files(base / f"{identifier}-key.pem", base / f"{identifier}.pem")
+                sign_inner_document(root, element.get("Id", ""), container, credential)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
 def _sign_range(run: str, start: int, stop: int) -> list[SignedMessage]:

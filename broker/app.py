@@ -56,6 +56,7 @@ from broker.usecases.group_commit import GroupCommit
 from broker.usecases.lifecycle import LifecycleTask
 from broker.usecases.services import Services
 from broker.xml.catalogue import Catalogue
+from broker.xml.inner_signatures import SignedDocuments
 from broker.xml.trust import TrustStore
 from broker.xml.verification import SignatureVerifier
 
@@ -92,6 +93,11 @@ def create_app(
         engine=engine,
         catalogue=catalogue,
         verifier=SignatureVerifier(trust, clock=clock),
+        signed_documents=SignedDocuments.load(settings.xsd_dir),
+        inner_verifier=SignatureVerifier(
+            TrustStore.from_pem_files((*settings.trust_personal_ca_files, *settings.effective_trust_ca_files)),
+            clock=clock,
+        ),
         outbox_written=relay.notify,
         clock=clock,
     )

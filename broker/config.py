@@ -131,6 +131,7 @@ class Settings:
     webhook_poll_interval_s: float = 1.0
     body_timeout_s: float = 30.0
     trusted_proxies: tuple[str, ...] = ()
+    trust_personal_ca_files: tuple[Path, ...] = ()
     metrics_token: str | None = None
     metrics_listen: tuple[str, int] | None = None
     tls_cert_file: Path | None = None
@@ -197,6 +198,9 @@ class Settings:
             webhook_poll_interval_s=_env_float(env, "DSVE_WEBHOOK_POLL_INTERVAL", 1.0),
             body_timeout_s=_env_float(env, "DSVE_BODY_TIMEOUT", 30.0),
             trusted_proxies=_env_networks(env, "DSVE_TRUSTED_PROXIES"),
+            trust_personal_ca_files=tuple(
+                Path(p) for p in env.get("DSVE_TRUST_PERSONAL_CA_FILES", "").strip().split(os.pathsep) if p
+            ),
             metrics_token=env.get("DSVE_METRICS_TOKEN", "").strip() or None,
             metrics_listen=_env_listen(env, "DSVE_METRICS_LISTEN"),
             tls_cert_file=_env_path(env, "DSVE_TLS_CERT_FILE"),

@@ -55,6 +55,7 @@ class Error(enum.Enum):
     CERTIFICATE_UNTRUSTED = ErrorSpec(3003, "certificate-untrusted", 422, "The certificate is not trusted")
     CERTIFICATE_EXPIRED = ErrorSpec(3004, "certificate-expired", 422, "The certificate is outside its validity")
     SIGNER_MISMATCH = ErrorSpec(3005, "signer-mismatch", 422, "The signer is not the message's sender")
+    SIGNER_MISSING = ErrorSpec(3006, "signer-missing", 422, "An inner document is not signed by everyone it names")
     SENDER_NOT_CALLER = ErrorSpec(4001, "sender-not-caller", 403, "The sender is not the authenticated caller")
     UNKNOWN_PARTICIPANT = ErrorSpec(4002, "unknown-participant", 422, "The sender or recipient is not registered")
     PARTICIPANT_INACTIVE = ErrorSpec(4003, "participant-inactive", 422, "The sender or recipient is not active")

@@ -77,6 +77,8 @@ def _verify_document(
         what = report.message_type or "document"
         raise Refusal(error, f"{len(report.issues)} problem(s) in the {what}", list(report.issues))
     verified = services.verifier.verify_enveloped(tree, owned=True)  # parsed here, used by nobody else
+    if services.signed_documents is not None and services.inner_verifier is not None:
+        services.signed_documents.check(verified.root, services.inner_verifier)
     spec = services.catalogue.spec_for_root(verified.root)
     if spec is None:  # the signed content has another root than the validated one: never route on it
         raise Refusal(Error.SIGNATURE_INVALID, "the signed content is not the validated message")

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from broker.store.registry_cache import RegistryCache
     from broker.usecases.group_commit import GroupCommit
     from broker.xml.catalogue import Catalogue
+    from broker.xml.inner_signatures import SignedDocuments
     from broker.xml.verification import SignatureVerifier
 
 
@@ -61,3 +62,7 @@ class Services:
     messages_stored: Callable[[Sequence[StoredUnits]], None] = field(default=_ignore)
     # The participant registry as the group commit reads it: cached while PostgreSQL notifies changes.
     registry: RegistryCache | None = None
+    # Inner documents (a mortgage, a transfer) and who must sign them, and the verifier of those signatures
+    # (the personal CAs and the enterprise ones); None checks no inner signature.
+    signed_documents: SignedDocuments | None = None
+    inner_verifier: SignatureVerifier | None = None

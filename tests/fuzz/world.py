@@ -30,6 +30,7 @@ from broker.registry import build_participant, read_catalogue_entries
 from broker.store.engine import create_engine
 from broker.usecases.services import Services
 from broker.xml.catalogue import Catalogue
+from broker.xml.inner_signatures import SignedDocuments, named_signers
 from broker.xml.keys import SigningCredential
 from broker.xml.pki import DEMO_ORGANISATIONS, DEMO_PERSONS, TestPki, init_test_pki, issue_certificate
 from broker.xml.signing import sign_enveloped, sign_inner_document
@@ -40,10 +41,6 @@ T = TypeVar("T")
 EXAMPLES = REPO_XSD_DIR / "examples"
 AUDIENCE = "dsve-broker"
 ROLES = {"910000004": "bank", "920000002": "bank", "930000000": "megler", "971040238": "kartverket"}
-# The inner documents the examples carry, and who signs each (the catalogue's example parties).
-INNER_SIGNERS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
-    "pantedokument": (("pant-1", ("15889210181", "03928810037")),),
-}
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 
 
@@ -88,14 +85,18 @@ class World:
         return ""
 
     def sign(self, root: etree._Element, name: str) -> bytes:
-        """Sign a document as its sender (and its inner documents as their signers); the input is kept."""
+        """Sign a document as its sender (and its inner documents as those they name); the input is kept."""
         tree = copy.deepcopy(root)
-        for element_id, persons in INNER_SIGNERS.get(name, ()):
-            found = tree.xpath("//*[@Id=$id]", id=element_id)
-            container = found[0].getnext() if found else None
-            if container is not None and etree.QName(container).localname == "signaturer":
-                for person in persons:
-                    sign_inner_document(tree, element_id, container, self.credentials[person])
+        assert self.services.signed_documents is not None
+        for tag, document in self.services.signed_documents.documents.items():
+            for element in list(tree.iter(tag)):
+                container = element.getnext()
+                if container is None or etree.QName(container).localname != "signaturer" or len(container):
+                    continue
+                for identifier in sorted(named_signers(element, document)):
+                    credential = self.credentials.get(identifier)
+                    if credential is not None and element.get("Id"):
+                        sign_inner_document(tree, element.get("Id", ""), container, credential)
         sender = self.sender_of(tree)
         credential = self.credentials.get(sender, self.credentials["910000004"])
         return etree.tostring(sign_enveloped(tree, credential), xml_declaration=True, encoding="UTF-8")
@@ -150,7 +151,14 @@ def build_world(directory: Path | None = None) -> World:
     verifier = SignatureVerifier(trust)
     settings = Settings(data_dir=where, xsd_dir=REPO_XSD_DIR)
     engine = create_engine(f"sqlite+aiosqlite:///{where / 'unused.db'}")  # the checks never touch the store
-    services = Services(settings=settings, engine=engine, catalogue=catalogue, verifier=verifier)
+    services = Services(
+        settings=settings,
+        engine=engine,
+        catalogue=catalogue,
+        verifier=verifier,
+        signed_documents=SignedDocuments.load(REPO_XSD_DIR),
+        inner_verifier=verifier,
+    )
     entries = read_catalogue_entries(REPO_XSD_DIR)
     credentials = {orgnr: pki.credential(orgnr) for orgnr, _ in DEMO_ORGANISATIONS}
     credentials.update({fnr: pki.credential(fnr) for fnr, _ in DEMO_PERSONS})

@@ -18,9 +18,10 @@ from broker.app import create_app
 from broker.config import REPO_XSD_DIR, Settings
 from broker.http.app_keys import SERVICES
 from broker.registry import build_participant, read_catalogue_entries, register_participants
+from broker.xml.inner_signatures import SignedDocuments, named_signers
 from broker.xml.keys import SigningCredential
 from broker.xml.pki import DEMO_ORGANISATIONS, TestPki
-from broker.xml.signing import sign_enveloped_bytes
+from broker.xml.signing import sign_enveloped_bytes, sign_inner_document
 from participants.sdk.tokens import JWT_BEARER_GRANT, build_grant_assertion
 
 if TYPE_CHECKING:
@@ -98,6 +99,19 @@ def example_message(
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
+def sign_inner_documents(data: bytes, pki: TestPki) -> bytes:
+    """Sign the example's inner documents (a mortgage, a transfer, a deletion) by those they name as signers."""
+    root = etree.fromstring(data)
+    for tag, document in SignedDocuments.load(REPO_XSD_DIR).documents.items():
+        for element in root.iter(tag):
+            container = element.getnext()
+            if container is None or etree.QName(container).localname != "signaturer" or len(container):
+                continue
+            for identifier in sorted(named_signers(element, document)):
+                sign_inner_document(root, element.get("Id", ""), container, pki.credential(identifier))
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
 @dataclass
 class Broker:
     """A test client for one running broker, with the test PKI to act as any demo participant."""
@@ -116,7 +130,7 @@ class Broker:
         return sign_enveloped_bytes(data, self.credential(orgnr))
 
     def signed(self, message_type: str, signer: str | None = None, **fields: Any) -> bytes:
-        data = example_message(message_type, **fields)
+        data = sign_inner_documents(example_message(message_type, **fields), self.pki)
         root = etree.fromstring(data)
         sender = fields.get("sender") or next(
             el.text
