@@ -48,8 +48,10 @@ from broker.routing.dead_letters import DeadLetterWatcher
 from broker.routing.relay import OutboxRelay
 from broker.routing.transport import Transport, create_transport
 from broker.store.engine import create_engine
+from broker.store.kept_connections import KeptConnections
 from broker.store.maintenance import StoreMaintenance
 from broker.store.migrate import upgrade
+from broker.store.outbox_queue import OutboxQueue
 from broker.store.registry_cache import RegistryCache
 from broker.usecases.caller_check import caller_is_active
 from broker.usecases.group_commit import GroupCommit
@@ -63,6 +65,7 @@ from broker.xml.verification import SignatureVerifier
 log = logging.getLogger("broker")
 
 RELAY = web.AppKey("relay", OutboxRelay)
+CONNECTIONS = web.AppKey("kept connections", KeptConnections)
 TRANSPORT = web.AppKey("transport", Transport)
 LIFECYCLE = web.AppKey("lifecycle", LifecycleTask)
 MAINTENANCE = web.AppKey("maintenance", StoreMaintenance)
@@ -87,7 +90,8 @@ def create_app(
         load_or_create_token_key(settings.effective_token_key_file), settings.token_audience, settings.token_lifetime_s
     )
     bus = transport if transport is not None else create_transport(settings)
-    relay = OutboxRelay(engine, bus)
+    connections = KeptConnections(engine)
+    relay = OutboxRelay(OutboxQueue(connections), bus)
     services = Services(
         settings=settings,
         engine=engine,
@@ -111,6 +115,7 @@ def create_app(
             backlog=relay.backlog,
             high_water=settings.outbox_high_water,
             publishing=bus.healthy,
+            connections=connections,
         )
     metrics = BrokerMetrics()
     quiet_client_errors()
@@ -133,6 +138,7 @@ def create_app(
     app[TRUST] = trust
     app[METRICS] = metrics
     app[RELAY] = relay
+    app[CONNECTIONS] = connections
     app[TRANSPORT] = bus
     app[LIFECYCLE] = LifecycleTask(services, settings.lifecycle_interval_s)
     app[REFUSALS] = refusals
@@ -184,7 +190,7 @@ async def _running_broker(app: web.Application) -> AsyncIterator[None]:
     services = app[SERVICES]
     transport, relay, lifecycle, refusals = app[TRANSPORT], app[RELAY], app[LIFECYCLE], app[REFUSALS]
     watcher = DeadLetterWatcher(services.engine, transport, on_event=relay.notify)
-    started: list[Callable[[], Awaitable[None]]] = [services.engine.dispose]
+    started: list[Callable[[], Awaitable[None]]] = [services.engine.dispose, app[CONNECTIONS].close]
     try:
         # Migrations are idempotent at head, so every process may run them; the embedded default needs it.
         await upgrade(services.engine)

@@ -20,7 +20,7 @@ from broker.domain.lifecycle import MessageStatus
 from broker.domain.messages import StoredMessage
 from broker.store.history_repository import HistoryRepository
 from broker.store.outbox_kind import OutboxKind
-from broker.store.outbox_repository import LeasedRow, OutboxEntry, OutboxRepository
+from broker.store.outbox_repository import ClaimedRow, OutboxEntry, OutboxRepository
 from broker.store.tables import messages
 
 Box = Literal["inbox", "outbox"]
@@ -37,7 +37,7 @@ _WITHOUT_CONTENT = tuple(c for c in messages.c if c.name != "content")
 # A message whose (sender, message id) is already stored is skipped with its history and outbox rows; the
 # caller finds it missing from the answer and looks up the stored one (a repeat or a conflict).
 # With ``lease_until`` the outbox rows are written already leased to the caller's relay, which publishes them
-# from memory (``LeasedRow``) instead of claiming them back; if it never does, the lease runs out and any
+# from memory (``ClaimedRow``) instead of claiming them back; if it never does, the lease runs out and any
 # relay claims them.
 _PG_INSERT_BATCH = sa.text(
     """
@@ -136,7 +136,7 @@ class MessageRepository:
         outbox: Sequence[OutboxEntry] | None = None,
         *,
         lease_until: datetime | None = None,
-        leased: list[LeasedRow] | None = None,
+        leased: list[ClaimedRow] | None = None,
     ) -> list[StoredMessage]:
         """Store several messages in this transaction (group commit), each with its first history entry, and
         the ``outbox`` rows that announce them (on PostgreSQL all in one statement).
@@ -170,7 +170,7 @@ class MessageRepository:
         rows: list[dict[str, Any]],
         outbox: Sequence[OutboxEntry],
         lease_until: datetime | None,
-        leased: list[LeasedRow] | None,
+        leased: list[ClaimedRow] | None,
     ) -> list[StoredMessage]:
         params: dict[str, Any] = {column: [row[column] for row in rows] for column in _COLUMNS}
         params.update(
@@ -194,7 +194,7 @@ class MessageRepository:
         if leased is not None and lease_until is not None:
             by_id = {message.id: message for message in stored}
             leased.extend(
-                LeasedRow.of(outbox_ids[(e.message_id, e.kind)], e, by_id[e.message_id])
+                ClaimedRow.leased(outbox_ids[(e.message_id, e.kind)], e, by_id[e.message_id])
                 for e in outbox
                 if e.message_id in by_id
             )

@@ -31,43 +31,36 @@ class OutboxEntry:
 
 
 @dataclass(frozen=True, slots=True)
-class LeasedRow:
-    """An outbox row written already leased to this process's relay, with what publishing it needs.
+class ClaimedRow:
+    """An outbox row leased to one relay, with what publishing it needs: claimed by the relay, or written
+    already leased to it by the group commit.
 
-    It has the attributes of a row the relay claims (outbox columns and the message's routing fields), so
-    the relay publishes it exactly as it would a claimed one.
+    ``body`` is what to publish: an event's JSON, or for a message its stored content (None once purged).
+    ``sender`` is set on message rows: who is owed the ``published`` receipt.
     """
 
-    id: int
-    kind: str
+    outbox_id: int
+    kind: OutboxKind
     message_id: str
     routing_key: str
-    headers: Mapping[str, Any]
+    headers: Mapping[str, str]
     body: bytes | None
     attempts: int
-    content: bytes | None
-    message_type: str
-    sender: str
-    recipient: str
-    sender_reference: str
-    recipient_reference: str | None
+    sender: str | None = None
 
     @classmethod
-    def of(cls, outbox_id: int, entry: OutboxEntry, message: StoredMessage) -> LeasedRow:
+    def leased(cls, outbox_id: int, entry: OutboxEntry, message: StoredMessage) -> ClaimedRow:
+        """The row ``entry`` became when it was written leased, beside the message it announces."""
+        is_message = entry.kind is OutboxKind.MESSAGE
         return cls(
-            id=outbox_id,
+            outbox_id=outbox_id,
             kind=entry.kind,
             message_id=entry.message_id,
             routing_key=entry.routing_key,
-            headers=entry.headers,
-            body=entry.body,
+            headers={str(k): str(v) for k, v in entry.headers.items()},
+            body=message.content if is_message else entry.body,
             attempts=1,
-            content=message.content,
-            message_type=message.message_type,
-            sender=message.sender,
-            recipient=message.recipient,
-            sender_reference=message.sender_reference,
-            recipient_reference=message.recipient_reference,
+            sender=message.sender if is_message else None,
         )
 
 

@@ -27,24 +27,30 @@ class UnitOfWork:
     statuses: StatusMoves
     token_ids: TokenIdRepository
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, held: AsyncConnection | None = None) -> None:
         self._engine = engine
+        # A connection someone else keeps open in autocommit mode (``KeptConnections``): each statement is
+        # its own transaction, and leaving the unit of work leaves the connection open.
+        self._held = held
         self._connection: AsyncConnection | None = None
 
     @property
     def connection(self) -> AsyncConnection:
-        """The open connection, for the few callers (the outbox relay) that work on tables directly."""
+        """The open connection, for the store's own modules that work inside this transaction."""
         if self._connection is None:
             raise RuntimeError("the unit of work is not open: use it in 'async with'")
         return self._connection
 
     async def __aenter__(self) -> UnitOfWork:
-        connection = await self._engine.connect()
-        try:
-            await connection.begin()
-        except BaseException:
-            await connection.close()
-            raise
+        if self._held is not None:
+            connection = self._held
+        else:
+            connection = await self._engine.connect()
+            try:
+                await connection.begin()
+            except BaseException:
+                await connection.close()
+                raise
         self._connection = connection
         self.participants = ParticipantRepository(connection)
         self.history = HistoryRepository(connection)
@@ -62,7 +68,8 @@ class UnitOfWork:
             if connection.in_transaction():
                 await connection.rollback()
         finally:
-            await connection.close()
+            if self._held is None:
+                await connection.close()
 
     async def commit(self) -> None:
         """Keep everything done so far; the unit of work stays usable and starts a new transaction."""

@@ -12,10 +12,11 @@ batch fails on a constraint (another broker process stored the same message id i
 else, its submissions are stored again one by one, each in its own transaction, so one bad submission can
 never fail the others and every answer is the one a lone submission would have had.
 
-On PostgreSQL the writer keeps one connection in autocommit mode: a batch pays no pool checkout, no
-liveness ping and no BEGIN or COMMIT round trip. It reads the registry and the stored ids (two statements)
-and writes every message, history entry and outbox row in one statement, which is its own transaction
-(``MessageRepository.add_many``). A batch that fails drops that connection; the next opens a fresh one.
+On PostgreSQL the writer works on a kept autocommit connection (``KeptConnections``, shared with the relay):
+a batch pays no pool checkout, no liveness ping and no BEGIN or COMMIT round trip. It reads the registry
+and the stored ids (two statements) and writes every message, history entry and outbox row in one
+statement, which is its own transaction (``MessageRepository.add_many``). A batch that fails drops its
+connection; the next takes a fresh one.
 """
 
 from __future__ import annotations
@@ -26,21 +27,13 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from types import TracebackType
-
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker import outage_log
 from broker.domain.errors import queue_unavailable, store_unavailable
 from broker.periodic import cancel_and_wait
-from broker.store.history_repository import HistoryRepository
-from broker.store.message_repository import MessageRepository
+from broker.store.kept_connections import KeptConnections
 from broker.store.outages import note_store_outage
-from broker.store.outbox_repository import LeasedRow, OutboxRepository
-from broker.store.participant_repository import ParticipantRepository
-from broker.store.status_moves import StatusMoves
-from broker.store.token_id_repository import TokenIdRepository
-from broker.store.unit_of_work import UnitOfWork
+from broker.store.outbox_repository import ClaimedRow
 from broker.usecases.intake import (
     Outcome,
     Submission,
@@ -61,34 +54,6 @@ BACKLOG_WAIT_S = 0.01
 PUBLISHING_CHECK_S = 0.5
 
 
-class _HeldUnitOfWork(UnitOfWork):
-    """A unit of work on a connection the writer keeps open: one transaction, the connection stays open."""
-
-    def __init__(self, connection: AsyncConnection) -> None:
-        super().__init__(connection.engine)
-        self._held = connection
-
-    async def __aenter__(self) -> UnitOfWork:
-        # Autocommit: each statement is its own transaction. A batch is read (registry, idempotency) and then
-        # written by one statement, which is atomic; a concurrent writer of the same message id between the
-        # read and the write makes that statement fail whole, and the batch is stored again one by one.
-        self._connection = self._held
-        self.participants = ParticipantRepository(self._held)
-        self.history = HistoryRepository(self._held)
-        self.messages = MessageRepository(self._held, self.history)
-        self.outbox = OutboxRepository(self._held)
-        self.statuses = StatusMoves(self._held)
-        self.token_ids = TokenIdRepository(self._held)
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._connection = None
-        if self._held.in_transaction():
-            await self._held.rollback()
-
-
 class GroupCommit:
     """One writer task per broker process; ``submit`` queues a submission and waits for its outcome."""
 
@@ -100,8 +65,12 @@ class GroupCommit:
         backlog: Callable[[], Awaitable[int]] | None = None,
         high_water: int = 0,
         publishing: Callable[[], bool] | None = None,
+        connections: KeptConnections | None = None,
     ) -> None:
         self._services = services
+        # On PostgreSQL a batch runs on a kept autocommit connection (shared with the relay when given).
+        self._owns_connections = connections is None
+        self._connections = connections if connections is not None else KeptConnections(services.engine)
         self.max_batch = max(1, max_batch)
         # Flow control: while more than ``high_water`` outbox rows wait for the relay, the writer stores
         # nothing, so submissions wait (and closed-loop senders slow down) instead of the backlog, and with
@@ -122,7 +91,6 @@ class GroupCommit:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
-        self._held: AsyncConnection | None = None
         self.batches = 0
         self.stored = 0
 
@@ -152,29 +120,8 @@ class GroupCommit:
                 await task
         watcher, self._watcher = self._watcher, None
         await cancel_and_wait(watcher)
-        await self._drop_connection()
-
-    async def _drop_connection(self) -> None:
-        held, self._held = self._held, None
-        if held is not None:
-            with contextlib.suppress(Exception):
-                await held.invalidate()
-            with contextlib.suppress(Exception):
-                await held.close()
-
-    async def _unit_of_work(self) -> UnitOfWork:
-        engine = self._services.engine
-        if engine.dialect.name != "postgresql" or self._stopping:
-            return UnitOfWork(engine)
-        if self._held is None:
-            held = await engine.connect()
-            try:
-                await held.execution_options(isolation_level="AUTOCOMMIT")
-            except BaseException:
-                await held.close()
-                raise
-            self._held = held
-        return _HeldUnitOfWork(self._held)
+        if self._owns_connections:
+            await self._connections.close()
 
     async def _run(self) -> None:
         while True:
@@ -245,7 +192,6 @@ class GroupCommit:
         try:
             outcomes = await self._store(submissions)
         except Exception as exc:
-            await self._drop_connection()
             if note_store_outage(exc):
                 # Stored one by one they would fail the same way: every request gets its 503 now.
                 unavailable = store_unavailable()
@@ -271,13 +217,12 @@ class GroupCommit:
 
     async def _store(self, submissions: list[Submission]) -> list[Outcome]:
         services = self._services
-        uow = await self._unit_of_work()
-        # On the kept PostgreSQL connection the outbox rows are written leased to this process's relay and
+        # On a kept PostgreSQL connection the outbox rows are written leased to this process's relay and
         # handed to it after the statement: published without a claim round trip.
-        hand_over = services.hand_over if isinstance(uow, _HeldUnitOfWork) else None
-        leased: list[LeasedRow] | None = [] if hand_over is not None else None
+        hand_over = services.hand_over if self._connections.autocommit and not self._stopping else None
+        leased: list[ClaimedRow] | None = [] if hand_over is not None else None
         lease_until = hand_over.lease_until() if hand_over is not None else None
-        async with uow:
+        async with self._connections.unit_of_work() as uow:
             outcomes = await store_submissions(
                 uow,
                 submissions,

@@ -28,7 +28,7 @@ from broker.domain.property_units import StoredUnits, UnitRef
 from broker.domain.routing_fields import RoutingFields
 from broker.routing.transport import message_routing_key, routing_headers
 from broker.store.outbox_kind import OutboxKind
-from broker.store.outbox_repository import LeasedRow, OutboxEntry
+from broker.store.outbox_repository import ClaimedRow, OutboxEntry
 from broker.store.registry_cache import RegistryCache
 from broker.store.status_moves import receipt_row
 from broker.store.unit_of_work import UnitOfWork
@@ -252,7 +252,7 @@ async def store_submissions(
     ttl_s: int,
     *,
     lease_until: datetime | None = None,
-    leased: list[LeasedRow] | None = None,
+    leased: list[ClaimedRow] | None = None,
     registry: RegistryCache | None = None,
 ) -> list[Outcome]:
     """Apply the registry rules and the idempotency rule to each submission and store the new ones, all in

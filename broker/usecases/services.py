@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from broker.config import Settings
     from broker.domain.property_units import StoredUnits
-    from broker.store.outbox_repository import LeasedRow
+    from broker.store.outbox_repository import ClaimedRow
     from broker.store.registry_cache import RegistryCache
     from broker.usecases.group_commit import GroupCommit
     from broker.xml.catalogue import Catalogue
@@ -39,7 +39,7 @@ class OutboxHandOver(Protocol):
 
     def lease_until(self) -> datetime: ...
 
-    def publish_leased(self, rows: Sequence[LeasedRow]) -> None: ...
+    def publish_leased(self, rows: Sequence[ClaimedRow]) -> None: ...
 
 
 @dataclass(slots=True)

@@ -14,7 +14,7 @@ from broker.routing.transport import Delivery, Transport
 from broker.store.unit_of_work import UnitOfWork
 from tests.events.cloud_events import parsed
 from tests.routing.conftest import transport  # noqa: F401  (both transports)
-from tests.routing.rows import BANK, MEGLER, broker_engine, eventually, store_messages
+from tests.routing.rows import BANK, MEGLER, broker_engine, eventually, outbox_queue, store_messages
 
 pytestmark = pytest.mark.usefixtures("transport")
 
@@ -51,9 +51,10 @@ async def test_every_event_reaches_its_party_as_a_cloud_event(database_url: str,
                 )
                 await uow.commit()
         await store_messages(engine, MEGLER, BANK, count=2)  # native messages and their receipts share the bus
-        relay = OutboxRelay(engine, transport)
+        relay = OutboxRelay(outbox_queue(engine), transport)
         while await relay.run_once():
             pass
+        await relay.stop()
 
         def cloud_events(orgnr: str) -> list[Delivery]:
             return [d for d in received[orgnr] if ".filetransfer." in d.routing_key]

@@ -169,7 +169,7 @@ async def test_on_postgresql_new_outbox_rows_go_to_the_relay_leased_and_it_publi
     rows = await _outbox(broker)
     assert [(r.kind, r.attempts) for r in rows] == [("message", 1), ("event", 1)]
     assert all(r.lease_until is not None and r.published_at is None for r in rows)
-    assert [(r.id, r.kind) for r in recorder.rows] == [(r.id, r.kind) for r in rows]
+    assert [(r.outbox_id, r.kind) for r in recorder.rows] == [(r.id, r.kind) for r in rows]
     relay.notify()
     await asyncio.sleep(0.3)
     assert await relay.backlog() == 2  # leased: the claim loop leaves them to the relay they were handed to

@@ -14,8 +14,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from broker.domain.clock import utc_now
+from broker.routing.transport import routing_headers
 from broker.store import tables
+from broker.store.kept_connections import KeptConnections
 from broker.store.outbox_kind import OutboxKind
+from broker.store.outbox_queue import OutboxQueue
 
 _seq = itertools.count(1)
 
@@ -37,6 +40,11 @@ async def broker_engine(url: str) -> AsyncIterator[AsyncEngine]:
         yield engine
     finally:
         await engine.dispose()
+
+
+def outbox_queue(engine: AsyncEngine) -> OutboxQueue:
+    """The relay's view of the outbox, as the app factory builds it."""
+    return OutboxQueue(KeptConnections(engine))
 
 
 async def store_messages(
@@ -74,7 +82,7 @@ async def store_messages(
                 "kind": OutboxKind.MESSAGE.value,
                 "message_id": broker_id,
                 "routing_key": f"{recipient}.{message_type}",
-                "headers": {},
+                "headers": routing_headers(message_type, sender, recipient, f"case-{broker_id[:8]}", None),
                 "body": None,
                 "created_at": now,
                 "attempts": 0,

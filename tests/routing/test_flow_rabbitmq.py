@@ -25,7 +25,17 @@ from broker.routing.transport import Delivery, OutgoingMessage
 from participants.sdk.consumer import InboxConsumer
 from participants.sdk.dedup import DedupStore
 from tests.routing.outages import close_connections
-from tests.routing.rows import BANK, KARTVERKET, MEGLER, broker_engine, eventually, history, statuses, store_messages
+from tests.routing.rows import (
+    BANK,
+    KARTVERKET,
+    MEGLER,
+    broker_engine,
+    eventually,
+    history,
+    outbox_queue,
+    statuses,
+    store_messages,
+)
 from tests.routing.transports import Collector, delete_topology, rabbitmq_transport
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.postgres, pytest.mark.slow]
@@ -119,7 +129,7 @@ async def test_two_thousand_messages_from_four_producers_arrive_once_each(
         rabbitmq_transport(amqp_url, amqp_prefix, ALL, connection_name=f"{amqp_prefix}-broker") as transport,
         consumers(amqp_url, amqp_prefix, tmp_path, effects, f"{amqp_prefix}-participant") as running,
     ):
-        relay = OutboxRelay(engine, transport, batch_size=200)
+        relay = OutboxRelay(outbox_queue(engine), transport, batch_size=200)
         await relay.start()
         started = time.perf_counter()
         ids = await produce(engine, [relay], 2000)
@@ -151,7 +161,7 @@ async def test_consumers_and_relay_resume_after_the_server_closes_every_connecti
         rabbitmq_transport(amqp_url, amqp_prefix, ALL, connection_name=f"{amqp_prefix}-broker") as transport,
         consumers(amqp_url, amqp_prefix, tmp_path, effects, f"{amqp_prefix}-participant"),
     ):
-        relay = OutboxRelay(engine, transport, batch_size=100, retry_base_s=0.1, retry_max_s=1.0)
+        relay = OutboxRelay(outbox_queue(engine), transport, batch_size=100, retry_base_s=0.1, retry_max_s=1.0)
         await relay.start()
         production = asyncio.create_task(produce(engine, [relay], 2000, chunk=10, pause=0.2))
 
@@ -201,7 +211,7 @@ async def test_two_relays_publish_each_row_exactly_once(
         ]
         for transport in transports:
             await transport.start()
-        relays = [OutboxRelay(engine, transport, batch_size=50) for transport in transports]
+        relays = [OutboxRelay(outbox_queue(engine), transport, batch_size=50) for transport in transports]
         for relay in relays:
             await relay.start()
 
@@ -240,7 +250,7 @@ async def test_a_message_its_recipient_always_fails_on_is_dead_lettered(
             amqp_url, amqp_prefix, ALL, cleanup=False, connection_name=f"{amqp_prefix}-megler"
         ) as participant,
     ):
-        relay = OutboxRelay(engine, transport)
+        relay = OutboxRelay(outbox_queue(engine), transport)
         watcher = DeadLetterWatcher(engine, transport, on_event=relay.notify)
         await relay.start()
         await watcher.start()

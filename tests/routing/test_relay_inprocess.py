@@ -8,7 +8,7 @@ from broker.routing.inprocess import InProcessTransport
 from broker.routing.receipt_batches import receipts_in
 from broker.routing.relay import OutboxRelay
 from broker.routing.transport import OutgoingMessage, PublishError
-from tests.routing.rows import BANK, MEGLER, broker_engine, eventually, history, statuses, store_messages
+from tests.routing.rows import BANK, MEGLER, broker_engine, eventually, history, outbox_queue, statuses, store_messages
 from tests.routing.transports import Collector
 
 
@@ -16,7 +16,7 @@ async def test_relay_publishes_marks_published_and_sends_receipt(database_url: s
     transport = InProcessTransport()
     await transport.start()
     async with broker_engine(database_url) as engine:
-        relay = OutboxRelay(engine, transport, poll_interval_s=5.0)
+        relay = OutboxRelay(outbox_queue(engine), transport, poll_interval_s=5.0)
         await relay.start()
         try:
             received, events = [], []
@@ -73,7 +73,7 @@ async def test_relay_retries_a_refused_batch_with_backoff(database_url: str) -> 
     transport = FlakyTransport(failures=3)
     await transport.start()
     async with broker_engine(database_url) as engine:
-        relay = OutboxRelay(engine, transport, poll_interval_s=0.05, retry_base_s=0.05, retry_max_s=0.2)
+        relay = OutboxRelay(outbox_queue(engine), transport, poll_interval_s=0.05, retry_base_s=0.05, retry_max_s=0.2)
         ids = await store_messages(engine, BANK, MEGLER, count=5)
         await relay.start()
         try:
@@ -106,7 +106,7 @@ async def test_relay_does_not_move_a_status_backwards(database_url: str) -> None
         confirmed_at = datetime.now(UTC) + timedelta(seconds=30)  # recorded before the relay's settle took its time
         async with engine.begin() as conn:
             await conn.execute(sa.update(tables.messages).values(status="confirmed", status_changed_at=confirmed_at))
-        relay = OutboxRelay(engine, transport)
+        relay = OutboxRelay(outbox_queue(engine), transport)
         assert await relay.run_once() == 1
         assert (await statuses(engine))[message_id] == "confirmed"
         # The publish happened, so it is on record once; the status stays where the recipient took it, and the
@@ -118,6 +118,7 @@ async def test_relay_does_not_move_a_status_backwards(database_url: str) -> None
         assert transport.queue_depth("events", BANK) == 1  # the sender's receipt for it, published at once
         assert await relay.run_once() == 0
         assert await history(engine, message_id) == [("published", "relay")]
+        await relay.stop()
         await transport.close()
 
 
@@ -127,17 +128,19 @@ async def test_a_leased_row_waits_and_an_expired_lease_is_claimed_again(database
     await transport.start()
     async with broker_engine(database_url) as engine:
         await store_messages(engine, BANK, MEGLER, count=2)
-        holding = OutboxRelay(engine, transport, lease_s=60.0)
-        assert len(await holding._claim()) == 2
-        survivor = OutboxRelay(engine, transport)
+        holding = OutboxRelay(outbox_queue(engine), transport, lease_s=60.0)
+        assert len(await holding.claim()) == 2
+        survivor = OutboxRelay(outbox_queue(engine), transport)
         assert await survivor.run_once() == 0
 
         await store_messages(engine, BANK, MEGLER, count=2)
-        crashed = OutboxRelay(engine, transport, lease_s=0.0)
-        assert len(await crashed._claim()) == 2
+        crashed = OutboxRelay(outbox_queue(engine), transport, lease_s=0.0)
+        assert len(await crashed.claim()) == 2
         assert await survivor.run_once() == 2
         assert await survivor.backlog() == 2  # the held two; the receipts were published before the settle
         assert await survivor.run_once() == 0
+        for relay in (holding, survivor, crashed):
+            await relay.stop()
         await transport.close()
 
 
@@ -150,7 +153,7 @@ async def test_dead_letters_are_recorded_with_a_receipt(database_url: str, tmp_p
     transport = InProcessTransport(delivery_limit=1)
     await transport.start()
     async with broker_engine(database_url) as engine:
-        relay = OutboxRelay(engine, transport)
+        relay = OutboxRelay(outbox_queue(engine), transport)
         watcher = DeadLetterWatcher(engine, transport, on_event=relay.notify)
         await relay.start()
         await watcher.start()
@@ -200,7 +203,7 @@ async def test_receipts_of_batches_confirmed_together_travel_as_one_message_per_
     transport = CountingInProcess()
     await transport.start()
     async with broker_engine(database_url) as engine:
-        relay = OutboxRelay(engine, transport, settle_linger_s=0.5)
+        relay = OutboxRelay(outbox_queue(engine), transport, settle_linger_s=0.5)
         await transport.ensure_participant(MEGLER)
         await transport.ensure_participant(BANK)
         await relay.start()
@@ -234,7 +237,7 @@ async def test_a_stop_settles_what_was_published_without_waiting_out_the_linger(
     transport = InProcessTransport()
     await transport.start()
     async with broker_engine(database_url) as engine:
-        relay = OutboxRelay(engine, transport, settle_linger_s=30.0)
+        relay = OutboxRelay(outbox_queue(engine), transport, settle_linger_s=30.0)
         await transport.ensure_participant(MEGLER)
         await relay.start()
         ids = await store_messages(engine, BANK, MEGLER, count=4)

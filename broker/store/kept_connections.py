@@ -1,0 +1,83 @@
+"""Connections kept open in autocommit mode between statements (PostgreSQL), for the hot paths.
+
+The relay's claim and settle, the outbox backlog and the group commit's batch are each one statement,
+which in autocommit is its own transaction: on a kept connection it needs no pool checkout, no liveness
+ping and no BEGIN or COMMIT round trip. A statement that fails drops its connection (the next takes a fresh
+one), so a restarted server costs one failed statement. On SQLite, which serializes writers anyway, the
+same calls use ordinary transactions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from broker.store.unit_of_work import UnitOfWork
+
+IDLE_CONNECTIONS = 4
+
+
+class KeptConnections:
+    """Up to ``idle_max`` idle autocommit connections, shared by every hot path of one broker process."""
+
+    def __init__(self, engine: AsyncEngine, idle_max: int = IDLE_CONNECTIONS) -> None:
+        self.engine = engine
+        self.autocommit = engine.dialect.name == "postgresql"
+        self._idle: list[AsyncConnection] = []
+        self._idle_max = idle_max
+        self._closed = False
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for a few statements: kept and in autocommit on PostgreSQL (each statement is its
+        own transaction, so callers write what must commit together as one statement), else one transaction."""
+        if not self.autocommit:
+            async with self.engine.begin() as transaction:
+                yield transaction
+            return
+        conn = self._idle.pop() if self._idle else None
+        if conn is None:
+            conn = await self.engine.connect()
+            try:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+            except BaseException:
+                await conn.close()
+                raise
+        try:
+            yield conn
+            await conn.commit()  # ends the autobegun (empty) transaction; nothing is sent in autocommit mode
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await conn.invalidate()
+            with contextlib.suppress(Exception):
+                await conn.close()
+            raise
+        if not self._closed and len(self._idle) < self._idle_max:
+            self._idle.append(conn)
+        else:
+            await conn.close()
+
+    @contextlib.asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
+        """A unit of work in the held autocommit form on PostgreSQL (its reads and its one writing statement
+        each commit by themselves), else an ordinary one; the caller still calls ``commit``."""
+        if not self.autocommit:
+            async with UnitOfWork(self.engine) as uow:
+                yield uow
+            return
+        async with self.transaction() as conn, UnitOfWork(self.engine, held=conn) as uow:
+            yield uow
+
+    def open(self) -> None:
+        """Keep connections again after ``close``."""
+        self._closed = False
+
+    async def close(self) -> None:
+        """Close the idle connections; until ``open``, a connection is closed when its statement is done."""
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            with contextlib.suppress(Exception):
+                await conn.close()
