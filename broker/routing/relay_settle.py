@@ -134,11 +134,11 @@ class Settler:
         failed += [events[i] for i in sorted(failed_events)]
         settled = done + [row for i, row in enumerate(events) if i not in failed_events]
         settled += [row for p in taken for row in p.purged]
-        # The settle's own time, taken after the receipts' confirms: a download recorded meanwhile must not
-        # come before the publish it followed in the history.
+        # Each message's publish is recorded at the time its confirm arrived, as its receipt says.
+        confirmed_at = {row.message_id: p.confirmed_at for p in taken for row in p.done}
         now = utc_now()
         retry_at = {row.outbox_id: now + timedelta(seconds=self._backoff(row.attempts)) for row in failed}
-        await self._outbox.settle(settled, retry_at, now, unreceipted)
+        await self._outbox.settle(settled, confirmed_at, retry_at, now, unreceipted)
         self.published_count += len(done)
         if unreceipted:
             self._receipts_enqueued()  # enqueued as outbox rows: the claim loop takes them next

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker.domain.lifecycle import MessageStatus
 from broker.domain.messages import HistoryEntry, StoredMessage
+from broker.store.history_repository import HISTORY_ORDER
 from broker.store.tables import console_property_units, messages, outbox, status_history
 
 LIST_LIMIT = 200
@@ -177,7 +178,7 @@ class ConsoleMessageQueries:
                 status_history.c.detail,
             )
             .where(status_history.c.message_id.in_(list(ids)))
-            .order_by(status_history.c.id)
+            .order_by(status_history.c.message_id, *HISTORY_ORDER)
         )
         for row in result:
             history[row.message_id].append(HistoryEntry(MessageStatus(row.status), row.at, row.actor, row.detail))

@@ -104,18 +104,19 @@ class OutboxQueue:
     async def settle(
         self,
         done: Sequence[ClaimedRow],
+        confirmed_at: Mapping[str, datetime],
         retry_at: Mapping[int, datetime],
-        at: datetime,
+        now: datetime,
         unreceipted: Collection[str] = (),
     ) -> None:
-        """Record the ``done`` rows as published and their messages' move to ``published`` at ``at``; the rows
-        in ``retry_at`` wait until then (their lease becomes the back-off every relay respects). Receipts
-        are enqueued for ``unreceipted`` only: the relay published the others itself."""
-        published = [row.message_id for row in done if row.kind is OutboxKind.MESSAGE]
+        """Record the ``done`` rows as published (at ``now``) and their messages' move to ``published`` at the
+        time of their publish confirm (``confirmed_at`` by message id); the rows in ``retry_at`` wait until
+        then (their lease becomes the back-off every relay respects). Receipts are enqueued for
+        ``unreceipted`` only: the relay published the others itself."""
         async with self._connections.transaction() as conn:
             if done:
                 await StatusMoves(conn).settle_published(
-                    [row.outbox_id for row in done], published, at, frozenset(unreceipted)
+                    [row.outbox_id for row in done], confirmed_at, now, frozenset(unreceipted)
                 )
             if retry_at:
                 await conn.execute(

@@ -9,14 +9,15 @@ a relay settle of hundreds of messages costs a handful of round trips.
 
 The time recorded is never before the message's last change, so the history's times follow its rows even
 when a caller took its time before losing a race. The ``published`` step can be overtaken: a recipient
-polling over HTTP may download a message before the relay records its publish confirm. The step still
-happened, so it is recorded (and receipted) once, without moving the status back.
+may download a message (from its queue, or polling over HTTP) before the relay records its publish
+confirm. The step still happened, first, so it is recorded (and receipted) once, without moving the
+status back, dated no later than the step that overtook it; the history is read in time order.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from broker.domain.lifecycle import MessageStatus, can_move, overtaken
 from broker.store.outbox_kind import OutboxKind
 from broker.store.outbox_repository import OutboxEntry, OutboxRepository
-from broker.store.tables import messages, outbox, status_history
+from broker.store.tables import UTC_TIMESTAMP, messages, outbox, status_history
 
 RELAY_ACTOR = "relay"  # the outbox relay: a publish confirmed
 BROKER_ACTOR = "broker"  # the broker itself: expiry, purge, a dead letter
@@ -43,34 +44,44 @@ _BEYOND_PUBLISHED = [s.value for s in MessageStatus if overtaken(s, MessageStatu
 
 # The relay's settle on PostgreSQL in one statement (it runs in autocommit, so the statement is its own
 # transaction): mark the confirmed outbox rows published, move their messages from accepted to published
-# with a history row each, record the overtaken step once, and enqueue the receipts the relay could not
-# publish itself. The same steps as ``StatusMoves.move`` followed by the outbox update, in one round trip.
+# with a history row each at the time of its publish confirm, record an overtaken step once (dated no later
+# than the step that overtook it), and enqueue the receipts the relay could not publish itself. The same
+# steps as ``StatusMoves.move`` followed by the outbox update, in one round trip.
 _PG_SETTLE = sa.text(
     """
     WITH done AS (
         UPDATE outbox SET published_at = :now, lease_until = NULL
         WHERE id = ANY(CAST(:done_ids AS BIGINT[])) AND published_at IS NULL
         RETURNING id
+    ), confirmed AS (
+        SELECT * FROM unnest(CAST(:message_ids AS VARCHAR[]), CAST(:confirmed_at AS TIMESTAMPTZ[])) AS c(id, at)
     ), moved AS (
-        UPDATE messages SET status = :published, status_changed_at = GREATEST(status_changed_at, :now)
-        WHERE id = ANY(CAST(:message_ids AS VARCHAR[])) AND status = ANY(CAST(:allowed AS VARCHAR[]))
-        RETURNING id, sender, status_changed_at AS at
+        UPDATE messages AS m SET status = :published, status_changed_at = GREATEST(m.status_changed_at, c.at)
+        FROM confirmed AS c
+        WHERE m.id = c.id AND m.status = ANY(CAST(:allowed AS VARCHAR[]))
+        RETURNING m.id, m.sender, m.status_changed_at AS at
     ), overtaken AS (
-        SELECT m.id, m.sender, GREATEST(CAST(:now AS TIMESTAMPTZ), m.status_changed_at) AS at FROM messages AS m
-        WHERE m.id = ANY(CAST(:message_ids AS VARCHAR[])) AND m.status = ANY(CAST(:later AS VARCHAR[]))
+        SELECT m.id, m.sender, LEAST(c.at, (
+            SELECT min(h.at) FROM status_history AS h
+            WHERE h.message_id = m.id AND h.status = ANY(CAST(:later AS VARCHAR[]))
+        )) AS at
+        FROM messages AS m JOIN confirmed AS c ON c.id = m.id
+        WHERE m.status = ANY(CAST(:later AS VARCHAR[]))
           AND NOT EXISTS (SELECT 1 FROM status_history AS h WHERE h.message_id = m.id AND h.status = :published)
     ), recorded AS (
         SELECT id, sender, at FROM moved UNION ALL SELECT id, sender, at FROM overtaken
     ), history AS (
         INSERT INTO status_history (message_id, status, at, actor, detail)
         SELECT id, CAST(:published AS VARCHAR), at, CAST(:actor AS VARCHAR), NULL FROM recorded
+    ), receipts AS (
+        INSERT INTO outbox (kind, message_id, routing_key, headers, body, created_at, attempts)
+        SELECT CAST(:event_kind AS VARCHAR), recorded.id, recorded.sender || CAST(:receipt_suffix AS VARCHAR),
+               CAST(:receipt_headers AS JSON), r.body, CAST(:now AS TIMESTAMPTZ), 0
+        FROM recorded
+        JOIN unnest(CAST(:receipt_ids AS VARCHAR[]), CAST(:receipt_bodies AS BYTEA[])) AS r(id, body)
+          ON r.id = recorded.id
     )
-    INSERT INTO outbox (kind, message_id, routing_key, headers, body, created_at, attempts)
-    SELECT CAST(:event_kind AS VARCHAR), recorded.id, recorded.sender || CAST(:receipt_suffix AS VARCHAR),
-           CAST(:receipt_headers AS JSON), r.body, CAST(:now AS TIMESTAMPTZ), 0
-    FROM recorded
-    JOIN unnest(CAST(:receipt_ids AS VARCHAR[]), CAST(:receipt_bodies AS BYTEA[])) AS r(id, body)
-      ON r.id = recorded.id
+    SELECT id FROM recorded
     """
 )
 
@@ -94,6 +105,13 @@ def receipt_row(message_id: str, sender: str, status: MessageStatus, at: datetim
         {"status": status.value},
         receipt_entry(message_id, status, at),
     )
+
+
+def _by_time(confirmed_at: Mapping[str, datetime]) -> dict[datetime, list[str]]:
+    by_time: dict[datetime, list[str]] = {}
+    for message_id, at in confirmed_at.items():
+        by_time.setdefault(at, []).append(message_id)
+    return by_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,42 +175,48 @@ class StatusMoves:
     async def settle_published(
         self,
         outbox_ids: Sequence[int],
-        message_ids: Sequence[str],
-        at: datetime,
+        confirmed_at: Mapping[str, datetime],
+        now: datetime,
         receipts_for: Collection[str],
     ) -> None:
-        """The relay's settle: the outbox rows confirmed by RabbitMQ are published, and their messages move
-        from ``accepted`` to ``published``. Receipts are enqueued for ``receipts_for`` only (the relay has
-        published the others itself)."""
+        """The relay's settle: the outbox rows RabbitMQ confirmed are published (at ``now``), and their messages
+        move from ``accepted`` to ``published`` at the time of their publish confirm (``confirmed_at`` by
+        message id). Receipts are enqueued for ``receipts_for`` only: the relay published the others itself."""
         if self._connection.dialect.name == "postgresql":
-            await self._settle_postgres(outbox_ids, message_ids, at, receipts_for)
+            await self._settle_postgres(outbox_ids, confirmed_at, now, receipts_for)
             return
         if outbox_ids:
             await self._connection.execute(
                 sa.update(outbox)
                 .where(outbox.c.id.in_(list(outbox_ids)), outbox.c.published_at.is_(None))
-                .values(published_at=at, lease_until=None)
+                .values(published_at=now, lease_until=None)
             )
-        await self.move(
-            message_ids,
-            MessageStatus.PUBLISHED,
-            actor=RELAY_ACTOR,
-            at=at,
-            only_from=_FROM_ACCEPTED,
-            receipts_for=receipts_for,
-        )
+        for at, message_ids in _by_time(confirmed_at).items():  # one per batch confirmed: a few per settle
+            await self.move(
+                message_ids,
+                MessageStatus.PUBLISHED,
+                actor=RELAY_ACTOR,
+                at=at,
+                only_from=_FROM_ACCEPTED,
+                receipts_for=receipts_for,
+            )
 
     async def _settle_postgres(
-        self, outbox_ids: Sequence[int], message_ids: Sequence[str], at: datetime, receipts_for: Collection[str]
+        self,
+        outbox_ids: Sequence[int],
+        confirmed_at: Mapping[str, datetime],
+        now: datetime,
+        receipts_for: Collection[str],
     ) -> None:
-        owed = [message_id for message_id in message_ids if message_id in receipts_for]
+        owed = [message_id for message_id in confirmed_at if message_id in receipts_for]
         status = MessageStatus.PUBLISHED
-        await self._connection.execute(
+        result = await self._connection.execute(
             _PG_SETTLE,
             {
-                "now": at,
+                "now": now,
                 "done_ids": list(outbox_ids),
-                "message_ids": list(message_ids),
+                "message_ids": list(confirmed_at),
+                "confirmed_at": list(confirmed_at.values()),
                 "allowed": _PUBLISHABLE,
                 "later": _BEYOND_PUBLISHED,
                 "published": status.value,
@@ -201,9 +225,17 @@ class StatusMoves:
                 "receipt_suffix": receipt_routing_key("", status),
                 "receipt_headers": json.dumps({"status": status.value}),
                 "receipt_ids": owed,
-                "receipt_bodies": [receipt_entry(message_id, status, at) for message_id in owed],
+                "receipt_bodies": [receipt_entry(message_id, status, confirmed_at[message_id]) for message_id in owed],
             },
         )
+        # A message the recipient confirmed in a transaction that committed while this statement ran was
+        # neither moved (the UPDATE waited for that commit and found it moved on) nor seen as overtaken (the
+        # statement's snapshot predates the commit): a statement of its own, with a fresh snapshot, records it.
+        recorded = {str(row.id) for row in result}
+        missed = {message_id: at for message_id, at in confirmed_at.items() if message_id not in recorded}
+        for at, message_ids in _by_time(missed).items():
+            overtaken_now = await self._overtaken(message_ids, status, at)
+            await self._record(overtaken_now, status, RELAY_ACTOR, None, receipts_for)
 
     async def expire_due(self, now: datetime, *, limit: int = MAX_DUE) -> list[Moved]:
         """Expire messages not confirmed by their ``expires_at`` (at most ``limit``), with receipts."""
@@ -255,19 +287,24 @@ class StatusMoves:
 
     async def _overtaken(self, message_ids: Sequence[str], step: MessageStatus, at: datetime) -> list[Moved]:
         """Messages already beyond ``step`` that have no history of it: the step happened, so it is recorded
-        once, the status left as is, at no earlier time than the later step's."""
+        once, the status left as is, dated no later than the first step that overtook it."""
         later = [s.value for s in MessageStatus if overtaken(s, step)]
         if not message_ids or not later:
             return []
         recorded_before = sa.exists().where(
             status_history.c.message_id == messages.c.id, status_history.c.status == step.value
         )
-        result = await self._connection.execute(
-            sa.select(messages.c.id, messages.c.sender, messages.c.status_changed_at).where(
-                messages.c.id.in_(list(message_ids)), messages.c.status.in_(later), ~recorded_before
-            )
+        first_later = (
+            sa.select(sa.func.min(status_history.c.at))
+            .where(status_history.c.message_id == messages.c.id, status_history.c.status.in_(later))
+            .scalar_subquery()
         )
-        return [Moved(row.id, row.sender, max(at, row.status_changed_at)) for row in result]
+        result = await self._connection.execute(
+            sa.select(
+                messages.c.id, messages.c.sender, sa.type_coerce(first_later, UTC_TIMESTAMP).label("later_at")
+            ).where(messages.c.id.in_(list(message_ids)), messages.c.status.in_(later), ~recorded_before)
+        )
+        return [Moved(row.id, row.sender, min(at, row.later_at) if row.later_at else at) for row in result]
 
     async def _record(
         self,

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from broker.domain.clock import utc_now
 from broker.routing.transport import routing_headers
 from broker.store import tables
+from broker.store.history_repository import HISTORY_ORDER
 from broker.store.kept_connections import KeptConnections
 from broker.store.outbox_kind import OutboxKind
 from broker.store.outbox_queue import OutboxQueue
@@ -101,11 +102,12 @@ async def statuses(engine: AsyncEngine) -> dict[str, str]:
 
 
 async def history(engine: AsyncEngine, message_id: str) -> list[tuple[str, str]]:
+    """The message's history as every reader shows it (in the order the steps happened)."""
     async with engine.connect() as conn:
         rows = await conn.execute(
             sa.select(tables.status_history.c.status, tables.status_history.c.actor)
             .where(tables.status_history.c.message_id == message_id)
-            .order_by(tables.status_history.c.id)
+            .order_by(*HISTORY_ORDER)
         )
     return [(row.status, row.actor) for row in rows]
 

@@ -121,12 +121,16 @@ async def test_outbox_rows_commit_with_the_message(engine: AsyncEngine) -> None:
     assert all(r.created_at.tzinfo is not None for r in rows)
 
 
-async def test_history_is_append_only_and_ordered(engine: AsyncEngine) -> None:
+async def test_history_is_append_only_and_read_in_the_order_things_happened(engine: AsyncEngine) -> None:
     message = make_message()
     async with UnitOfWork(engine) as uow:
         await uow.messages.add(message)
-        await uow.history.append(message.id, MessageStatus.PUBLISHED, "relay", "confirmed by RabbitMQ", T0)
-        await uow.history.append(message.id, MessageStatus.DOWNLOADED, MEGLER, None, T0 - timedelta(seconds=1))
+        # The recipient downloaded before the relay recorded the publish confirm that preceded the download:
+        # rows are written in that order, and read in the order the steps happened (by time, then along the
+        # main line when the times are equal).
+        later = T0 + timedelta(seconds=2)
+        await uow.history.append(message.id, MessageStatus.DOWNLOADED, MEGLER, None, later)
+        await uow.history.append(message.id, MessageStatus.PUBLISHED, "relay", "confirmed by RabbitMQ", later)
         await uow.commit()
         entries = await uow.history.for_message(message.id)
         assert [(e.status, e.actor, e.detail) for e in entries] == [
