@@ -1,0 +1,139 @@
+"""SQLite through aiosqlite with one trip to the connection's thread per statement.
+
+aiosqlite runs every call on a sqlite3 connection in a thread of its own and hands each result back
+through the event loop; SQLAlchemy's adapter makes four such calls per statement (open a cursor, execute,
+fetch the rows, close the cursor). Each trip wakes the thread and then the event loop: about 25 µs of
+CPU, where SQLite answers a small statement in one or two. At low rates every submission is a
+transaction of its own and its way to the consumer takes some twenty statements, so the trips were a
+large share of the embedded broker's CPU per message. The cursor here opens, executes, fetches every row
+and closes in one trip. SQLAlchemy's adapter reads every row right after executing anyway; the store uses
+no server-side cursors, which this cursor would turn into ones that read everything at once.
+
+It relies on aiosqlite's connection internals (its call queue and thread); the version range in
+``pyproject.toml`` is the one this was written and tested against.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar, cast
+
+import aiosqlite
+from aiosqlite.context import contextmanager
+
+_T = TypeVar("_T")
+
+# What one trip answers: the rows, and what the cursor said about the statement before it was closed.
+_Outcome = tuple[list[Any], Any, int, int | None]
+
+
+class OneTripCursor(aiosqlite.Cursor):
+    """A cursor whose statement and rows are one trip; fetching and closing cost none."""
+
+    def __init__(self, conn: OneTripConnection) -> None:
+        # No sqlite3 cursor is kept (the base class keeps one): each statement opens and closes its own.
+        self.iter_chunk_size = conn.chunk_size
+        self._conn = conn
+        self._rows: list[Any] = []
+        self._description: Any = None
+        self._rowcount = -1
+        self._lastrowid: int | None = None
+        self._arraysize = 1
+
+    @staticmethod
+    def _statement(connection: sqlite3.Connection, sql: str, parameters: Any, many: bool) -> _Outcome:
+        """On the connection's thread: run the statement, read every row, close the cursor."""
+        cursor = connection.cursor()
+        try:
+            if many:
+                cursor.executemany(sql, parameters)
+            else:
+                cursor.execute(sql, parameters)
+            description = cursor.description
+            rows = cursor.fetchall() if description else []
+            return rows, description, cursor.rowcount, cursor.lastrowid
+        finally:
+            cursor.close()
+
+    async def _run(self, sql: str, parameters: Any, many: bool) -> OneTripCursor:
+        conn = self._conn
+        assert isinstance(conn, OneTripConnection)
+        outcome = await conn.run(self._statement, sql, parameters, many)
+        self._rows, self._description, self._rowcount, self._lastrowid = outcome
+        return self
+
+    async def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> OneTripCursor:
+        return await self._run(sql, [] if parameters is None else parameters, False)
+
+    async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> OneTripCursor:
+        return await self._run(sql, parameters, True)
+
+    async def executescript(self, sql_script: str) -> OneTripCursor:
+        raise NotImplementedError("the store runs no scripts through the broker's engine")
+
+    async def fetchone(self) -> Any:
+        return self._rows.pop(0) if self._rows else None
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        count = self._arraysize if size is None else size
+        taken, self._rows = self._rows[:count], self._rows[count:]
+        return taken
+
+    async def fetchall(self) -> list[Any]:
+        taken, self._rows = self._rows, []
+        return taken
+
+    async def close(self) -> None:
+        self._rows = []
+
+    @property
+    def rowcount(self) -> int:
+        return self._rowcount
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self._lastrowid
+
+    @property
+    def arraysize(self) -> int:
+        return self._arraysize
+
+    @arraysize.setter
+    def arraysize(self, value: int) -> None:
+        self._arraysize = value
+
+    @property
+    def description(self) -> Any:
+        return self._description
+
+
+class OneTripConnection(aiosqlite.Connection):
+    """An aiosqlite connection whose cursors cost one trip per statement."""
+
+    @property
+    def chunk_size(self) -> int:
+        return self._iter_chunk_size
+
+    async def run(self, function: Callable[..., _T], *args: object) -> _T:
+        """``function(sqlite3 connection, *args)`` on the connection's thread."""
+        # aiosqlite leaves its call queue's entry point unannotated; this is its signature.
+        execute = cast(Callable[[Callable[[], _T]], Awaitable[_T]], self._execute)
+        return await execute(lambda: function(self._conn, *args))
+
+    @contextmanager  # awaitable and an async context manager, as aiosqlite's own ``cursor()``
+    async def cursor(self) -> aiosqlite.Cursor:
+        return OneTripCursor(self)
+
+
+def connect(database: str, **kwargs: Any) -> OneTripConnection:
+    """What ``aiosqlite.connect`` does, with the one-trip connection (SQLAlchemy's ``async_creator_fn``)."""
+
+    def connector() -> sqlite3.Connection:
+        connection: sqlite3.Connection = sqlite3.connect(database, **kwargs)
+        return connection
+
+    connection = OneTripConnection(connector, 64)
+    # A connection nobody closed must not keep the process alive (SQLAlchemy does the same for aiosqlite's).
+    connection._thread.daemon = True
+    return connection
