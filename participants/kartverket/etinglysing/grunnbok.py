@@ -41,6 +41,8 @@ class Grunnbok:
     owners: dict[str, dict[Party, Fraction]] = field(default_factory=dict)
     rights: dict[RightRef, list[Right]] = field(default_factory=dict)
     reference_used: bool = False
+    # (right, unit key) -> the holders whose shares a burden is limited to (absent: the whole unit)
+    limited_to: dict[tuple[RightRef, str], set[str]] = field(default_factory=dict)
 
     def owned(self, unit_key: str) -> dict[Party, Fraction]:
         return self.owners.setdefault(unit_key, {})

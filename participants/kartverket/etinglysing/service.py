@@ -227,11 +227,13 @@ class ETinglysing:
         *,
         tx: RegisterTransaction | None = None,
         at: datetime | None = None,
+        undelivered: bool = False,
     ) -> None:
         values: dict[str, object] = {
             "status": json.dumps(data),
             "saksstatus": saksstatus.value,
             "behandlingsutfall": utfall.value,
+            "undelivered": undelivered,
         }
         if at is not None:
             values["registreringstidspunkt"] = at
@@ -281,7 +283,7 @@ class ETinglysing:
             if utfall is Behandlingsutfall.NEKTET:
                 await undo(tx, innsending_id)
             final = await self._final(tx, innsending_id, json.loads(row.status), utfall)
-            await self._save(innsending_id, final, Saksstatus.AVSLUTTET, utfall, tx=tx)
+            await self._save(innsending_id, final, Saksstatus.AVSLUTTET, utfall, tx=tx, undelivered=True)
         return st.encode(final, self.schema)
 
     async def resume(self) -> list[bytes]:
@@ -295,7 +297,24 @@ class ETinglysing:
             root = parse_valid(unpack(row.payload), self.schema)
             forsendelse, extra = open_signed(root, self.schema)
             answers.extend(await self.process(row.innsending_id, forsendelse, extra))
+            async with self.register.transaction() as tx:
+                await tx.connection.execute(
+                    update(i).where(i.c.innsending_id == row.innsending_id).values(undelivered=True)
+                )
         return answers
+
+    async def undelivered(self) -> list[tuple[int, str, bytes]]:
+        """Statuses decided outside a request, not yet sent: innsendingId, the sender to send to, the status."""
+        i = et.innsendinger
+        query = select(i.c.innsending_id, i.c.avsender, i.c.status).where(i.c.undelivered.is_(True))
+        async with self.register.transaction() as tx:
+            rows = (await tx.connection.execute(query.order_by(i.c.innsending_id))).all()
+        return [(r.innsending_id, r.avsender, st.encode(json.loads(r.status), self.schema)) for r in rows]
+
+    async def delivered(self, innsending_id: int) -> None:
+        i = et.innsendinger
+        async with self.register.transaction() as tx:
+            await tx.connection.execute(update(i).where(i.c.innsending_id == innsending_id).values(undelivered=False))
 
 
 def st_error(message: str) -> SchemaError:

@@ -22,7 +22,7 @@ from participants.kartverket.etinglysing.model import (
     Rettsendring,
     Tinglyst,
 )
-from participants.kartverket.model import Party, PartyKind, Registerenhet, RightRef, Share
+from participants.kartverket.model import DocumentNumber, Party, PartyKind, Registerenhet, RightRef, Share
 from participants.kartverket.register import RegisterTransaction, right_from_row, rights_query
 
 
@@ -88,6 +88,11 @@ async def load(tx: RegisterTransaction, forsendelse: Forsendelse) -> Grunnbok:
                     await conn.execute(select(t.registerenheter.c.id).where(t.registerenheter.c.key == right.unit.key))
                 ).scalar_one()
                 state.add_owners(right.unit.key, await tx.owners(unit_id))
+    b, d = et.begrensede_rettigheter, t.dokumenter
+    limited = select(d.c.year, d.c.number, d.c.embete, b).join(d, d.c.id == b.c.document_id)
+    for row in await conn.execute(limited.where(b.c.unit_key.in_(sorted(state.units)))):
+        ref = RightRef(DocumentNumber(row.year, row.number, row.embete), row.rettsstiftelsesnummer)
+        state.limited_to.setdefault((ref, row.unit_key), set()).add(row.holder_ident)
     seen = select(et.innsendinger.c.innsending_id).where(
         et.innsendinger.c.innsender == forsendelse.innsender,
         et.innsendinger.c.forsendelsesreferanse == forsendelse.forsendelsesreferanse,
@@ -150,6 +155,15 @@ class Writer:
                         beloep=rs.beloep[0] if rs.beloep else None,
                         text=(f"{rs.kodenavn or rs.kode} " + _share_text(shares)).strip()[:500],
                     )
+                    for share in shares:
+                        await self.conn.execute(
+                            insert(et.begrensede_rettigheter).values(
+                                document_id=document_id,
+                                rettsstiftelsesnummer=nummer,
+                                unit_key=part.unit.key,
+                                holder_ident=share.holder.ident,
+                            )
+                        )
             elif isinstance(rs, Rettsendring):
                 units.update(await self.change(rs, document_id))
             elif isinstance(rs, Anmerkning):

@@ -3,7 +3,18 @@ each registered, and units the cadastre has closed. Same MetaData as the registe
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, ForeignKey, Integer, LargeBinary, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 from participants.kartverket.tables import metadata
 
@@ -24,6 +35,8 @@ innsendinger = Table(
     Column("status", Text, nullable=False),
     # the file as received, so a submission a technical failure interrupted can be taken up again
     Column("payload", LargeBinary, nullable=False),
+    # a status decided outside a request (a case officer, a retry) that the sender has not been sent yet
+    Column("undelivered", Boolean, nullable=False, default=False),
     UniqueConstraint("innsender", "forsendelsesreferanse", name="uq_innsendinger_referanse"),
 )
 
@@ -41,4 +54,14 @@ utgaatte_registerenheter = Table(
     Column("utgaatt_at", DateTime(timezone=True), nullable=False),
 )
 
-ETINGLYSING_TABLES = (innsendinger, innsendingsdokumenter, utgaatte_registerenheter)
+begrensede_rettigheter = Table(
+    "begrensede_rettigheter",
+    metadata,
+    # a burden in a share of a unit (begrensetTil): whose share it lies in
+    Column("document_id", ForeignKey("dokumenter.id"), primary_key=True),
+    Column("rettsstiftelsesnummer", Integer, primary_key=True),
+    Column("unit_key", String(64), primary_key=True),
+    Column("holder_ident", String(11), primary_key=True),
+)
+
+ETINGLYSING_TABLES = (innsendinger, innsendingsdokumenter, utgaatte_registerenheter, begrensede_rettigheter)

@@ -123,3 +123,22 @@ def test_the_case_officer_decides_from_the_command_line(tmp_path: Path, capsys: 
     [status] = statuses([output.read_bytes()])
     assert (status.saksstatus, status.utfall) == ("AVSLUTTET", "NEKTET")
     assert main(["sim", "kartverket-decide", "1010001", "TINGLYST", *options]) == 1
+
+
+async def test_an_uraadighet_in_one_owners_share_binds_that_owner_only(tmp_path: Path) -> None:
+    """Kartverket's annenHeftelse example lays an urådighet on one co-owner's half of 0301-82/1: the other
+    co-owner's pant in its own half passes, a pant in the burdened half goes to a case officer."""
+    register, kv = await open_service(tmp_path)
+    try:
+        *_, restricted = statuses(await kv.handle("sendTilTinglysing", Edit("annenHeftelse.xml").bytes()))
+        assert restricted.utfall == "TINGLYST"
+        *_, other = statuses(await kv.handle("sendTilTinglysing", Edit("pant.xml").bytes()))
+        assert (other.utfall, other.findings) == ("TINGLYST", [])
+        burdened = Edit("pant.xml").set("//i:forsendelsesreferanse", "andel-2").remove("//i:delAvRegisterenhetsrett[2]")
+        for path in ("//i:begrensetTil//i:rettighetshaver", "//i:pantsettere/i:person", "//i:erklaeringFor"):
+            burdened.set(f"{path}/i:identifikasjonsnummer", "15048049722")
+        burdened.set("//i:signatur/i:personidentifikasjonsnummer", "15048049722")
+        *_, waiting = statuses(await kv.handle("sendTilTinglysing", burdened.bytes()))
+        assert [(f.kodeverdi, f.utfall) for f in waiting.findings] == [("URAADIGHET_UTEN_SAMTYKKE", "UAVKLART")]
+    finally:
+        await register.close()
