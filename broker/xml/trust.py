@@ -135,6 +135,18 @@ def _acceptable_key(cert: x509.Certificate) -> bool:
     return isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1)
 
 
+# What reading a malformed certificate's fields can raise (the library parses them lazily).
+_UNREADABLE = (
+    ValueError,
+    KeyError,
+    TypeError,
+    UnsupportedAlgorithm,
+    x509.InvalidVersion,
+    x509.DuplicateExtension,
+    x509.UnsupportedGeneralNameType,
+)
+
+
 def _untrusted(detail: str) -> Refusal:
     return Refusal(Error.CERTIFICATE_UNTRUSTED, detail)
 
@@ -217,13 +229,13 @@ class TrustStore:
         trusted = self._chains.get(key)
         if trusted is None:
             # The library reads a certificate's fields lazily: a malformed name, extension or key raises
-            # (ValueError, KeyError for an unknown string type, UnsupportedAlgorithm for an unknown key type;
-            # InvalidVersion, not a ValueError, already while loading)
+            # (ValueError, KeyError for an unknown string type, UnsupportedAlgorithm for an unknown key type,
+            # DuplicateExtension; InvalidVersion, not a ValueError either, already while loading)
             # only when the chain walk or the identity reaches it, so all of it is guarded.
             try:
                 certs = [x509.load_der_x509_certificate(der) for der in key]
                 trusted = TrustedChain(tuple(self._build(certs[0], certs[1:])), identity_from_certificate(certs[0]))
-            except (ValueError, KeyError, TypeError, UnsupportedAlgorithm, x509.InvalidVersion) as exc:
+            except _UNREADABLE as exc:
                 raise _untrusted(f"unreadable certificate: {exc!s}") from exc
             with self._lock:
                 if len(self._chains) >= _CACHE_LIMIT:

@@ -25,6 +25,8 @@ def _damaged(der: bytes, kind: str) -> bytes:
     if kind == "key-type":
         at = der.index(EC_PUBLIC_KEY_OID) + len(EC_PUBLIC_KEY_OID) - 1
         return der[:at] + b"\x09" + der[at + 1 :]
+    if kind == "duplicate-extension":  # the AuthorityKeyIdentifier's OID turned into SubjectKeyIdentifier's
+        return der.replace(b"\x06\x03\x55\x1d\x23", b"\x06\x03\x55\x1d\x0e", 1)
     if kind == "version":
         at = der.index(b"\xa0\x03\x02\x01\x02") + 4  # [0] EXPLICIT INTEGER 2 (v3)
         return der[:at] + b"\x22" + der[at + 1 :]
@@ -35,7 +37,7 @@ def _damaged(der: bytes, kind: str) -> bytes:
     return der[:at] + b"\x00" * 4 + der[at + 4 :]
 
 
-@pytest.mark.parametrize("kind", ["key-type", "string-type", "key-point", "version"])
+@pytest.mark.parametrize("kind", ["key-type", "string-type", "key-point", "version", "duplicate-extension"])
 def test_a_damaged_certificate_is_untrusted(test_pki_ec: TestPki, kind: str) -> None:
     leaf = x509.load_pem_x509_certificate(test_pki_ec.enterprise["910000004"].cert_path.read_bytes())
     store = TrustStore([test_pki_ec.ca_certificate()])
