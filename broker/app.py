@@ -47,6 +47,7 @@ from broker.registry import load_participants_file, register_participants
 from broker.routing.dead_letters import DeadLetterWatcher
 from broker.routing.relay import OutboxRelay
 from broker.routing.transport import Transport, create_transport
+from broker.startup import needed, safe_url
 from broker.store.engine import create_engine
 from broker.store.kept_connections import KeptConnections
 from broker.store.maintenance import StoreMaintenance
@@ -83,13 +84,21 @@ def create_app(
 ) -> web.Application:
     """The broker as an aiohttp application. ``transport`` replaces the one the settings name (tests)."""
     settings = settings or Settings.from_env()
-    engine = create_engine(settings.effective_database_url)
-    catalogue = Catalogue.load(settings.xsd_dir)
-    trust = TrustStore.from_pem_files(settings.effective_trust_ca_files)
-    tokens = AccessTokens(
-        load_or_create_token_key(settings.effective_token_key_file), settings.token_audience, settings.token_lifetime_s
-    )
-    bus = transport if transport is not None else create_transport(settings)
+    with needed("the database URL cannot be used", "DSVE_DATABASE_URL", _DATABASE_REMEDY):
+        engine = create_engine(settings.effective_database_url)
+    with needed(f"the schema catalogue in {settings.xsd_dir} cannot be read", "DSVE_XSD_DIR", _XSD_REMEDY):
+        catalogue = Catalogue.load(settings.xsd_dir)
+        signed_documents = SignedDocuments.load(settings.xsd_dir)
+    with needed("the trust store cannot be read", "DSVE_TRUST_CA_FILES", _trust_remedy(settings)):
+        trust = TrustStore.from_pem_files(settings.effective_trust_ca_files)
+    with needed("the personal CAs cannot be read", "DSVE_TRUST_PERSONAL_CA_FILES", "name readable PEM CA certificates"):
+        personal = TrustStore.from_pem_files((*settings.trust_personal_ca_files, *settings.effective_trust_ca_files))
+    key_file = settings.effective_token_key_file
+    with needed(f"the token key {key_file} cannot be used", "DSVE_TOKEN_KEY_FILE", _KEY_REMEDY):
+        key = load_or_create_token_key(key_file)
+    tokens = AccessTokens(key, settings.token_audience, settings.token_lifetime_s)
+    with needed("the RabbitMQ URL cannot be used", "DSVE_AMQP_URL", _AMQP_REMEDY):
+        bus = transport if transport is not None else create_transport(settings)
     connections = KeptConnections(engine)
     relay = OutboxRelay(OutboxQueue(connections), bus)
     services = Services(
@@ -97,11 +106,8 @@ def create_app(
         engine=engine,
         catalogue=catalogue,
         verifier=SignatureVerifier(trust, clock=clock),
-        signed_documents=SignedDocuments.load(settings.xsd_dir),
-        inner_verifier=SignatureVerifier(
-            TrustStore.from_pem_files((*settings.trust_personal_ca_files, *settings.effective_trust_ca_files)),
-            clock=clock,
-        ),
+        signed_documents=signed_documents,
+        inner_verifier=SignatureVerifier(personal, clock=clock),
         outbox_written=relay.notify,
         clock=clock,
     )
@@ -158,9 +164,38 @@ def create_app(
     if settings.metrics_listen is not None:
         app.cleanup_ctx.append(metrics_listener(*settings.metrics_listen))
     add_routes(app)
-    setup_console(app, settings)
+    with needed(
+        "the console cannot be set up",
+        "DSVE_CONSOLE_SECRET_FILE, DSVE_CONSOLE_SESSION_LIFETIME",
+        "make the secret file readable by this user (or move it away to have a new one made: everyone signs in "
+        "again), and give the lifetime in whole seconds",
+    ):
+        setup_console(app, settings)
     app.cleanup_ctx.append(_running_broker)
     return app
+
+
+_DATABASE_REMEDY = (
+    "start the database server or correct the URL (postgresql+asyncpg://user@host/db; unset for the embedded "
+    "SQLite file); `dsve db current` tries the connection"
+)
+_XSD_REMEDY = "point DSVE_XSD_DIR at a directory with catalogue.toml and the schemas, or unset it for the built-in xsd/"
+_KEY_REMEDY = (
+    "make the file readable by this user, or move it away to have a new key made (tokens issued with the old key "
+    "stop working)"
+)
+_AMQP_REMEDY = "start RabbitMQ or correct the URL (amqp://user:password@host:5672/), or unset DSVE_AMQP_URL"
+_PARTICIPANTS_REMEDY = "correct the file (`dsve participants load FILE` reports what is wrong) or unset the variable"
+
+
+def _trust_remedy(settings: Settings) -> str:
+    if settings.trust_ca_files:
+        return "name readable PEM files of CA certificates, separated by ':'"
+    pki = settings.data_dir / "pki"
+    return (
+        f"for a demo, `dsve sim init {pki}` makes a test CA there (with the demo participants' certificates); "
+        "otherwise set DSVE_TRUST_CA_FILES to the CA certificates (PEM) that issue your participants' certificates"
+    )
 
 
 def _transport_check(transport: Transport) -> Callable[[], Awaitable[tuple[str, bool]]]:
@@ -193,13 +228,17 @@ async def _running_broker(app: web.Application) -> AsyncIterator[None]:
     started: list[Callable[[], Awaitable[None]]] = [services.engine.dispose, app[CONNECTIONS].close]
     try:
         # Migrations are idempotent at head, so every process may run them; the embedded default needs it.
-        await upgrade(services.engine)
+        where = safe_url(services.settings.effective_database_url)
+        with needed(f"the database {where} cannot be reached or migrated", "DSVE_DATABASE_URL", _DATABASE_REMEDY):
+            await upgrade(services.engine)
         await asyncio.to_thread(services.catalogue.compile_all)
-        await _seed_participants(services.settings, services)
+        with needed("the participants file cannot be loaded", "DSVE_PARTICIPANTS_FILE", _PARTICIPANTS_REMEDY):
+            await _seed_participants(services.settings, services)
         if services.registry is not None:
             await services.registry.start()
             started.append(services.registry.stop)
-        await transport.start()
+        with needed("RabbitMQ cannot be reached", "DSVE_AMQP_URL", _AMQP_REMEDY):
+            await transport.start()
         started.append(transport.close)
         await relay.start()
         started.append(relay.stop)

@@ -40,6 +40,7 @@ def _serve(args: argparse.Namespace) -> int:
     from broker.app import create_app
     from broker.config import Settings
     from broker.logging import configure_logging
+    from broker.startup import StartupError
 
     try:
         settings = Settings.from_env()
@@ -56,22 +57,34 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     try:
         app = create_app(settings)
-    except (OSError, ValueError) as exc:
+    except StartupError as exc:
         print(f"dsve serve: cannot start: {exc}", file=sys.stderr)
         return 2
     app.on_startup.append(_freeze_startup_heap)
     logging.getLogger("broker").info("listening", extra={"host": host, "port": port, "tls": tls is not None})
-    web.run_app(
-        app,
-        host=host,
-        port=port,
-        access_log=logging.getLogger("aiohttp.access") if settings.access_log else None,
-        shutdown_timeout=SHUTDOWN_TIMEOUT_S,
-        keepalive_timeout=settings.keepalive_timeout_s,
-        ssl_context=tls,
-        handle_signals=True,
-        print=None,
-    )
+    try:
+        web.run_app(
+            app,
+            host=host,
+            port=port,
+            access_log=logging.getLogger("aiohttp.access") if settings.access_log else None,
+            shutdown_timeout=SHUTDOWN_TIMEOUT_S,
+            keepalive_timeout=settings.keepalive_timeout_s,
+            ssl_context=tls,
+            handle_signals=True,
+            print=None,
+        )
+    except StartupError as exc:
+        print(f"dsve serve: cannot start: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the address: in use, or not this host's
+        remedy = "choose a free port or stop what listens there, or an address of this host"
+        print(
+            f"dsve serve: cannot start: cannot listen on {host}:{port}: {exc.strerror or exc}\n"
+            f"  setting: DSVE_HOST, DSVE_PORT (--host, --port)\n  to fix:  {remedy}",
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 
