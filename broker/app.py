@@ -25,6 +25,7 @@ from broker.config import Settings
 from broker.console import setup_console
 from broker.domain.clock import utc_now
 from broker.events.webhook_dispatcher import WebhookDispatcher
+from broker.files.store import DiskFileStore
 from broker.http.app_keys import (
     ACCESS_TOKENS,
     GRANT_POLICY,
@@ -110,6 +111,7 @@ def create_app(
         inner_verifier=SignatureVerifier(personal, clock=clock),
         outbox_written=relay.notify,
         clock=clock,
+        file_store=DiskFileStore(settings.effective_file_store_dir),
     )
     if engine.dialect.name == "postgresql":
         services.hand_over = relay  # new outbox rows go to this relay leased, without a claim round trip
@@ -140,7 +142,11 @@ def create_app(
     )
     app[SERVICES] = services
     app[ACCESS_TOKENS] = tokens
-    app[GRANT_POLICY] = GrantPolicy(audience=settings.token_audience, max_lifetime_s=settings.grant_max_lifetime_s)
+    app[GRANT_POLICY] = GrantPolicy(
+        audience=settings.token_audience,
+        max_lifetime_s=settings.grant_max_lifetime_s,
+        service_owners=settings.service_owners,
+    )
     app[TRUST] = trust
     app[METRICS] = metrics
     app[RELAY] = relay

@@ -137,6 +137,14 @@ class Settings:
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
     keepalive_timeout_s: float = 15.0
+    file_store_dir: Path | None = None
+    max_file_transfer_size: int = 10 * 1024**3
+    upload_stall_timeout_s: int = 3600
+    service_owners: frozenset[str] = frozenset()
+
+    @property
+    def effective_file_store_dir(self) -> Path:
+        return self.file_store_dir or self.data_dir / "files"
 
     @property
     def effective_database_url(self) -> str:
@@ -157,6 +165,7 @@ class Settings:
         ca_raw = env.get("DSVE_TRUST_CA_FILES", "").strip()
         key_raw = env.get("DSVE_TOKEN_KEY_FILE", "").strip()
         participants_raw = env.get("DSVE_PARTICIPANTS_FILE", "").strip()
+        file_store_raw = env.get("DSVE_FILE_STORE_DIR", "").strip()
         return cls(
             data_dir=data_dir,
             database_url=env.get("DSVE_DATABASE_URL", "").strip(),
@@ -206,4 +215,8 @@ class Settings:
             tls_cert_file=_env_path(env, "DSVE_TLS_CERT_FILE"),
             tls_key_file=_env_path(env, "DSVE_TLS_KEY_FILE"),
             keepalive_timeout_s=_env_float(env, "DSVE_KEEPALIVE_TIMEOUT", 15.0),
+            file_store_dir=Path(file_store_raw) if file_store_raw else None,
+            max_file_transfer_size=_env_int(env, "DSVE_MAX_FILE_TRANSFER_SIZE", 10 * 1024**3),
+            upload_stall_timeout_s=_env_int(env, "DSVE_UPLOAD_STALL_TIMEOUT", 3600),
+            service_owners=frozenset(o.strip() for o in env.get("DSVE_SERVICE_OWNERS", "").split(",") if o.strip()),
         )

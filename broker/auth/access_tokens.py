@@ -21,6 +21,11 @@ from broker.domain.identifiers import is_valid_orgnr
 SCOPE_SEND = "dsve:send"
 SCOPE_RECEIVE = "dsve:receive"
 ALL_SCOPES = (SCOPE_SEND, SCOPE_RECEIVE)
+# Altinn 3 Broker's scopes, for the file-transfer API: a sender writes, a recipient reads; a service owner
+# configures resources.
+SCOPE_BROKER_WRITE = "altinn:broker.write"
+SCOPE_BROKER_READ = "altinn:broker.read"
+SCOPE_SERVICE_OWNER = "altinn:serviceowner"
 ISSUER = "dsve-broker"
 LEEWAY_S = 5
 # Verified tokens are remembered until they expire, so a client's next request skips the signature check;

@@ -77,6 +77,39 @@ def _add(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_client(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from broker.auth.clients import RegisteredClient, check_public_key
+    from broker.store.unit_of_work import UnitOfWork
+
+    try:
+        pem = args.public_key.read_text(encoding="ascii")
+        check_public_key(pem)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        print(f"dsve participants add-client: {exc}", file=sys.stderr)
+        return 2
+    client = RegisteredClient(args.client_id, args.orgnr, args.kid, pem)
+
+    async def register_client(engine: AsyncEngine) -> bool:
+        async with UnitOfWork(engine) as uow:
+            if await uow.participants.get(client.orgnr) is None:
+                return False
+            await uow.clients.register(client)
+            await uow.commit()
+        return True
+
+    try:
+        registered = _with_store(args, register_client)
+    except (SQLAlchemyError, OSError) as exc:
+        return _report_store_error("add-client", args, exc)
+    if not registered:
+        print(f"dsve participants add-client: {client.orgnr} is not a registered participant", file=sys.stderr)
+        return 1
+    print(f"registered client {client.client_id} (kid {client.kid}) for {client.orgnr}")
+    return 0
+
+
 def _as_json(participant: Participant) -> dict[str, object]:
     return {
         "orgnr": participant.orgnr,
@@ -197,6 +230,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         command.add_argument("orgnr", metavar="ORGNR")
         add_database_option(command)
         command.set_defaults(func=_set_active(active))
+
+    client = commands.add_parser(
+        "add-client", help="register a Maskinporten-style client: its id and the public key of its key id (kid)"
+    )
+    client.add_argument("--orgnr", required=True, help="the participant the client acts for")
+    client.add_argument("--client-id", required=True, help="the client id its grants name as iss")
+    client.add_argument("--kid", required=True, help="the key id its grants name in the JWT header")
+    client.add_argument("--public-key", required=True, metavar="PEM", type=Path, help="the RSA or EC public key")
+    add_database_option(client)
+    client.set_defaults(func=_add_client)
 
     load = commands.add_parser("load", help="register every participant of a TOML seed file (idempotent)")
     load.add_argument("file", metavar="FILE", type=Path)

@@ -71,6 +71,24 @@ class Error(enum.Enum):
     INVALID_TRANSITION = ErrorSpec(6001, "invalid-transition", 409, "The message cannot take that status now")
     STORE_UNAVAILABLE = ErrorSpec(7001, "store-unavailable", 503, "The broker's database is unavailable")
     QUEUE_UNAVAILABLE = ErrorSpec(7002, "queue-unavailable", 503, "The broker's message queue is unavailable")
+    # File transfers (the Altinn 3 Broker-compatible API); the detail is Altinn's wording where it has one.
+    FILE_TRANSFER_INVALID = ErrorSpec(8001, "file-transfer-invalid", 400, "The file transfer request is invalid")
+    FILE_TRANSFER_NOT_FOUND = ErrorSpec(8002, "file-transfer-not-found", 404, "The file transfer was not found")
+    NO_ACCESS_TO_RESOURCE = ErrorSpec(8003, "no-access-to-resource", 403, "No access to the resource")
+    RESOURCE_NOT_CONFIGURED = ErrorSpec(8004, "resource-not-configured", 403, "The resource is not configured")
+    ALREADY_UPLOADED = ErrorSpec(8005, "file-transfer-already-uploaded", 409, "The file was uploaded already")
+    FILE_SIZE_TOO_BIG = ErrorSpec(8006, "file-size-too-big", 400, "File size exceeds maximum")
+    CHECKSUM_MISMATCH = ErrorSpec(8007, "checksum-mismatch", 400, "The checksum does not match")
+    PAYLOAD_INVALID = ErrorSpec(8008, "payload-invalid", 400, "The file breaks its resource's schema set")
+    UPLOAD_FAILED = ErrorSpec(8009, "upload-failed", 400, "The upload failed")
+    FILE_NOT_AVAILABLE = ErrorSpec(8010, "file-transfer-not-available", 403, "The file is not ready for download")
+    NOT_PUBLISHED = ErrorSpec(8011, "file-transfer-not-published", 400, "The file transfer is not published")
+    CONFIRM_BEFORE_DOWNLOAD = ErrorSpec(8012, "confirm-before-download", 400, "Download the file before confirming")
+    RANGE_NOT_SATISFIABLE = ErrorSpec(8013, "range-not-satisfiable", 416, "The range is not satisfiable")
+    TUS_OFFSET_MISMATCH = ErrorSpec(8014, "tus-offset-mismatch", 409, "Upload-Offset is not the current offset")
+    TUS_UNSUPPORTED = ErrorSpec(8015, "tus-unsupported-version", 412, "This TUS version is not supported")
+    UNSUPPORTED_MEDIA_TYPE = ErrorSpec(8016, "unsupported-content-type", 415, "The content type is not accepted")
+    FILE_STORE_UNAVAILABLE = ErrorSpec(8017, "file-store-unavailable", 503, "The file store is not available")
     INTERNAL_ERROR = ErrorSpec(9000, "internal-error", 500, "Internal error")
 
     @property
@@ -91,9 +109,12 @@ class Issue:
     column: int = 0
     path: str = ""
     code: str = ""
+    file: str = ""  # the part of a file transfer's payload (a ZIP entry) the issue is in, when there are parts
 
     def as_dict(self) -> dict[str, object]:
-        return {"line": self.line, "column": self.column, "path": self.path, "message": self.message, "code": self.code}
+        found: dict[str, object] = {"file": self.file} if self.file else {}
+        found.update(line=self.line, column=self.column, path=self.path, message=self.message, code=self.code)
+        return found
 
 
 @dataclass(slots=True)

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -26,6 +28,7 @@ from broker.domain.errors import Error, Refusal
 log = logging.getLogger("broker.http")
 
 _AIOHTTP_SERVER_LOGGER = "aiohttp.server"
+H = TypeVar("H", bound=Callable[[web.Request], Awaitable[web.StreamResponse]])
 
 
 def client_fault(request: web.Request, exc: BaseException) -> Refusal | None:
@@ -56,12 +59,26 @@ def _expire(request: web.Request, timeout_s: float) -> None:
         stream.set_exception(Refusal(Error.BODY_TIMEOUT, detail))
 
 
+_STREAMS_BODY_ATTR = "dsve_streams_body"
+
+
+def streams_body(handler: H) -> H:
+    """Mark a handler that streams a body of any length (a file transfer's upload): no deadline for the whole
+    body applies to it; the handler bounds each read instead (a stalled body is cut off, a long one is not)."""
+    setattr(handler, _STREAMS_BODY_ATTR, True)
+    return handler
+
+
+def _streams_body(request: web.Request) -> bool:
+    return bool(getattr(getattr(request.match_info.route, "handler", None), _STREAMS_BODY_ATTR, False))
+
+
 def body_deadline_middleware(timeout_s: float) -> Middleware:
     """Fails the body stream of a request whose body is not complete ``timeout_s`` after its headers."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if timeout_s <= 0 or not request.body_exists or request.content.is_eof():
+        if timeout_s <= 0 or not request.body_exists or request.content.is_eof() or _streams_body(request):
             return await handler(request)
         timer = asyncio.get_running_loop().call_later(timeout_s, _expire, request, timeout_s)
         try:

@@ -13,6 +13,7 @@ from aiohttp import web
 from broker.domain.errors import Error
 from broker.domain.lifecycle import MessageStatus
 from broker.http.openapi_events import event_paths, event_schemas
+from broker.http.openapi_file_transfers import file_transfer_paths, file_transfer_schemas
 
 routes = web.RouteTableDef()
 
@@ -393,9 +394,9 @@ def openapi_document(server_url: str = "/") -> dict[str, Any]:
             "description": "Message-box broker for signed XML messages in DSVE.\n\nErrors (RFC 9457):\n" + errors,
         },
         "servers": [{"url": server_url}],
-        "paths": {**_paths(), **event_paths()},
+        "paths": {**_paths(), **event_paths(), **file_transfer_paths()},
         "components": {
-            "schemas": {**_schemas(), **event_schemas()},
+            "schemas": {**_schemas(), **event_schemas(), **file_transfer_schemas()},
             "securitySchemes": {
                 "bearer": {
                     "type": "http",

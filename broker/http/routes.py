@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from broker.http import cases, health, messages, openapi, participants, schemas, tokens, validate, webhooks
+from broker.http import (
+    cases,
+    file_transfers,
+    health,
+    messages,
+    openapi,
+    participants,
+    resources,
+    schemas,
+    tokens,
+    tus,
+    validate,
+    webhooks,
+)
 
 ROUTE_TABLES: tuple[web.RouteTableDef, ...] = (
     tokens.routes,
@@ -16,6 +29,9 @@ ROUTE_TABLES: tuple[web.RouteTableDef, ...] = (
     webhooks.routes,
     health.routes,
     openapi.routes,
+    file_transfers.routes,
+    resources.routes,
+    tus.routes,
 )
 
 

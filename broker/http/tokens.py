@@ -7,6 +7,7 @@ from aiohttp import web
 from broker.auth.grant import JWT_BEARER_GRANT
 from broker.domain.errors import Error, Refusal
 from broker.http.app_keys import ACCESS_TOKENS, GRANT_POLICY, SERVICES, TRUST
+from broker.http.auth import caller_of, requires
 from broker.usecases.token_grant import grant_token
 
 routes = web.RouteTableDef()
@@ -26,7 +27,9 @@ async def token(request: web.Request) -> web.Response:
     if not isinstance(assertion, str) or not assertion:
         raise Refusal(Error.INVALID_GRANT, "the assertion (a signed JWT) is missing")
     app = request.app
-    issued = await grant_token(app[SERVICES], app[TRUST], app[ACCESS_TOKENS], app[GRANT_POLICY], assertion)
+    origin = f"{request.scheme}://{request.host}"
+    origins = (origin, f"{origin}/", f"{origin}/token")
+    issued = await grant_token(app[SERVICES], app[TRUST], app[ACCESS_TOKENS], app[GRANT_POLICY], assertion, origins)
     body = {
         "access_token": issued.access_token,
         "token_type": "Bearer",
@@ -34,3 +37,14 @@ async def token(request: web.Request) -> web.Response:
         "scope": issued.scope,
     }
     return web.json_response(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+
+@routes.get("/authentication/api/v1/exchange/maskinporten")
+@requires()
+async def exchange(request: web.Request) -> web.Response:
+    """Altinn's token exchange: a client configured for Altinn swaps its token here for the broker's own. This
+    broker's tokens serve for both, so the answer is a fresh token with the same organisation and scopes, as
+    Altinn answers it: the token alone, as text."""
+    caller = caller_of(request)
+    issued = request.app[ACCESS_TOKENS].issue(caller.orgnr, tuple(sorted(caller.scopes)))
+    return web.Response(text=issued.access_token, headers={"Cache-Control": "no-store"})

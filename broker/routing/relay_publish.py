@@ -34,7 +34,10 @@ _CONTENT_TYPES = {
     OutboxKind.MESSAGE: XML_CONTENT_TYPE,
     OutboxKind.EVENT: JSON_CONTENT_TYPE,  # receipts, joined into arrays by the settle stage
     OutboxKind.CLOUDEVENT: CLOUDEVENTS_CONTENT_TYPE,  # each travels on its own
+    OutboxKind.NOTICE: JSON_CONTENT_TYPE,  # a published file transfer, to one recipient's inbox
 }
+# The kinds that go to the recipients' inboxes (the messages exchange); the others are events about them.
+_TO_INBOX = frozenset({OutboxKind.MESSAGE, OutboxKind.NOTICE})
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +56,8 @@ def outgoing(row: ClaimedRow) -> OutgoingMessage | None:
     """What to publish for a row; None for a message whose content was purged before it was published."""
     if row.body is None and row.kind is OutboxKind.MESSAGE:
         return None
-    is_message = row.kind is OutboxKind.MESSAGE
     return OutgoingMessage(
-        exchange="messages" if is_message else "events",
+        exchange="messages" if row.kind in _TO_INBOX else "events",
         routing_key=row.routing_key,
         body=row.body or b"",
         message_id=row.message_id,

@@ -287,3 +287,92 @@ webhook_deliveries = sa.Table(
     sa.Index("ix_webhook_deliveries_subscription_status", "subscription_id", "status", "id"),
     sa.Index("ix_webhook_deliveries_status", "status", "id"),
 )
+
+# File transfers (the Altinn 3 Broker-compatible API). The file's bytes live in the file store
+# (``broker.files``), never in these tables; a transfer's and each recipient's history is append-only.
+
+resources = sa.Table(
+    "resources",
+    metadata,
+    sa.Column("resource_id", sa.String(255), primary_key=True),
+    sa.Column("max_file_transfer_size", sa.BigInteger, nullable=True),  # NULL: the broker-wide limit
+    sa.Column("time_to_live_s", sa.Integer, nullable=False),
+    sa.Column("purge_after_all_confirmed", sa.Boolean, nullable=False),
+    sa.Column("purge_grace_period_s", sa.Integer, nullable=False),
+    sa.Column("use_manifest_file_shim", sa.Boolean, nullable=False),
+    sa.Column("schema_set", sa.String(64), nullable=True),  # NULL: published without payload checks
+    sa.Column("updated_at", UTC_TIMESTAMP, nullable=False),
+)
+
+resource_access = sa.Table(
+    "resource_access",
+    metadata,
+    sa.Column(
+        "resource_id", sa.String(255), sa.ForeignKey("resources.resource_id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("orgnr", sa.String(9), sa.ForeignKey("participants.orgnr"), primary_key=True),
+    sa.Column("can_send", sa.Boolean, nullable=False),
+    sa.Column("can_receive", sa.Boolean, nullable=False),
+)
+
+file_transfers = sa.Table(
+    "file_transfers",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("resource_id", sa.String(255), nullable=False),
+    sa.Column("file_name", sa.String(255), nullable=False),
+    sa.Column("senders_reference", sa.String(4096), nullable=False),
+    sa.Column("sender", sa.String(9), nullable=False),
+    sa.Column("properties", sa.JSON, nullable=False),
+    sa.Column("checksum", sa.String(32), nullable=True),  # the MD5 the sender named, or the one computed
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("upload_length", sa.BigInteger, nullable=True),  # a TUS upload's announced length
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("status_text", sa.Text, nullable=False),
+    sa.Column("status_changed_at", UTC_TIMESTAMP, nullable=False),
+    sa.Column("created_at", UTC_TIMESTAMP, nullable=False),
+    sa.Column("expires_at", UTC_TIMESTAMP, nullable=False),
+    sa.Column("purge_at", UTC_TIMESTAMP, nullable=True),  # set once all recipients confirmed
+    sa.Column("upload_activity_at", UTC_TIMESTAMP, nullable=True),  # the last bytes received (stalled uploads)
+    sa.Index("ix_file_transfers_sender_created", "sender", "created_at"),
+    sa.Index("ix_file_transfers_status_expires", "status", "expires_at"),
+)
+
+file_transfer_recipients = sa.Table(
+    "file_transfer_recipients",
+    metadata,
+    sa.Column(
+        "file_transfer_id", sa.String(36), sa.ForeignKey("file_transfers.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("recipient", sa.String(9), primary_key=True),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("status_text", sa.Text, nullable=False),
+    sa.Column("status_changed_at", UTC_TIMESTAMP, nullable=False),
+    sa.Index("ix_file_transfer_recipients_recipient", "recipient", "file_transfer_id"),
+)
+
+file_transfer_history = sa.Table(
+    "file_transfer_history",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column(
+        "file_transfer_id", sa.String(36), sa.ForeignKey("file_transfers.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("recipient", sa.String(9), nullable=True),  # NULL: the transfer's own status
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("status_text", sa.Text, nullable=False),
+    sa.Column("at", UTC_TIMESTAMP, nullable=False),
+    sa.Index("ix_file_transfer_history_transfer", "file_transfer_id", "id"),
+)
+
+# Maskinporten-style clients: a participant system registered with a client id and the public key it signs its
+# grants with (JWT header ``kid``), as Altinn's clients are registered in Maskinporten.
+maskinporten_clients = sa.Table(
+    "maskinporten_clients",
+    metadata,
+    sa.Column("client_id", sa.String(200), primary_key=True),
+    sa.Column("orgnr", sa.String(9), sa.ForeignKey("participants.orgnr"), nullable=False),
+    sa.Column("kid", sa.String(200), nullable=False, unique=True),
+    sa.Column("public_key_pem", sa.Text, nullable=False),
+    sa.Column("created_at", UTC_TIMESTAMP, nullable=False),
+)

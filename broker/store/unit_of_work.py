@@ -11,10 +11,13 @@ from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from broker.store.client_repository import ClientRepository
+from broker.store.file_transfer_repository import FileTransferRepository
 from broker.store.history_repository import HistoryRepository
 from broker.store.message_repository import MessageRepository
 from broker.store.outbox_repository import OutboxRepository
 from broker.store.participant_repository import ParticipantRepository
+from broker.store.resource_repository import ResourceRepository
 from broker.store.status_moves import StatusMoves
 from broker.store.token_id_repository import TokenIdRepository
 
@@ -26,6 +29,9 @@ class UnitOfWork:
     outbox: OutboxRepository
     statuses: StatusMoves
     token_ids: TokenIdRepository
+    file_transfers: FileTransferRepository
+    resources: ResourceRepository
+    clients: ClientRepository
 
     def __init__(self, engine: AsyncEngine, *, held: AsyncConnection | None = None) -> None:
         self._engine = engine
@@ -58,6 +64,9 @@ class UnitOfWork:
         self.outbox = OutboxRepository(connection)
         self.statuses = StatusMoves(connection)
         self.token_ids = TokenIdRepository(connection)
+        self.file_transfers = FileTransferRepository(connection)
+        self.resources = ResourceRepository(connection)
+        self.clients = ClientRepository(connection)
         return self
 
     async def __aexit__(

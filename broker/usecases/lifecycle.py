@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from broker.periodic import Periodic
 from broker.store.unit_of_work import UnitOfWork
+from broker.usecases.file_transfers.lifecycle import run_transfer_lifecycle_once
 from broker.usecases.services import Services
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,8 @@ log = logging.getLogger(__name__)
 class LifecyclePass:
     expired: int
     purged: int
+    transfers_failed: int = 0  # file transfers whose upload stalled
+    transfers_purged: int = 0  # file transfers expired, or confirmed by all and past their grace period
 
 
 async def run_lifecycle_once(services: Services) -> LifecyclePass:
@@ -31,10 +34,20 @@ async def run_lifecycle_once(services: Services) -> LifecyclePass:
         expired = await uow.statuses.expire_due(now)
         purged = await uow.statuses.purge_due(cutoff, now)
         await uow.commit()
-    done = LifecyclePass(len(expired), len(purged))
+    transfers = await run_transfer_lifecycle_once(services)
+    done = LifecyclePass(len(expired), len(purged), transfers.failed, transfers.purged)
     if done.expired or done.purged:
         services.outbox_written()
-        log.info("lifecycle pass", extra={"expired": done.expired, "purged": done.purged})
+    if done.expired or done.purged or done.transfers_failed or done.transfers_purged:
+        log.info(
+            "lifecycle pass",
+            extra={
+                "expired": done.expired,
+                "purged": done.purged,
+                "transfers_failed": done.transfers_failed,
+                "transfers_purged": done.transfers_purged,
+            },
+        )
     return done
 
 

@@ -17,7 +17,9 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from broker.config import Settings
+    from broker.domain.payload_check import PayloadValidator
     from broker.domain.property_units import StoredUnits
+    from broker.files.store import FileStore
     from broker.store.outbox_repository import ClaimedRow
     from broker.store.registry_cache import RegistryCache
     from broker.usecases.group_commit import GroupCommit
@@ -66,3 +68,7 @@ class Services:
     # (the personal CAs and the enterprise ones); None checks no inner signature.
     signed_documents: SignedDocuments | None = None
     inner_verifier: SignatureVerifier | None = None
+    # Where file transfers' bytes live (``create_app`` sets the configured store) and who checks their payload
+    # for resources that name a schema set (None: such a transfer fails, it is never published unchecked).
+    file_store: FileStore | None = None
+    payload_validator: PayloadValidator | None = None

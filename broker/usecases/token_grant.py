@@ -8,6 +8,7 @@ token was actually granted.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 
 from cryptography import x509
 
@@ -21,7 +22,12 @@ from broker.xml.trust import TrustStore
 
 
 async def grant_token(
-    services: Services, trust: TrustStore, tokens: AccessTokens, policy: GrantPolicy, assertion: str
+    services: Services,
+    trust: TrustStore,
+    tokens: AccessTokens,
+    policy: GrantPolicy,
+    assertion: str,
+    origins: Collection[str] = (),
 ) -> IssuedToken:
     now = services.clock().astimezone(dt.UTC)
 
@@ -37,7 +43,15 @@ async def grant_token(
             return await uow.participants.get(orgnr)
 
         issued = await grant_access_token(
-            assertion, policy, check_chain, find_participant, uow.token_ids.use_once, tokens, now=now.timestamp()
+            assertion,
+            policy,
+            check_chain,
+            find_participant,
+            uow.token_ids.use_once,
+            tokens,
+            now=now.timestamp(),
+            find_client=uow.clients.by_kid,
+            origins=origins,
         )
         await uow.commit()
     return issued

@@ -33,6 +33,7 @@ def build_grant_assertion(
     audience: str,
     now: float | None = None,
     lifetime_s: int = GRANT_LIFETIME_S,
+    scope: str | None = None,
 ) -> str:
     """The signed JWT a participant posts to ``/token``; every call gets a fresh ``jti``, used once."""
     issued = int(time.time() if now is None else now)
@@ -47,6 +48,8 @@ def build_grant_assertion(
         "exp": issued + lifetime_s,
         "jti": str(uuid.uuid4()),
     }
+    if scope is not None:
+        claims["scope"] = scope
     algorithm = "ES256" if credential.is_ec else "RS256"
     return jwt.encode(claims, credential.private_key, algorithm=algorithm, headers={"x5c": chain})
 

@@ -34,6 +34,8 @@ from broker.xml.pki import TestPki
 from participants.sdk.tokens import JWT_BEARER_GRANT, build_grant_assertion
 from tests.http.conftest import AUDIENCE, BANK, broker_settings, register_demo
 
+# TUS PATCH bodies are raw bytes under their own media type.
+schemathesis.serializer.alias("application/offset+octet-stream", "application/octet-stream")
 schema = schemathesis.openapi.from_dict(openapi_document())
 
 
@@ -83,7 +85,8 @@ def live_broker(tmp_path_factory: pytest.TempPathFactory, test_pki: TestPki) -> 
 
 @pytest.fixture(scope="module")
 def bearer(live_broker: LiveBroker, test_pki: TestPki) -> dict[str, str]:
-    assertion = build_grant_assertion(BANK, test_pki.enterprise[BANK].load(), AUDIENCE)
+    scope = "dsve:send dsve:receive altinn:broker.write altinn:broker.read"
+    assertion = build_grant_assertion(BANK, test_pki.enterprise[BANK].load(), AUDIENCE, scope=scope)
     response = requests.post(
         f"{live_broker.base_url}/token", data={"grant_type": JWT_BEARER_GRANT, "assertion": assertion}, timeout=10
     )

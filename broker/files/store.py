@@ -1,0 +1,123 @@
+"""The file store seam, and the one store the broker ships: files in a directory.
+
+A file transfer's bytes never pass through the database. On the embedded default they are files under the
+data directory; with PostgreSQL and several broker processes the directory is one they share (a network or
+cluster file system mounted on each, ``DSVE_FILE_STORE_DIR``), so any process can serve a download that
+another took in. Plain files stream at disk speed in both directions, support ranges by seeking, are
+appended to by a resumed (TUS) upload, and cost the database nothing: PostgreSQL large objects would go
+through the WAL, replication and vacuum for every byte. A store on an object service (S3) fits the same
+Protocol.
+
+File I/O runs in worker threads, one chunk at a time, so the event loop never waits on the disk and a
+file is never held whole in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections.abc import AsyncGenerator
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+CHUNK_BYTES = 1024 * 1024
+_KEY = re.compile(r"^[0-9a-f][0-9a-f-]{7,63}$")
+
+
+class FileWriter(Protocol):
+    async def write(self, chunk: bytes) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class FileStore(Protocol):
+    """Named files (a transfer's id is its key), written by appending and read by range."""
+
+    async def open_writer(self, key: str, offset: int = 0) -> FileWriter:
+        """Write from ``offset`` on (0 starts the file afresh; a TUS resume continues where it stopped)."""
+
+    async def size(self, key: str) -> int | None:
+        """The stored length, or None when there is no such file."""
+
+    def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncGenerator[bytes, None]:
+        """The bytes from ``start`` up to (not including) ``end``, in chunks."""
+
+    def local_path(self, key: str) -> Path:
+        """The file on this machine's file system, for checks that need random access (a ZIP's index)."""
+
+    async def delete(self, key: str) -> None: ...
+
+
+class _DiskWriter:
+    def __init__(self, handle: BinaryIO) -> None:
+        self._handle = handle
+
+    async def write(self, chunk: bytes) -> None:
+        await asyncio.to_thread(self._handle.write, chunk)
+
+    async def close(self) -> None:
+        handle = self._handle
+
+        def finish() -> None:
+            handle.flush()
+            os.fsync(handle.fileno())
+            handle.close()
+
+        await asyncio.to_thread(finish)
+
+
+class DiskFileStore:
+    """Files in a directory, two levels of subdirectories by the key's first characters."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def local_path(self, key: str) -> Path:
+        if not _KEY.match(key):
+            raise ValueError(f"not a file key: {key!r}")
+        return self.root / key[:2] / key
+
+    async def open_writer(self, key: str, offset: int = 0) -> FileWriter:
+        path = self.local_path(key)
+
+        def open_file() -> BinaryIO:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if offset == 0:
+                return path.open("wb")
+            handle = path.open("r+b")
+            handle.truncate(offset)  # bytes past the offset the client resumes from were never acknowledged
+            handle.seek(offset)
+            return handle
+
+        return _DiskWriter(await asyncio.to_thread(open_file))
+
+    async def size(self, key: str) -> int | None:
+        path = self.local_path(key)
+
+        def stat() -> int | None:
+            try:
+                return path.stat().st_size
+            except FileNotFoundError:
+                return None
+
+        return await asyncio.to_thread(stat)
+
+    async def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncGenerator[bytes, None]:
+        handle = await asyncio.to_thread(self.local_path(key).open, "rb")
+        try:
+            await asyncio.to_thread(handle.seek, start)
+            remaining = None if end is None else end - start
+            while remaining is None or remaining > 0:
+                want = CHUNK_BYTES if remaining is None else min(CHUNK_BYTES, remaining)
+                chunk = await asyncio.to_thread(handle.read, want)
+                if not chunk:
+                    return
+                if remaining is not None:
+                    remaining -= len(chunk)
+                yield chunk
+        finally:
+            handle.close()  # no await here: a reader abandoned mid-file is closed by the garbage collector too
+
+    async def delete(self, key: str) -> None:
+        await asyncio.to_thread(self.local_path(key).unlink, True)

@@ -1,0 +1,246 @@
+"""File transfers, their recipients and their append-only histories.
+
+Every status change is one conditional UPDATE that only touches a row whose current status may be followed
+by the new one, plus a history row when it did: two requests racing (two confirms, an upload and a purge)
+cannot both make the same step, and nothing moves backwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from broker.domain.file_transfers import (
+    FileTransfer,
+    FileTransferStatus,
+    RecipientEvent,
+    RecipientState,
+    RecipientStatus,
+    SearchRole,
+    StatusEvent,
+    can_move,
+)
+from broker.store.tables import file_transfer_history, file_transfer_recipients, file_transfers
+
+SEARCH_LIMIT = 100
+
+
+@dataclass(frozen=True, slots=True)
+class NewFileTransfer:
+    id: str
+    resource_id: str
+    file_name: str
+    senders_reference: str
+    sender: str
+    properties: Mapping[str, str]
+    checksum: str | None
+    recipients: Sequence[str]
+    status_text: str
+    recipient_status_text: str
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TransferSearch:
+    caller: str
+    resource_id: str
+    status: FileTransferStatus | None = None
+    recipient_status: RecipientStatus | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    role: SearchRole | None = None
+
+
+class FileTransferRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def add(self, new: NewFileTransfer) -> None:
+        at = new.created_at
+        initialized = FileTransferStatus.INITIALIZED.value
+        await self._connection.execute(
+            sa.insert(file_transfers).values(
+                id=new.id,
+                resource_id=new.resource_id,
+                file_name=new.file_name,
+                senders_reference=new.senders_reference,
+                sender=new.sender,
+                properties=dict(new.properties),
+                checksum=new.checksum,
+                size=0,
+                status=initialized,
+                status_text=new.status_text,
+                status_changed_at=at,
+                created_at=at,
+                expires_at=new.expires_at,
+            )
+        )
+        await self._connection.execute(
+            sa.insert(file_transfer_recipients),
+            [
+                {
+                    "file_transfer_id": new.id,
+                    "recipient": r,
+                    "status": RecipientStatus.INITIALIZED.value,
+                    "status_text": new.recipient_status_text,
+                    "status_changed_at": at,
+                }
+                for r in new.recipients
+            ],
+        )
+        history = [{"recipient": None, "status": initialized, "status_text": new.status_text}]
+        history += [
+            {"recipient": r, "status": RecipientStatus.INITIALIZED.value, "status_text": new.recipient_status_text}
+            for r in new.recipients
+        ]
+        await self._connection.execute(
+            sa.insert(file_transfer_history), [{"file_transfer_id": new.id, "at": at, **h} for h in history]
+        )
+
+    async def get(self, transfer_id: str, *, for_update: bool = False) -> FileTransfer | None:
+        query = sa.select(file_transfers).where(file_transfers.c.id == transfer_id)
+        if for_update and self._connection.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = (await self._connection.execute(query)).first()
+        if row is None:
+            return None
+        recipients = await self._connection.execute(
+            sa.select(file_transfer_recipients)
+            .where(file_transfer_recipients.c.file_transfer_id == transfer_id)
+            .order_by(file_transfer_recipients.c.recipient)
+        )
+        return FileTransfer(
+            id=row.id,
+            resource_id=row.resource_id,
+            file_name=row.file_name,
+            senders_reference=row.senders_reference,
+            sender=row.sender,
+            properties={str(k): str(v) for k, v in (row.properties or {}).items()},
+            checksum=row.checksum,
+            size=int(row.size),
+            status=FileTransferStatus(row.status),
+            status_text=row.status_text,
+            status_changed_at=row.status_changed_at,
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            upload_length=row.upload_length,
+            recipients=tuple(
+                RecipientState(r.recipient, RecipientStatus(r.status), r.status_text, r.status_changed_at)
+                for r in recipients
+            ),
+        )
+
+    async def move(
+        self,
+        transfer_id: str,
+        new: FileTransferStatus,
+        text: str,
+        at: datetime,
+        *,
+        values: Mapping[str, object] | None = None,
+    ) -> bool:
+        """Move the transfer to ``new`` if its current status allows it; False when it did not move."""
+        allowed = [s.value for s in FileTransferStatus if can_move(s, new)]
+        result = await self._connection.execute(
+            sa.update(file_transfers)
+            .where(file_transfers.c.id == transfer_id, file_transfers.c.status.in_(allowed))
+            .values(status=new.value, status_text=text, status_changed_at=at, **dict(values or {}))
+        )
+        if result.rowcount != 1:
+            return False
+        await self._connection.execute(
+            sa.insert(file_transfer_history).values(
+                file_transfer_id=transfer_id, recipient=None, status=new.value, status_text=text, at=at
+            )
+        )
+        return True
+
+    async def update(self, transfer_id: str, **values: object) -> None:
+        """Set columns that are no status (size, checksum, the TUS upload's length)."""
+        await self._connection.execute(
+            sa.update(file_transfers).where(file_transfers.c.id == transfer_id).values(**values)
+        )
+
+    async def move_recipient(
+        self, transfer_id: str, recipient: str, new: RecipientStatus, text: str, at: datetime
+    ) -> bool:
+        """Move one recipient forward to ``new``; False when it is there already or further."""
+        earlier = [s.value for s in RecipientStatus][: list(RecipientStatus).index(new)]
+        result = await self._connection.execute(
+            sa.update(file_transfer_recipients)
+            .where(
+                file_transfer_recipients.c.file_transfer_id == transfer_id,
+                file_transfer_recipients.c.recipient == recipient,
+                file_transfer_recipients.c.status.in_(earlier),
+            )
+            .values(status=new.value, status_text=text, status_changed_at=at)
+        )
+        if result.rowcount != 1:
+            return False
+        await self._connection.execute(
+            sa.insert(file_transfer_history).values(
+                file_transfer_id=transfer_id, recipient=recipient, status=new.value, status_text=text, at=at
+            )
+        )
+        return True
+
+    async def histories(self, transfer_id: str) -> tuple[list[StatusEvent], list[RecipientEvent]]:
+        rows = await self._connection.execute(
+            sa.select(file_transfer_history)
+            .where(file_transfer_history.c.file_transfer_id == transfer_id)
+            .order_by(file_transfer_history.c.id)
+        )
+        own: list[StatusEvent] = []
+        recipients: list[RecipientEvent] = []
+        for row in rows:
+            if row.recipient is None:
+                own.append(StatusEvent(row.status, row.status_text, row.at))
+            else:
+                recipients.append(RecipientEvent(row.recipient, row.status, row.status_text, row.at))
+        return own, recipients
+
+    async def search(self, search: TransferSearch) -> list[str]:
+        """The ids of the caller's transfers on a resource, newest first, at most ``SEARCH_LIMIT``."""
+        ft, rc = file_transfers, file_transfer_recipients
+        as_recipient: sa.ColumnElement[bool] = sa.exists().where(
+            rc.c.file_transfer_id == ft.c.id, rc.c.recipient == search.caller
+        )
+        party: sa.ColumnElement[bool]
+        if search.recipient_status is not None:
+            as_recipient = sa.exists().where(
+                rc.c.file_transfer_id == ft.c.id,
+                rc.c.recipient == search.caller,
+                rc.c.status == search.recipient_status.value,
+            )
+            party = as_recipient
+        elif search.role is SearchRole.SENDER:
+            party = ft.c.sender == search.caller
+        elif search.role is SearchRole.RECIPIENT:
+            party = as_recipient
+        else:
+            party = sa.or_(ft.c.sender == search.caller, as_recipient)
+        query = sa.select(ft.c.id).where(ft.c.resource_id == search.resource_id, party)
+        if search.status is not None:
+            query = query.where(ft.c.status == search.status.value)
+        if search.created_from is not None:
+            query = query.where(ft.c.created_at >= search.created_from)
+        if search.created_to is not None:
+            query = query.where(ft.c.created_at <= search.created_to)
+        query = query.order_by(ft.c.created_at.desc(), ft.c.id).limit(SEARCH_LIMIT)
+        return [row.id for row in await self._connection.execute(query)]
+
+    async def due(self, status: Iterable[FileTransferStatus], column: str, now: datetime, limit: int) -> list[str]:
+        """Transfers in one of ``status`` whose ``column`` (``expires_at`` or ``purge_at``) has passed."""
+        deadline = file_transfers.c[column]
+        query = (
+            sa.select(file_transfers.c.id)
+            .where(file_transfers.c.status.in_([s.value for s in status]), deadline.is_not(None), deadline <= now)
+            .order_by(deadline)
+            .limit(limit)
+        )
+        return [row.id for row in await self._connection.execute(query)]

@@ -1,0 +1,90 @@
+"""A recipient confirms its download; when every recipient has, the transfer is ``AllConfirmedDownloaded``
+and, if the resource says so, its purge is due after the grace period."""
+
+from __future__ import annotations
+
+from broker.domain.errors import Error, Refusal
+from broker.domain.file_transfers import (
+    RECIPIENT_STATUS_TEXT,
+    STATUS_TEXT,
+    FileTransferStatus,
+    RecipientStatus,
+)
+from broker.store.unit_of_work import UnitOfWork
+from broker.usecases.file_transfers.events import RECIPIENT, SENDER, TransferEvent, announce
+from broker.usecases.file_transfers.visibility import recipient_transfer
+from broker.usecases.services import Services
+
+
+async def confirm_download(services: Services, caller: str, transfer_id: str) -> None:
+    """Idempotent: a second confirm by the same recipient changes nothing."""
+    now = services.clock()
+    async with UnitOfWork(services.engine) as uow:
+        transfer = await recipient_transfer(uow, transfer_id, caller)
+        transfer = await uow.file_transfers.get(transfer.id, for_update=True) or transfer
+        mine = transfer.recipient(caller)
+        assert mine is not None
+        if mine.status is RecipientStatus.DOWNLOAD_CONFIRMED:
+            return
+        if transfer.status is not FileTransferStatus.PUBLISHED:
+            raise Refusal(
+                Error.NOT_PUBLISHED,
+                "A file transfer can only be confirmed to be downloaded when it is published. "
+                "See file transfer status.",
+            )
+        if mine.status is not RecipientStatus.DOWNLOAD_STARTED:
+            raise Refusal(Error.CONFIRM_BEFORE_DOWNLOAD, "Cannot confirm before the files have been downloaded")
+        moved = await uow.file_transfers.move_recipient(
+            transfer.id,
+            caller,
+            RecipientStatus.DOWNLOAD_CONFIRMED,
+            RECIPIENT_STATUS_TEXT[RecipientStatus.DOWNLOAD_CONFIRMED],
+            now,
+        )
+        if not moved:
+            return
+        await announce(
+            uow,
+            TransferEvent.DOWNLOAD_CONFIRMED,
+            party=caller,
+            role=RECIPIENT,
+            resource_id=transfer.resource_id,
+            file_transfer_id=transfer.id,
+            at=now,
+        )
+        await announce(
+            uow,
+            TransferEvent.DOWNLOAD_CONFIRMED,
+            party=transfer.sender,
+            role=SENDER,
+            resource_id=transfer.resource_id,
+            file_transfer_id=transfer.id,
+            at=now,
+        )
+        # Read again after the write: on PostgreSQL the row lock above orders concurrent confirms; on SQLite the
+        # write took the database's lock, so this read sees every confirm committed before it.
+        fresh = await uow.file_transfers.get(transfer.id) or transfer
+        if all(r.status is RecipientStatus.DOWNLOAD_CONFIRMED for r in fresh.recipients):
+            resource = await uow.resources.get(transfer.resource_id)
+            purge_at = None
+            if resource is not None and resource.purge_after_all_confirmed:
+                purge_at = now + resource.purge_grace_period
+            done = await uow.file_transfers.move(
+                transfer.id,
+                FileTransferStatus.ALL_CONFIRMED_DOWNLOADED,
+                STATUS_TEXT[FileTransferStatus.ALL_CONFIRMED_DOWNLOADED],
+                now,
+                values={"purge_at": purge_at},
+            )
+            if done:
+                await announce(
+                    uow,
+                    TransferEvent.ALL_CONFIRMED_DOWNLOADED,
+                    resource_id=transfer.resource_id,
+                    file_transfer_id=transfer.id,
+                    party=transfer.sender,
+                    role=SENDER,
+                    at=now,
+                )
+        await uow.commit()
+    services.outbox_written()

@@ -1,0 +1,44 @@
+"""Which transfers a caller may see: its own as sender or recipient; any other is "not found" (404), so
+nobody learns that another organisation's transfer exists."""
+
+from __future__ import annotations
+
+from broker.domain.errors import Error, Refusal
+from broker.domain.file_transfers import FileTransfer
+from broker.store.unit_of_work import UnitOfWork
+
+NOT_FOUND_TEXT = "The requested file transfer was not found"
+
+
+def _not_found() -> Refusal:
+    return Refusal(Error.FILE_TRANSFER_NOT_FOUND, NOT_FOUND_TEXT)
+
+
+async def visible_transfer(uow: UnitOfWork, transfer_id: str, caller: str) -> FileTransfer:
+    transfer = await uow.file_transfers.get(transfer_id) if _is_uuid(transfer_id) else None
+    if transfer is None or not transfer.is_party(caller):
+        raise _not_found()
+    return transfer
+
+
+async def sender_transfer(uow: UnitOfWork, transfer_id: str, caller: str) -> FileTransfer:
+    transfer = await visible_transfer(uow, transfer_id, caller)
+    if transfer.sender != caller:
+        raise Refusal(Error.SENDER_NOT_CALLER, "only the sender of a file transfer may upload its file")
+    return transfer
+
+
+async def recipient_transfer(uow: UnitOfWork, transfer_id: str, caller: str) -> FileTransfer:
+    transfer = await visible_transfer(uow, transfer_id, caller)
+    if not transfer.is_recipient(caller):
+        raise Refusal(Error.NOT_RECIPIENT, "only a recipient of the file transfer may do this")
+    return transfer
+
+
+def _is_uuid(value: str) -> bool:
+    import uuid
+
+    try:
+        return str(uuid.UUID(value)) == value.lower()
+    except ValueError:
+        return False
