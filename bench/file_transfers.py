@@ -122,21 +122,28 @@ async def _small(
     for i in range(count):
         queue.put_nowait(i)
     latencies: list[float] = []
+    steps = {"initialize": 0.0, "upload": 0.0, "download": 0.0, "confirm": 0.0}
 
     async def worker() -> None:
         while not queue.empty():
             queue.get_nowait()
             began = time.perf_counter()
             transfer_id = await _initialize(session, url, tokens["send"], checksum)
+            t1 = time.perf_counter()
             headers = {**send, "Content-Type": "application/octet-stream"}
             async with session.post(f"{url}{BASE}/{transfer_id}/upload", data=data, headers=headers) as r:
                 r.raise_for_status()
+            t2 = time.perf_counter()
             async with session.get(f"{url}{BASE}/{transfer_id}/download", headers=read) as r:
                 r.raise_for_status()
                 assert await r.read() == data
+            t3 = time.perf_counter()
             async with session.post(f"{url}{BASE}/{transfer_id}/confirmdownload", headers=read) as r:
                 r.raise_for_status()
-            latencies.append(time.perf_counter() - began)
+            t4 = time.perf_counter()
+            for name, spent in zip(steps, (t1 - began, t2 - t1, t3 - t2, t4 - t3), strict=True):
+                steps[name] += spent
+            latencies.append(t4 - began)
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -146,6 +153,7 @@ async def _small(
     print(f"end to end (initialize+upload, download+confirm): {count / elapsed:.0f} transfers/s")
     p50, p99 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.99)]
     print(f"latency p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms")
+    print("mean per step: " + ", ".join(f"{k} {v / count * 1000:.1f} ms" for k, v in steps.items()))
 
 
 async def _main(args: argparse.Namespace) -> int:

@@ -3,6 +3,8 @@ nobody learns that another organisation's transfer exists."""
 
 from __future__ import annotations
 
+import uuid
+
 from broker.domain.errors import Error, Refusal
 from broker.domain.file_transfers import FileTransfer
 from broker.store.unit_of_work import UnitOfWork
@@ -36,8 +38,6 @@ async def recipient_transfer(uow: UnitOfWork, transfer_id: str, caller: str) -> 
 
 
 def _is_uuid(value: str) -> bool:
-    import uuid
-
     try:
         return str(uuid.UUID(value)) == value.lower()
     except ValueError:
