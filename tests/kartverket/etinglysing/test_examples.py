@@ -93,6 +93,42 @@ async def test_registered_examples_change_the_register(tmp_path) -> None:
         await register.close()
 
 
+async def test_burdens_and_transfers_of_the_examples_are_in_the_register(tmp_path) -> None:
+    register, kv = await open_service(tmp_path)
+    try:
+        for name in (
+            "overdragelse-borettslag.xml",
+            "annenHeftelse.xml",
+            "tvangsforretning.xml",
+            "anmerkning-paa-person-konkursmelding.xml",
+        ):
+            *_, final = statuses(await kv.handle("sendTilTinglysing", example(name)))
+            assert final.utfall == "TINGLYST", (name, final.findings)
+        owners = (await register.extract(Borettslagsandel("959096503", 2))).owners
+        assert [(s.holder.ident, s.teller, s.nevner) for s in owners] == [("975950662", 1, 1)]
+        burdens = {}
+        for unit in (
+            Matrikkelenhet("0301", 82, 1),
+            Matrikkelenhet("0301", 82, 2),
+            Matrikkelenhet("0301", 82, 3),
+            Borettslagsandel("952923978", 1),
+            Borettslagsandel("952923978", 2),
+        ):
+            rights = (await register.extract(unit)).rights
+            burdens[str(unit)] = sorted(
+                (r.kind.value, str(r.ref.document)) for r in rights if r.ref.document.year == 2026
+            )
+        assert burdens == {
+            "0301-82/1": [("uraadighet", "2026/2/200"), ("utlegg", "2026/3/200")],
+            "0301-82/2": [("utlegg", "2026/3/200")],
+            "0301-82/3": [("anmerkning", "2026/4/200")],
+            "borettslag 952923978 andel 1": [("utlegg", "2026/3/200")],
+            "borettslag 952923978 andel 2": [("utlegg", "2026/3/200")],
+        }
+    finally:
+        await register.close()
+
+
 @pytest.mark.parametrize(
     "name", ["fradeling.xml", "sammenslaaing-av-matrikkelenheter.xml", "overfoering-fra-tidligere-festenummer.xml"]
 )
