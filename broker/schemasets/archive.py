@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -155,7 +156,7 @@ class SafeZip:
                             [Finding(info.filename, "the entry inflates beyond its declared size", code="zip:size")]
                         )
                     yield chunk
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError) as exc:
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError, zlib.error) as exc:
             raise ArchiveError(
                 [Finding(info.filename, f"the entry cannot be read: {exc}", code="zip:corrupt")]
             ) from exc

@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import base64
 import copy
+import io
 import json
 import random
 import time
 import uuid
+import warnings
+import zipfile
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -299,3 +302,34 @@ def grant_assertion(world: World, rnd: random.Random) -> str:
             parts.insert(rnd.randint(0, len(parts)), rnd.choice(("", "e30", "x")))
         token = ".".join(parts)
     return token
+
+
+ZIP_NAMES: tuple[str, ...] = (
+    "melding.xml",
+    "vedlegg.pdf",
+    "../melding.xml",
+    "/etc/passwd",
+    "a\\b.xml",
+    "C:x.xml",
+    "nested.zip",
+    "MELDING.xml",
+    "dir/",
+    "dir/melding.xml",
+    "\u00e6\u00f8\u00e5.xml",
+    "x" * 300,
+)
+
+
+def zip_upload(world: World, rnd: random.Random) -> bytes:
+    """An upload ZIP made of examples under tricky names, compressed or not, then perhaps changed byte-wise."""
+    buffer = io.BytesIO()
+    method = rnd.choice((zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED))
+    with zipfile.ZipFile(buffer, "w", compression=method) as archive:
+        for _ in range(rnd.randint(0, 4)):
+            content = rnd.choice(world.seeds).data if rnd.random() < 0.8 else b"PK\x03\x04" + b"x" * 50
+            name = rnd.choice(ZIP_NAMES)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # a duplicate name is what the reader must refuse
+                archive.writestr(name, content)
+    data = buffer.getvalue()
+    return mutate_bytes(data, rnd) if rnd.random() < 0.7 else data

@@ -21,8 +21,10 @@ from broker.console.xml_view import readable_xml
 from broker.domain.errors import Refusal
 from broker.domain.identifiers import is_valid_account_number, is_valid_fodselsnummer, is_valid_orgnr
 from broker.domain.participants import Participant
+from broker.schemasets.archive import ArchiveError, SafeZip
 from broker.usecases.intake import verify_submission
-from tests.fuzz.mutations import grant_assertion, mutate_bytes, mutate_tree
+from broker.xml.parsing import parse_xml
+from tests.fuzz.mutations import grant_assertion, mutate_bytes, mutate_tree, zip_upload
 from tests.fuzz.world import World
 
 _PLAIN = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
@@ -130,7 +132,9 @@ def check_grant(world: World, assertion: str, used: set[str]) -> Outcome:
 def one_execution(world: World, rnd: random.Random, used: set[str]) -> Outcome:
     """One input, chosen and mutated by ``rnd``: a message (raw, or re-signed after a tree change) or a grant."""
     kind = rnd.random()
-    if kind < 0.2:
+    if kind < 0.1:
+        return check_zip(world, zip_upload(world, rnd))
+    if kind < 0.25:
         return check_grant(world, grant_assertion(world, rnd), used)
     if kind < 0.55:
         seed = rnd.choice(world.seeds)
@@ -146,6 +150,31 @@ def one_execution(world: World, rnd: random.Random, used: set[str]) -> Outcome:
         # The signer would not sign it (a document the broker's own signing refuses): send it unsigned.
         data = etree.tostring(mutated, xml_declaration=True, encoding="UTF-8")
     return check_message(world, data, caller)
+
+
+def check_zip(world: World, data: bytes) -> Outcome:
+    """The upload ZIP reader: the central directory's checks, then every entry read and parsed as XML."""
+    path = world.scratch / "upload.zip"
+    path.write_bytes(data)
+    try:
+        with SafeZip(path) as archive:
+            for info in archive.entries:
+                content = archive.read(info)
+                if info.filename.endswith(".xml"):
+                    try:
+                        parse_xml(content, world.services.settings.limits)
+                    except Refusal as refusal:
+                        _refused("zip", refusal)
+    except ArchiveError as error:
+        return Outcome("zip", error.findings[0].code if error.findings else "archive-error")
+    except Finding as finding:
+        finding.data = data
+        raise
+    except Exception as exc:
+        finding = Finding(f"zip: {type(exc).__name__}: {exc}")
+        finding.data = data
+        raise finding from exc
+    return Outcome("zip", "read")
 
 
 def describe(exc: BaseException) -> str:

@@ -68,6 +68,7 @@ class World:
     seeds: list[Seed]
     unsigned: dict[str, bytes]  # example name → unsigned bytes (the re-signing mutators start here)
     odd_certificates: list[x509.Certificate]  # for x5c: other CAs, other key types, persons, the CA itself
+    scratch: Path  # where the ZIP target writes its upload (the reader reads from a file, as uploads are kept)
     loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
 
     def close(self) -> None:
@@ -188,6 +189,7 @@ def build_world(directory: Path | None = None) -> World:
         seeds=[],
         unsigned={},
         odd_certificates=_odd_certificates(pki),
+        scratch=where,
     )
     world.credentials["rsa:910000004"] = rsa_pki.credential("910000004")
     _add_seeds(world)

@@ -88,3 +88,17 @@ def test_not_a_zip(tmp_path: Path) -> None:
     path = tmp_path / "x.zip"
     path.write_bytes(b"<xml/>")
     assert _codes(path) == ["zip:format"]
+
+
+def test_a_broken_deflate_stream_is_a_finding_not_a_crash(tmp_path: Path) -> None:
+    """zlib.error is neither OSError nor ValueError: a corrupt compressed entry went past the reader (fuzzing)."""
+    path = tmp_path / "broken.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("melding.xml", b"<a>" + bytes(range(256)) * 40 + b"</a>")
+    data = bytearray(path.read_bytes())
+    start = 30 + len("melding.xml")  # the local header, then the compressed stream
+    data[start : start + 8] = b"\xff" * 8
+    path.write_bytes(bytes(data))
+    with SafeZip(path) as archive, pytest.raises(ArchiveError) as caught:
+        archive.read(archive.entries[0])
+    assert caught.value.findings[0].code == "zip:corrupt"
