@@ -189,3 +189,46 @@ def priority_reached(
         },
         "metadata": {"opprettet": now.isoformat(timespec="seconds")},
     }
+
+
+def deed_stand_in(case: SaleCase, document_reference: str) -> bytes:
+    """The simulators' stand-in for a signed mortgage deed: Kartverket's ``dokument`` with its ``pant`` (units,
+    mortgagors, mortgagee, amount), unsigned. A real one is a BankID SDO; see the module docstring."""
+    from lxml import etree
+    from lxml.builder import ElementMaker
+
+    inn = ElementMaker(namespace="http://kartverket.no/grunnbok/wsapi/v2/domain/innsending")
+    units = []
+    if isinstance(case.unit, Matrikkelenhet):
+        units.append(
+            inn.matrikkelenhet(
+                inn.kommunenummer(case.unit.kommunenummer),
+                inn.gaardsnummer(str(case.unit.gaardsnummer)),
+                inn.bruksnummer(str(case.unit.bruksnummer)),
+                inn.festenummer(str(case.unit.festenummer)),
+                inn.seksjonsnummer(str(case.unit.seksjonsnummer)),
+            )
+        )
+    elif isinstance(case.unit, Borettslagsandel):
+        units.append(
+            inn.borettslagsandel(inn.borettslagnummer(case.unit.orgnr), inn.andelsnummer(str(case.unit.andelsnummer)))
+        )
+    document = inn.dokument(
+        inn.dokumentreferanse(document_reference),
+        inn.rettsstiftelser(
+            inn.pant(
+                inn.rettighetshavere(
+                    inn.person(inn.navn(case.buyers_bank.name), inn.identifikasjonsnummer(case.buyers_bank.orgnr))
+                ),
+                inn.hefterI(inn.registerenhet(*units)),
+                inn.pantsettere(
+                    *[
+                        inn.person(inn.navn(p.name), inn.identifikasjonsnummer(p.fodselsnummer))
+                        for p in case.buyer_persons
+                    ]
+                ),
+                inn.beloep(str(case.new_mortgage_amount)),
+            )
+        ),
+    )
+    return bytes(etree.tostring(document, xml_declaration=True, encoding="UTF-8", pretty_print=True))

@@ -39,10 +39,11 @@ class Reply:
     status: str | None
     description: str
     files: dict[str, bytes] = field(default_factory=dict)
+    extra: dict[str, str] = field(default_factory=dict)  # other manifest keys (``coverLetter``)
 
     @property
     def properties(self) -> dict[str, str]:
-        properties = {"messageType": self.message_type}
+        properties = {"messageType": self.message_type, **self.extra}
         if self.status is not None:
             properties["status"] = self.status
             properties["statusDescription"] = self.description
