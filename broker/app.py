@@ -58,6 +58,7 @@ from broker.store.registry_cache import RegistryCache
 from broker.usecases.caller_check import caller_is_active
 from broker.usecases.group_commit import GroupCommit
 from broker.usecases.lifecycle import LifecycleTask
+from broker.usecases.payload_checks import schema_set_validator
 from broker.usecases.services import Services
 from broker.xml.catalogue import Catalogue
 from broker.xml.inner_signatures import SignedDocuments
@@ -113,6 +114,12 @@ def create_app(
         clock=clock,
         file_store=DiskFileStore(settings.effective_file_store_dir),
     )
+    with needed(
+        "a schema set cannot be used",
+        "DSVE_SCHEMA_SETS, DSVE_IDENTIFIER_CHECKS, DSVE_CONVERSATION_RULES",
+        "point DSVE_SCHEMA_SETS at directories that hold each set's schemas (dsve schemas list shows what is missing)",
+    ):
+        services.payload_validator = schema_set_validator(settings, engine, clock)
     if engine.dialect.name == "postgresql":
         services.hand_over = relay  # new outbox rows go to this relay leased, without a claim round trip
         services.registry = RegistryCache(engine)  # the group commit's registry reads, kept between batches
