@@ -29,6 +29,7 @@ from broker.console.views import (
     overview,
     participants,
     sign_in,
+    transfers,
     webhooks,
 )
 from broker.http.app_keys import SERVICES
@@ -44,6 +45,7 @@ ROUTE_TABLES = (
     participants.routes,
     dead_letters.routes,
     webhooks.routes,
+    transfers.routes,
     conversations.routes,
 )
 
