@@ -87,11 +87,14 @@ async def _large(
 
     stop = asyncio.Event()
     sampler = asyncio.create_task(_sample_peak(server, stop))
+    cpu_before = server.cpu_s()
     started = time.perf_counter()
     headers = {"Authorization": f"Bearer {tokens['send']}", "Content-Type": "application/octet-stream"}
     async with session.post(f"{url}{BASE}/{transfer_id}/upload", data=body(), headers=headers) as r:
         r.raise_for_status()
     up_s = time.perf_counter() - started
+    up_cpu = server.cpu_s() - cpu_before
+    cpu_before = server.cpu_s()
     started = time.perf_counter()
     received = 0
     async with session.get(
@@ -101,12 +104,15 @@ async def _large(
         async for chunk in r.content.iter_chunked(MIB):
             received += len(chunk)
     down_s = time.perf_counter() - started
+    down_cpu = server.cpu_s() - cpu_before
     stop.set()
     await sampler
     assert received == mib * MIB, received
     print(f"file: {mib} MiB")
     print(f"upload: {up_s:.2f} s, {mib / up_s:.0f} MiB/s (streamed, MD5 and size checked, published)")
+    print(f"  broker CPU {up_cpu:.2f} s ({up_cpu / mib * 1000:.1f} ms per MiB)")
     print(f"download: {down_s:.2f} s, {mib / down_s:.0f} MiB/s")
+    print(f"  broker CPU {down_cpu:.2f} s ({down_cpu / mib * 1000:.1f} ms per MiB)")
     sampled = max(server.rss_samples_kib) / 1024
     print(f"broker RSS: peak {server.peak_rss_kib() / 1024:.0f} MiB (VmHWM), sampled max {sampled:.0f} MiB")
 
@@ -177,6 +183,8 @@ async def _main(args: argparse.Namespace) -> int:
                 "DSVE_LOG_LEVEL": "WARNING",
                 "DSVE_PORT": str(port),
             }
+            if args.file_store_dir:
+                env["DSVE_FILE_STORE_DIR"] = args.file_store_dir
             server = start_server("broker", [DSVE, "serve"], env, port, directory / "broker.log")
             try:
                 await wait_ready([server])
@@ -217,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--transfers", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--file-store-dir", help="where the broker keeps the bytes (default: a temporary directory)")
     return asyncio.run(_main(parser.parse_args(argv)))
 
 

@@ -49,12 +49,26 @@ class FileStore(Protocol):
     async def delete(self, key: str) -> None: ...
 
 
+# Written data is flushed to the disk every so often while the upload goes on, so the fsync that ends it has
+# little left to do (the flush overlaps with receiving the next bytes instead of following them).
+SYNC_EVERY_BYTES = 64 * 1024 * 1024
+
+
 class _DiskWriter:
     def __init__(self, handle: BinaryIO) -> None:
         self._handle = handle
+        self._unsynced = 0
+
+    def _write(self, chunk: bytes) -> None:
+        self._handle.write(chunk)
+        self._unsynced += len(chunk)
+        if self._unsynced >= SYNC_EVERY_BYTES:
+            self._handle.flush()
+            os.fdatasync(self._handle.fileno())
+            self._unsynced = 0
 
     async def write(self, chunk: bytes) -> None:
-        await asyncio.to_thread(self._handle.write, chunk)
+        await asyncio.to_thread(self._write, chunk)
 
     async def close(self) -> None:
         handle = self._handle

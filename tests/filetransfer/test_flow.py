@@ -131,3 +131,26 @@ async def test_resource_settings_round_trip(altinn: AltinnApi) -> None:
     bad = await altinn.configure("kv_other", PurgeFileTransferGracePeriod="PT25H")
     assert bad.status == 400
     assert "24 hours" in (await bad.json())["detail"]
+
+
+async def test_every_lifecycle_change_is_in_the_event_log(altinn: AltinnApi) -> None:
+    from broker.events.event_log import events_of_transfer
+    from broker.store.unit_of_work import UnitOfWork
+
+    transfer_id = await altinn.new_transfer(MEGLER, [BANK, BANK_2], b"data")
+    for orgnr in (BANK, BANK_2):
+        headers = await altinn.auth(orgnr, READ)
+        await (await altinn.client.get(f"{BASE}/{transfer_id}/download", headers=headers)).read()
+        assert (await altinn.client.post(f"{BASE}/{transfer_id}/confirmdownload", headers=headers)).status == 200
+    async with UnitOfWork(altinn.broker.services.engine) as uow:
+        to_sender = await events_of_transfer(uow.connection, transfer_id, party=MEGLER)
+        to_bank = await events_of_transfer(uow.connection, transfer_id, party=BANK)
+    assert [e.type.value.removeprefix("no.altinn.broker.") for e in to_sender] == [
+        "filetransferinitialized",
+        "uploadprocessing",
+        "published",
+        "downloadconfirmed",
+        "downloadconfirmed",
+        "allconfirmeddownloaded",
+    ]
+    assert [e.type.value.removeprefix("no.altinn.broker.") for e in to_bank] == ["published", "downloadconfirmed"]

@@ -8,9 +8,11 @@ and only if its change committed.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from datetime import datetime
 
-from broker.events.event_log import append_event
+from broker.events.altinn_event import AltinnEvent, AltinnEventType, SubjectRole
+from broker.events.event_log import append_event, append_events
 from broker.store.unit_of_work import UnitOfWork
 
 
@@ -43,4 +45,31 @@ async def announce(
     goes out once the transaction commits (the caller wakes the relay)."""
     await append_event(
         uow, event.value, resource_id=resource_id, file_transfer_id=file_transfer_id, party=party, role=role, at=at
+    )
+
+
+async def announce_all(
+    uow: UnitOfWork,
+    event: TransferEvent,
+    *,
+    resource_id: str,
+    file_transfer_id: str,
+    parties: Sequence[tuple[str, str]],
+    at: datetime,
+) -> None:
+    """One event for each (orgnr, role) of ``parties``, appended in one round trip (a published transfer tells
+    its sender and every recipient)."""
+    await append_events(
+        uow,
+        [
+            AltinnEvent(
+                type=AltinnEventType(event.value),
+                resource_id=resource_id,
+                file_transfer_id=file_transfer_id,
+                party=orgnr,
+                role=SubjectRole(role),
+                time=at,
+            )
+            for orgnr, role in parties
+        ],
     )

@@ -22,7 +22,7 @@ from broker.routing.transport import (
 from broker.store.outbox_kind import OutboxKind
 from broker.store.outbox_repository import OutboxEntry
 from broker.store.unit_of_work import UnitOfWork
-from broker.usecases.file_transfers.events import RECIPIENT, SENDER, TransferEvent, announce
+from broker.usecases.file_transfers.events import RECIPIENT, SENDER, TransferEvent, announce_all
 from broker.usecases.services import Services
 
 NOTICE_TYPE = "filetransfer"
@@ -68,24 +68,14 @@ async def publish_transfer(services: Services, transfer_id: str) -> None:
         if not published or transfer is None:
             raise Refusal(Error.UPLOAD_FAILED, "the file transfer was ended before it could be published")
         await uow.outbox.add_many([notice(transfer, r.orgnr) for r in transfer.recipients])
-        await announce(
+        parties = [(transfer.sender, SENDER), *((r.orgnr, RECIPIENT) for r in transfer.recipients)]
+        await announce_all(
             uow,
             TransferEvent.PUBLISHED,
-            party=transfer.sender,
-            role=SENDER,
             resource_id=transfer.resource_id,
             file_transfer_id=transfer.id,
+            parties=parties,
             at=now,
         )
-        for recipient in transfer.recipients:
-            await announce(
-                uow,
-                TransferEvent.PUBLISHED,
-                party=recipient.orgnr,
-                role=RECIPIENT,
-                resource_id=transfer.resource_id,
-                file_transfer_id=transfer.id,
-                at=now,
-            )
         await uow.commit()
     services.outbox_written()

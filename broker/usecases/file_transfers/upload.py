@@ -89,13 +89,22 @@ async def write_chunks(
     digest = hashlib.md5(usedforsecurity=False)
     writer = await store.open_writer(key, offset)
     written = 0
+    # One chunk is written and hashed (in threads) while the next is received: at most two chunks in memory.
+    pending: asyncio.Future[tuple[None, None]] | None = None
     try:
         async for chunk in chunks:
             written += len(chunk)
             if offset + written > limit:
                 raise Oversize
-            await asyncio.gather(writer.write(chunk), asyncio.to_thread(digest.update, chunk))
+            if pending is not None:
+                await pending
+            pending = asyncio.gather(writer.write(chunk), asyncio.to_thread(digest.update, chunk))
+        if pending is not None:
+            await pending
+            pending = None
     finally:
+        if pending is not None:
+            await asyncio.gather(pending, return_exceptions=True)
         await writer.close()
     return written, digest
 
