@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -16,6 +17,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     demo.add_argument("--database-url", help="the broker's database (default: SQLite in the data directory)")
     demo.add_argument("--amqp-url", help="route over this RabbitMQ (default: the in-process transport)")
     demo.add_argument("--amqp-prefix", help="prefix of the exchanges and queues (default: unique per run)")
+    demo.add_argument(
+        "--profile",
+        choices=("native", "dsve"),
+        default="native",
+        help="native: signed XML on /api/v1; dsve: the official DSVE messages over the Altinn-compatible API",
+    )
+    demo.add_argument(
+        "--schema-dir", type=Path, help="--profile dsve: the dsve.xsd directory (default: DSVE_SCHEMA_SETS)"
+    )
     demo.set_defaults(func=_demo)
 
     from participants.sim_commands import register_sim
@@ -31,6 +41,8 @@ def _demo(args: argparse.Namespace) -> int:
     from participants.demo import DemoOptions, run_demo
 
     console = Console(highlight=False)
+    if args.profile == "dsve":
+        return _official_demo(args, console)
     options = DemoOptions(args.data_dir, args.database_url, args.amqp_url, args.amqp_prefix)
     result = asyncio.run(run_demo(options, console))
     if result.ok:
@@ -39,3 +51,22 @@ def _demo(args: argparse.Namespace) -> int:
     for failure in result.failures:
         console.print(f"[bold red]FEIL[/]: {failure}")
     return 1
+
+
+def _official_demo(args: argparse.Namespace, console: Any) -> int:
+    import asyncio
+
+    from broker.config import Settings
+    from participants.official.demo import run_official_demo
+
+    schema_dir = args.schema_dir or dict(Settings.from_env().schema_sets).get("dsve")
+    if schema_dir is None:
+        console.print(
+            "[bold red]FEIL[/]: --profile dsve needs the dsve.xsd directory: --schema-dir or DSVE_SCHEMA_SETS=dsve=DIR"
+        )
+        return 2
+    ok = asyncio.run(run_official_demo(Path(schema_dir), console, args.data_dir))
+    console.print(
+        "[bold green]Demo fullført[/] (offisiell DSVE-profil)" if ok else "[bold red]FEIL[/]: the sale did not complete"
+    )
+    return 0 if ok else 1
