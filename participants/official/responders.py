@@ -146,7 +146,8 @@ class MeglerResponder:
             )
         try:
             deed = etree.fromstring(
-                files[deeds[0]], etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+                files[deeds[0]],
+                etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, remove_comments=True),
             )
         except etree.XMLSyntaxError as exc:
             return Reply(kind, "Rejected", f"Pantedokumentet kan ikke leses: {exc}")

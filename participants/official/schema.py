@@ -27,7 +27,9 @@ class OfficialSchema:
     def decode(self, data: bytes) -> tuple[str, Data]:
         """The root element's name and the document as data (``@id`` for attributes); ValueError if invalid."""
         try:
-            root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False))
+            root = etree.fromstring(
+                data, etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, remove_comments=True)
+            )
             name = etree.QName(root).localname
             if name not in self.schema.elements:
                 raise ValueError(f"{name} is no element of dsve.xsd")
