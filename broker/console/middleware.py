@@ -16,7 +16,8 @@ from aiohttp.typedefs import Handler, Middleware
 from broker.console.context import VIEWER, ConsoleContext
 from broker.console.rendering import error_page, redirect
 from broker.console.sessions import SESSION_COOKIE, load_viewer, sign_in_token_ok, tokens_match
-from broker.http.client_faults import client_fault
+from broker.domain.errors import Refusal
+from broker.http.client_faults import client_fault, read_form
 from broker.store.outages import note_store_outage
 
 log = logging.getLogger("broker.console")
@@ -46,7 +47,7 @@ def _same_origin(request: web.Request) -> bool:
 async def _csrf_ok(ctx: ConsoleContext, request: web.Request) -> bool:
     if not _same_origin(request):
         return False
-    form = await request.post()
+    form = await read_form(request)
     given = form.get(CSRF_FIELD)
     token = given if isinstance(given, str) else None
     if request.path == SIGN_IN_PATH:
@@ -62,6 +63,9 @@ def console_middleware(ctx: ConsoleContext) -> Middleware:
             response = await _gate(ctx, request, handler)
         except web.HTTPException as exc:  # aiohttp's own: no route, wrong method, body too large
             response = error_page(request, exc.status, exc.reason)
+        except Refusal as refusal:  # a client's mistake: a form that cannot be read, a body too slow
+            client_fault(request, refusal)
+            response = error_page(request, refusal.error.spec.status, refusal.error.spec.title, refusal.detail)
         except Exception as exc:
             fault = client_fault(request, exc)
             if fault is not None:

@@ -22,6 +22,7 @@ from typing import TypeVar
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler, Middleware
+from multidict import MultiDictProxy
 
 from broker.domain.errors import Error, Refusal
 
@@ -50,6 +51,20 @@ def client_fault(request: web.Request, exc: BaseException) -> Refusal | None:
             log.info("client closed the connection mid-request", extra={"path": request.path, "method": request.method})
             return Refusal(Error.CLIENT_CLOSED, "the client closed the connection before the request was complete")
     return None
+
+
+async def read_form(request: web.Request) -> MultiDictProxy[str | bytes | bytearray | web.FileField]:
+    """The request's form, or a 400 refusal when its bytes are not what its content type says.
+
+    aiohttp decodes a urlencoded form strictly (UnicodeDecodeError on bytes that are not the charset) and
+    raises ValueError or AssertionError on a broken multipart body: the client's mistakes, not the broker's.
+    """
+    try:
+        return await request.post()
+    except (UnicodeDecodeError, ValueError, AssertionError) as exc:
+        detail = f"the form cannot be read: {type(exc).__name__}"
+        log.info("malformed form", extra={"path": request.path, "method": request.method, "reason": detail})
+        raise Refusal(Error.MALFORMED_REQUEST, detail) from None
 
 
 def _expire(request: web.Request, timeout_s: float) -> None:

@@ -8,6 +8,7 @@ from broker.auth.grant import JWT_BEARER_GRANT
 from broker.domain.errors import Error, Refusal
 from broker.http.app_keys import ACCESS_TOKENS, GRANT_POLICY, SERVICES, TRUST
 from broker.http.auth import caller_of, requires
+from broker.http.client_faults import read_form
 from broker.usecases.token_grant import grant_token
 
 routes = web.RouteTableDef()
@@ -20,7 +21,7 @@ async def token(request: web.Request) -> web.Response:
         raise Refusal(Error.INVALID_GRANT, "the token request is too large")
     if request.content_type != "application/x-www-form-urlencoded":
         raise Refusal(Error.INVALID_GRANT, "send the grant as application/x-www-form-urlencoded")
-    form = await request.post()
+    form = await read_form(request)
     grant_type, assertion = form.get("grant_type"), form.get("assertion")
     if grant_type != JWT_BEARER_GRANT:
         raise Refusal(Error.INVALID_GRANT, f"grant_type must be {JWT_BEARER_GRANT}")

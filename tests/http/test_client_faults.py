@@ -73,3 +73,19 @@ async def test_aiohttps_parser_errors_are_one_warning(
     assert not _errors(caplog), [r.getMessage() for r in _errors(caplog)]
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING and r.name == "aiohttp.server"]
     assert len(warnings) == 1 and warnings[0].getMessage().startswith("malformed HTTP request refused")
+
+
+@pytest.mark.parametrize("path", ["/token", "/console/login"])
+async def test_a_form_that_is_not_utf8_is_answered_400(
+    served: Served, caplog: pytest.LogCaptureFixture, path: str
+) -> None:
+    body = b"grant_type=%ff&assertion=\xff\xfe"
+    request = (
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    with caplog.at_level(logging.INFO):
+        answer = await raw_exchange(served, request)
+    assert re.match(rb"HTTP/1.1 400", answer), answer[:300]
+    assert not _errors(caplog), [r.getMessage() for r in _errors(caplog)]
+    assert _server_errors(served) == 0

@@ -17,6 +17,7 @@ from broker.console.sessions import (
     start_session,
 )
 from broker.console.sign_in import sign_in
+from broker.http.client_faults import read_form
 
 routes = web.RouteTableDef()
 
@@ -59,7 +60,7 @@ async def sign_in_page(request: web.Request) -> web.Response:
 @routes.post("/login")
 async def sign_in_submit(request: web.Request) -> web.Response:
     ctx = console_of(request)
-    form = await request.post()
+    form = await read_form(request)  # read (and checked) by the CSRF gate already
     username = str(form.get("username", ""))
     outcome = await sign_in(ctx, username, str(form.get("password", "")), request.remote or "unknown")
     if outcome.retry_after_s:
