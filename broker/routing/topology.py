@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractQueue
+from pamqp.common import FieldTable
 
 from broker.routing.transport import DEFAULT_DELIVERY_LIMIT
 
@@ -57,14 +57,14 @@ class Topology:
     def participant_queues(self, orgnr: str) -> tuple[str, ...]:
         return (self.inbox_queue(orgnr), self.dead_queue(orgnr), self.events_queue(orgnr))
 
-    def inbox_arguments(self) -> dict[str, Any]:
+    def inbox_arguments(self) -> FieldTable:
         return {
             **self.plain_arguments(),
             "x-delivery-limit": self.delivery_limit,
             "x-dead-letter-exchange": self.dead_exchange,
         }
 
-    def plain_arguments(self) -> dict[str, Any]:
+    def plain_arguments(self) -> FieldTable:
         """Dead-letter and events queues: replicated, without a limit (nothing handles them automatically)."""
         if self.quorum_group_size > 0:
             return {"x-queue-type": "quorum", "x-quorum-initial-group-size": self.quorum_group_size}
