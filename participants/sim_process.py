@@ -15,6 +15,7 @@ from broker.config import Settings
 from broker.routing.transport import Transport, create_transport
 from participants.cases import Timeline, demo_sale_case
 from participants.deployment import KARTVERKET, MEGLER, open_deployment
+from participants.kartverket.etinglysing.altinn import start_receiver
 from participants.kartverket.priority import register_priority
 from participants.kartverket.register import LandRegister
 from participants.kartverket.seed import seed
@@ -75,12 +76,15 @@ async def run_simulator(settings: Settings, options: SimOptions) -> None:
     transport: Transport | None = create_transport(settings) if settings.amqp_url else None
     runners: list[ParticipantRunner] = []
     stop = asyncio.Event()
+    receiver: asyncio.Task[None] | None = None
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:
         if transport is not None:
             await transport.start()
+        if options.system == "kartverket" and register is not None:
+            receiver = await start_receiver(options.broker_url, KARTVERKET, pki.credential(KARTVERKET), register, stop)
         for orgnr, handler in handlers.items():
             client = BrokerClient(options.broker_url, orgnr, pki.credential(orgnr))
             dedup = DedupStore(_sqlite_url(settings, f"handled-{orgnr}.db")) if transport else None
@@ -93,6 +97,10 @@ async def run_simulator(settings: Settings, options: SimOptions) -> None:
             await runners[0].client.send(megler.send_financing_check(case))
         await stop.wait()
     finally:
+        stop.set()
+        if receiver is not None:
+            with contextlib.suppress(Exception):
+                await receiver
         for runner in runners:
             await runner.stop()
             await runner.client.close()

@@ -14,12 +14,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 import aiohttp
 
 from participants.sdk.file_transfer_models import FileTransferOverview
-from participants.sdk.maskinporten import AltinnTokenSource
 from participants.sdk.responses import raise_for_problem
 
 API = "/broker/api/v1/filetransfer"
@@ -28,13 +27,22 @@ TUS_CHUNK = 8 * 1024 * 1024
 DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=120)
 
 
+class BearerTokens(Protocol):
+    """Where the client's bearer tokens come from: Maskinporten-style (AltinnTokenSource) or the broker's own
+    grant endpoint."""
+
+    async def token(self, session: aiohttp.ClientSession) -> str: ...
+
+    def invalidate(self) -> None: ...
+
+
 def party(orgnr: str) -> str:
     """A party as Altinn writes it in requests: ``0192:<orgnr>``."""
     return orgnr if ":" in orgnr else f"0192:{orgnr}"
 
 
 class FileTransferClient:
-    def __init__(self, base_url: str, tokens: AltinnTokenSource, session: aiohttp.ClientSession | None = None) -> None:
+    def __init__(self, base_url: str, tokens: BearerTokens, session: aiohttp.ClientSession | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.tokens = tokens
         self._session = session
