@@ -118,7 +118,12 @@ async def _large(
 
 
 async def _small(
-    session: aiohttp.ClientSession, url: str, tokens: dict[str, str], count: int, concurrency: int
+    session: aiohttp.ClientSession,
+    url: str,
+    tokens: dict[str, str],
+    server: ServerProcess,
+    count: int,
+    concurrency: int,
 ) -> None:
     data = os.urandom(2048)
     checksum = hashlib.md5(data, usedforsecurity=False).hexdigest()
@@ -151,12 +156,15 @@ async def _small(
                 steps[name] += spent
             latencies.append(t4 - began)
 
+    cpu_before = server.cpu_s()
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
+    cpu = server.cpu_s() - cpu_before
     latencies.sort()
     print(f"small transfers: {count} of 2 KiB, {concurrency} at a time, in {elapsed:.1f} s")
     print(f"end to end (initialize+upload, download+confirm): {count / elapsed:.0f} transfers/s")
+    print(f"broker CPU {cpu:.1f} s, {cpu / count * 1000:.1f} ms per transfer (four requests)")
     p50, p99 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.99)]
     print(f"latency p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms")
     print("mean per step: " + ", ".join(f"{k} {v / count * 1000:.1f} ms" for k, v in steps.items()))
@@ -211,7 +219,7 @@ async def _main(args: argparse.Namespace) -> int:
                     if args.mode == "large":
                         await _large(session, url, tokens, server, args.size_mib)
                     else:
-                        await _small(session, url, tokens, args.transfers, args.concurrency)
+                        await _small(session, url, tokens, server, args.transfers, args.concurrency)
                     print(f"load average after: {os.getloadavg()[0]:.1f}")
             finally:
                 server.stop()

@@ -181,3 +181,28 @@ def test_db_commands_upgrade_current_downgrade(database_url: str, capsys) -> Non
 def test_shown_urls_hide_the_password(capsys) -> None:
     code, _, err = run(capsys, "db", "current", "--database-url", "postgresql://broker:s3cret@127.0.0.1:1/none")
     assert code == 1 and "s3cret" not in err and "***" in err
+
+
+def test_add_client_registers_a_key_for_a_participant(
+    capsys: pytest.CaptureFixture[str], database_url: str, test_pki: TestPki, tmp_path: Path
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    pem = tmp_path / "client.pem"
+    pem.write_bytes(key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    args = ["--client-id", "system-1", "--kid", "k1", "--public-key", str(pem), "--database-url", database_url]
+    code, _, err = run(capsys, "participants", "add-client", "--orgnr", BANK, *args)
+    assert code == 1 and "not a registered participant" in err
+    code, _, _ = run(
+        capsys, "participants", "add", "--orgnr", BANK, "--role", "bank", "--name", "Nordlys Sparebank",
+        "--cert", str(test_pki.enterprise[BANK].cert_path), "--database-url", database_url,
+    )  # fmt: skip
+    assert code == 0
+    code, out, _ = run(capsys, "participants", "add-client", "--orgnr", BANK, *args)
+    assert code == 0 and "system-1" in out
+    not_a_key = tmp_path / "not-a-key.pem"
+    not_a_key.write_text("hello")
+    code, _, _ = run(capsys, "participants", "add-client", "--orgnr", BANK, *args[:4], "--public-key", str(not_a_key))
+    assert code == 2
