@@ -162,9 +162,18 @@ def debt_answer(request: Data, case: SaleCase, bank_reference: str, account: str
 
 
 def registration_done(
-    case: SaleCase, bank_reference: str, document_reference: str, altinn_reference: str, now: datetime
+    case: SaleCase,
+    bank_reference: str,
+    document_reference: str,
+    altinn_reference: str,
+    now: datetime,
+    status_file: str | None = None,
 ) -> tuple[str, Data]:
-    """``GjennomfoertEtinglysing``: the buyers' mortgage deed is registered."""
+    """``GjennomfoertEtinglysing``: the buyers' mortgage deed is registered; ``status_file`` names Kartverket's
+    forsendelsesstatus that goes with it in the ZIP."""
+    metadata: Data = {"opprettet": now.isoformat(timespec="seconds")}
+    if status_file is not None:
+        metadata = {"ressurser": {"vedlegg": [{"navn": status_file, "mimetype": "application/xml"}]}, **metadata}
     return "gjennomfoertetinglysing", {
         "avsender": organisation(case.megler, case.reference),
         "mottaker": organisation(case.buyers_bank, bank_reference),
@@ -172,7 +181,7 @@ def registration_done(
             "dokumentreferanse": document_reference,
             "altinnsendersreference": altinn_reference,
         },
-        "metadata": {"opprettet": now.isoformat(timespec="seconds")},
+        "metadata": metadata,
     }
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from participants.cases import SaleCase
+from participants.kartverket.etinglysing.official import KartverketRegistration
 from participants.official import documents
 from participants.official.inbox import Handler, OfficialInbox
 from participants.official.responders import Loan, MeglerResponder, Reply, SellersBankResponder
@@ -32,6 +33,7 @@ class SaleLog:
 
     lines: list[str] = field(default_factory=list)
     received: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    files: dict[str, list[dict[str, bytes]]] = field(default_factory=dict)
 
     def note(self, who: str, overview: FileTransferOverview) -> None:
         kind = overview.property_list.get("messageType", "?")
@@ -43,6 +45,7 @@ class SaleLog:
 def _recording(log: SaleLog, who: str, answer: Callable[[dict[str, bytes]], Reply] | None = None) -> Handler:
     async def handle(overview: FileTransferOverview, files: dict[str, bytes]) -> Reply | None:
         log.note(who, overview)
+        log.files.setdefault(who, []).append(files)
         return answer(files) if answer is not None else None
 
     return handle
@@ -58,9 +61,12 @@ async def run_official_sale(
     clients: dict[str, FileTransferClient],
     settle: Callable[[], Awaitable[None]],
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    kartverket: KartverketRegistration | None = None,
 ) -> SaleLog:
     """Run the sale; ``clients`` by role (``bank``, ``megler``, ``sellers_bank``); ``settle`` lets the broker
-    finish publishing between steps (a short wait in a demo, nothing in a test with an in-process broker)."""
+    finish publishing between steps (a short wait in a demo, nothing in a test with an in-process broker).
+    With ``kartverket`` the megler registers the deed and the mortgage there and passes Kartverket's final
+    forsendelsesstatus on with ``GjennomfoertEtinglysing``."""
     log = SaleLog()
     megler_answers = MeglerResponder(schema, [case], now)
     debt_answers = SellersBankResponder(schema, [case], [Loan(case.unit, "12345678903", 1_850_000)])
@@ -124,12 +130,24 @@ async def run_official_sale(
         {"coverLetter": "Omitted"},
     )
     await step(bank, deed, case.megler.orgnr, megler, bank)
+    status_files: dict[str, bytes] = {}
+    if kartverket is not None:
+        status = await kartverket.register(case, case.reference, settle)
+        status_files[f"forsendelsesstatus_{case.reference}.xml"] = status
+        log.lines.append(f"{'megler':<14} received forsendelsesstatus TINGLYST from Kartverket")
     registered = schema.encode(
-        *documents.registration_done(case, BANK_REFERENCE, DOCUMENT_REFERENCE, "payload.zip", now())
+        *documents.registration_done(
+            case, BANK_REFERENCE, DOCUMENT_REFERENCE, "payload.zip", now(), next(iter(status_files), None)
+        )
     )
     await step(
         megler,
-        Reply("GjennomfoertEtinglysing", None, "", {f"gjennomfoertetinglysing_{case.reference}.xml": registered}),
+        Reply(
+            "GjennomfoertEtinglysing",
+            None,
+            "",
+            {f"gjennomfoertetinglysing_{case.reference}.xml": registered, **status_files},
+        ),
         case.buyers_bank.orgnr,
         bank,
     )
