@@ -56,7 +56,7 @@ class RabbitCluster:
                 return cls(Path(f"/tmp/dsve-rmq-{run}"), port_base, f"dsve{run[:8]}-")
         raise RuntimeError("no free ports for a RabbitMQ cluster")
 
-    def run(self, *args: str, timeout: float = 300) -> str:
+    def run(self, *args: str, timeout: float = 1800) -> str:
         env = {
             "DSVE_RABBIT_CLUSTER_DIR": str(self.base),
             "DSVE_RABBIT_PORT_BASE": str(self.port_base),

@@ -55,6 +55,7 @@ from broker.store.maintenance import StoreMaintenance
 from broker.store.migrate import upgrade
 from broker.store.outbox_queue import OutboxQueue
 from broker.store.registry_cache import RegistryCache
+from broker.store.relay_heartbeats import RelayHeartbeats
 from broker.usecases.caller_check import caller_is_active
 from broker.usecases.group_commit import GroupCommit
 from broker.usecases.lifecycle import LifecycleTask
@@ -102,7 +103,8 @@ def create_app(
     with needed("the RabbitMQ URL cannot be used", "DSVE_AMQP_URL", _AMQP_REMEDY):
         bus = transport if transport is not None else create_transport(settings)
     connections = KeptConnections(engine)
-    relay = OutboxRelay(OutboxQueue(connections), bus)
+    outbox = OutboxQueue(connections)
+    relay = OutboxRelay(outbox, bus, heartbeats=RelayHeartbeats(engine, outbox.owner))
     services = Services(
         settings=settings,
         engine=engine,

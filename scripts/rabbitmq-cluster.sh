@@ -22,6 +22,7 @@ PREFIX="${DSVE_RABBIT_NODE_PREFIX:-dsve-c}"
 USER_NAME="${DSVE_RABBIT_USER:-guest}"
 PASSWORD="${DSVE_RABBIT_PASSWORD:-guest}"
 NODES=(1 2 3)
+WAIT_S="${DSVE_RABBIT_WAIT_S:-600}"  # seconds a node may take to start (long on a busy machine)
 
 node_name() { echo "$PREFIX$1@localhost"; }
 amqp_port() { echo $((PORT_BASE + $1)); }
@@ -63,11 +64,18 @@ ctl() {  # ctl N args...: rabbitmqctl against node N
   as_rabbit env "${NODE_ENV[@]}" rabbitmqctl -n "$(node_name "$n")" "$@"
 }
 
-start_node() {
-  local n="$1" dir="$BASE/node$1"
-  node_env "$n"
+launch_node() {
+  node_env "$1"
   as_rabbit env "${NODE_ENV[@]}" rabbitmq-server -detached
-  ctl "$n" wait --timeout 120 "$dir/pid" >/dev/null
+}
+
+await_node() {
+  ctl "$1" wait --timeout "$WAIT_S" "$BASE/node$1/pid" >/dev/null
+}
+
+start_node() {
+  launch_node "$1"
+  await_node "$1"
 }
 
 setup_node() {
@@ -90,13 +98,14 @@ start() {
   : >"$BASE/rabbitmq-env.conf"
   for n in "${NODES[@]}"; do setup_node "$n"; done
   if [ "$(id -u)" = 0 ]; then chown -R rabbitmq:rabbitmq "$BASE"; fi
-  for n in "${NODES[@]}"; do start_node "$n"; done
+  for n in "${NODES[@]}"; do launch_node "$n"; done  # the three boot side by side
+  for n in "${NODES[@]}"; do await_node "$n"; done
   for n in 2 3; do
     ctl "$n" stop_app >/dev/null 2>&1
     ctl "$n" join_cluster "$(node_name 1)" >/dev/null 2>&1
     ctl "$n" start_app >/dev/null 2>&1
   done
-  ctl 1 await_online_nodes 3 --timeout 120 >/dev/null
+  ctl 1 await_online_nodes 3 --timeout "$WAIT_S" >/dev/null
   echo "three-node cluster up: $(urls)"
 }
 

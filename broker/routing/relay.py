@@ -5,7 +5,8 @@ PostgreSQL the group commit also hands its rows over already leased, without a c
 messages with all confirms in flight (``relay_publish``), and **settle** (``relay_settle``): publish the
 receipts the confirmed batches owe and record them in one statement. One loop claims while up to
 ``workers`` batches are being published and confirmed; confirmed batches go to the settle stage's flusher.
-A crash anywhere leaves rows unpublished until their lease runs out: a duplicate at worst, never a loss.
+A crash anywhere leaves rows unpublished until their lease runs out, or until the other relays see that
+this one stopped beating (``relay_liveness``, about 3 s): a duplicate at worst, never a loss.
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ from datetime import datetime, timedelta
 
 from broker import outage_log
 from broker.domain.clock import utc_now
+from broker.routing.relay_liveness import RelayLiveness
 from broker.routing.relay_publish import Publisher
 from broker.routing.relay_settle import Settler
 from broker.routing.transport import Transport
 from broker.store.outages import note_store_outage
 from broker.store.outbox_queue import OutboxQueue
 from broker.store.outbox_repository import ClaimedRow
+from broker.store.relay_heartbeats import RelayHeartbeats
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,7 @@ class OutboxRelay:
         retry_max_s: float = 10.0,
         workers: int = 4,
         settle_linger_s: float = 0.02,
+        heartbeats: RelayHeartbeats | None = None,
     ) -> None:
         self._outbox = outbox
         self._transport = transport
@@ -69,6 +73,8 @@ class OutboxRelay:
         self._in_flight: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(self.workers)
         self._stopping = False
+        # Beats for this relay and takes over the rows of relays that stopped beating (several processes).
+        self._liveness = RelayLiveness(heartbeats, self.notify) if heartbeats is not None else None
 
     @property
     def published_count(self) -> int:
@@ -79,6 +85,8 @@ class OutboxRelay:
         if self._task is None:
             self._stopping = False
             self._outbox.open()
+            if self._liveness is not None:
+                await self._liveness.start()
             self._settler.start()
             self._task = asyncio.get_running_loop().create_task(self._run(), name="outbox relay")
 
@@ -99,11 +107,18 @@ class OutboxRelay:
             with contextlib.suppress(asyncio.CancelledError):
                 await left
         await self._settler.stop(grace_s)  # settles what the batches left
+        if self._liveness is not None:
+            await self._liveness.stop()  # and releases what is still leased to it, for the others to take now
         await self._outbox.close()
 
     def notify(self) -> None:
         """Something was committed to the outbox: publish it now rather than at the next poll."""
         self._wake.set()
+
+    @property
+    def lease_owner(self) -> str:
+        """This relay's name in ``leased_by`` of the rows it holds."""
+        return self._outbox.owner
 
     def lease_until(self) -> datetime:
         """The lease to write new outbox rows with when they are handed straight to this relay."""

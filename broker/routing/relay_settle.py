@@ -7,7 +7,9 @@ status, in lifecycle order, waits for those confirms, and only then settles them
 (marks the rows published, records the status moves). A crash in between leaves the rows unsettled: they
 are published again after their lease, a duplicate at worst, and no receipt is ever lost. A receipt that
 could not be published is enqueued by the settle, in the same transaction, as an outbox row that the next
-claim takes; when RabbitMQ confirms the receipts no receipt rows are written at all.
+claim takes; when RabbitMQ confirms the receipts no receipt rows are written at all. A settle statement
+that meets a database outage (a restart, a failover) is kept and written when the database answers again,
+so its rows, already published, are not published a second time when their lease runs out.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from broker.domain.clock import utc_now
 from broker.domain.lifecycle import MessageStatus
@@ -25,15 +28,30 @@ from broker.routing.relay_publish import Published, Publisher, outgoing
 from broker.routing.transport import OutgoingMessage
 from broker.store.outages import note_store_outage
 from broker.store.outbox_queue import OutboxQueue
+from broker.store.outbox_repository import ClaimedRow
 from broker.store.status_moves import receipt_entry
 
 log = logging.getLogger("broker.routing.relay")
 
+RETRY_BASE_S = 0.2
+RETRY_MAX_S = 2.0
 _STATUS_RANK = {status.value: rank for rank, status in enumerate(MessageStatus)}
 
 
 def _rank(receipt: OutgoingMessage) -> int:
     return _STATUS_RANK.get(receipt.headers.get(HEADER_STATUS, ""), len(_STATUS_RANK))
+
+
+@dataclass(frozen=True, slots=True)
+class _Record:
+    """What one settle statement records (``OutboxQueue.settle``'s arguments) and how many it publishes."""
+
+    settled: list[ClaimedRow]
+    confirmed_at: dict[str, datetime]
+    retry_at: dict[int, datetime]
+    now: datetime
+    unreceipted: list[str]
+    published: int
 
 
 class Settler:
@@ -60,6 +78,10 @@ class Settler:
         self._stop_requested = asyncio.Event()
         self._flusher: asyncio.Task[None] | None = None
         self.published_count = 0
+        # Settles whose receipts went out but whose statement met a database outage: written when it returns,
+        # so the rows are not published again when their lease runs out.
+        self._to_write: list[_Record] = []
+        self._retry_delay_s = RETRY_BASE_S
 
     @property
     def running(self) -> bool:
@@ -89,25 +111,52 @@ class Settler:
 
     async def _flush_loop(self) -> None:
         while True:
-            await self._wake.wait()
+            if self._to_write:  # a database outage: try again after a pause even when nothing new arrives
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._retry_delay_s)
+            else:
+                await self._wake.wait()
             if not self._stop_requested.is_set() and self.linger_s > 0:
                 waiting = sum(len(p.done) + len(p.events) for p in self._unsettled)
                 if waiting < self._batch_size:  # at low rates: let a few batches join (a stop cuts it short)
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._stop_requested.wait(), self.linger_s)
             self._wake.clear()
+            written = await self._write_waiting()
             taken, self._unsettled = self._unsettled, []
             if taken:
                 try:
-                    await self.settle(taken)
-                except Exception as exc:
-                    if not note_store_outage(exc):
-                        log.exception("outbox relay: settle failed; its rows are published again after the lease")
+                    record = await self._receipts(taken)
+                except Exception:
+                    log.exception("outbox relay: settle failed; its rows are published again after the lease")
+                else:
+                    self._to_write.append(record)
+                    if written:
+                        await self._write_waiting()
             if self._stop_requested.is_set() and not self._unsettled:
                 return
 
+    async def _write_waiting(self) -> bool:
+        """Write the records waiting, oldest first; False when the database is still away (they stay, and the
+        next try waits longer, up to ``RETRY_MAX_S``)."""
+        while self._to_write:
+            try:
+                await self._write(self._to_write[0])
+            except Exception as exc:
+                if note_store_outage(exc):
+                    self._retry_delay_s = min(RETRY_MAX_S, self._retry_delay_s * 2)
+                    return False
+                log.exception("outbox relay: settle failed; its rows are published again after the lease")
+            self._to_write.pop(0)
+        self._retry_delay_s = RETRY_BASE_S
+        return True
+
     async def settle(self, taken: Sequence[Published]) -> None:
         """Publish the receipts the batches owe in one go, then settle everything in one statement."""
+        await self._write(await self._receipts(taken))
+
+    async def _receipts(self, taken: Sequence[Published]) -> _Record:
+        """Publish the receipts the batches owe; what the settle statement is to record."""
         done = [row for p in taken for row in p.done]
         failed = [row for p in taken for row in p.failed]
         events = [row for p in taken for row in p.events]
@@ -138,7 +187,10 @@ class Settler:
         confirmed_at = {row.message_id: p.confirmed_at for p in taken for row in p.done}
         now = utc_now()
         retry_at = {row.outbox_id: now + timedelta(seconds=self._backoff(row.attempts)) for row in failed}
-        await self._outbox.settle(settled, confirmed_at, retry_at, now, unreceipted)
-        self.published_count += len(done)
-        if unreceipted:
+        return _Record(settled, confirmed_at, retry_at, now, unreceipted, len(done))
+
+    async def _write(self, record: _Record) -> None:
+        await self._outbox.settle(record.settled, record.confirmed_at, record.retry_at, record.now, record.unreceipted)
+        self.published_count += record.published
+        if record.unreceipted:
             self._receipts_enqueued()  # enqueued as outbox rows: the claim loop takes them next

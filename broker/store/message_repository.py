@@ -58,9 +58,10 @@ _PG_INSERT_BATCH = sa.text(
         INSERT INTO status_history (message_id, status, at, actor, detail)
         SELECT id, status, accepted_at, sender, NULL FROM inserted ORDER BY seq
     ), queued AS (
-        INSERT INTO outbox (kind, message_id, routing_key, headers, body, created_at, attempts, lease_until)
+        INSERT INTO outbox (kind, message_id, routing_key, headers, body, created_at, attempts, lease_until,
+                            leased_by)
         SELECT kind, message_id, routing_key, headers, body, CAST(:now AS TIMESTAMPTZ),
-               CAST(:attempts AS INTEGER), CAST(:lease_until AS TIMESTAMPTZ)
+               CAST(:attempts AS INTEGER), CAST(:lease_until AS TIMESTAMPTZ), CAST(:leased_by AS VARCHAR)
         FROM unnest(CAST(:o_kind AS VARCHAR[]), CAST(:o_message_id AS VARCHAR[]), CAST(:o_routing_key AS VARCHAR[]),
                     CAST(:o_headers AS JSON[]), CAST(:o_body AS BYTEA[]))
              WITH ORDINALITY AS o(kind, message_id, routing_key, headers, body, n)
@@ -136,13 +137,15 @@ class MessageRepository:
         outbox: Sequence[OutboxEntry] | None = None,
         *,
         lease_until: datetime | None = None,
+        leased_by: str | None = None,
         leased: list[ClaimedRow] | None = None,
     ) -> list[StoredMessage]:
         """Store several messages in this transaction (group commit), each with its first history entry, and
         the ``outbox`` rows that announce them (on PostgreSQL all in one statement).
 
         On PostgreSQL, with ``lease_until`` and a ``leased`` list, the outbox rows are written leased until
-        then and appended to ``leased`` with what publishing them needs; elsewhere they are written unleased.
+        then (by the relay ``leased_by``) and appended to ``leased`` with what publishing them needs; elsewhere
+        they are written unleased.
 
         The first history entry names the sender as actor: the sender's submission is what put it there.
         """
@@ -151,7 +154,7 @@ class MessageRepository:
         rows = [_insert_values(message) for message in batch]
         if outbox is not None and not self._sqlite:
             lease = lease_until if leased is not None else None
-            return await self._insert_batch_postgres(batch, rows, outbox, lease, leased)
+            return await self._insert_batch_postgres(batch, rows, outbox, lease, leased_by, leased)
         if self._sqlite:
             seqs = await self._insert_sqlite(rows)
         else:
@@ -170,6 +173,7 @@ class MessageRepository:
         rows: list[dict[str, Any]],
         outbox: Sequence[OutboxEntry],
         lease_until: datetime | None,
+        leased_by: str | None,
         leased: list[ClaimedRow] | None,
     ) -> list[StoredMessage]:
         params: dict[str, Any] = {column: [row[column] for row in rows] for column in _COLUMNS}
@@ -181,7 +185,11 @@ class MessageRepository:
             o_headers=[json.dumps(dict(e.headers)) for e in outbox],
             o_body=[e.body for e in outbox],
         )
-        params.update(lease_until=lease_until, attempts=1 if lease_until is not None else 0)
+        params.update(
+            lease_until=lease_until,
+            leased_by=leased_by if lease_until is not None else None,
+            attempts=1 if lease_until is not None else 0,
+        )
         result = await self._connection.execute(_PG_INSERT_BATCH, params)
         seqs: dict[str, int] = {}
         outbox_ids: dict[tuple[str, str], int] = {}

@@ -10,6 +10,8 @@ PostgreSQL every call is one statement on a kept autocommit connection (``KeptCo
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -37,7 +39,7 @@ _PG_CLAIM = sa.text(
         WHERE published_at IS NULL AND (lease_until IS NULL OR lease_until < :now)
         ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED
     ), claimed AS (
-        UPDATE outbox AS o SET lease_until = :lease_until, attempts = o.attempts + 1
+        UPDATE outbox AS o SET lease_until = :lease_until, leased_by = :owner, attempts = o.attempts + 1
         FROM candidates WHERE o.id = candidates.id
         RETURNING o.id, o.kind, o.message_id, o.routing_key, o.headers, o.body, o.attempts
     )
@@ -66,17 +68,26 @@ def _claimed(row: sa.Row[tuple[object, ...]]) -> ClaimedRow:
     )
 
 
+def new_owner() -> str:
+    """A name for one relay of one process, unique across restarts and machines."""
+    return f"{os.getpid()}-{uuid.uuid4().hex[:20]}"
+
+
 class OutboxQueue:
     """The relay's statements on the outbox; the dialect's choices stay in here."""
 
-    def __init__(self, connections: KeptConnections) -> None:
+    def __init__(self, connections: KeptConnections, owner: str | None = None) -> None:
         self._connections = connections
+        # Written into ``leased_by`` of every row this queue leases: the relay's heartbeat row names it too.
+        self.owner = owner or new_owner()
 
     async def claim(self, limit: int, now: datetime, lease_until: datetime) -> list[ClaimedRow]:
         """Lease up to ``limit`` of the oldest rows waiting (unleased, or their lease run out) until ``lease_until``."""
         async with self._connections.transaction() as conn:
             if self._connections.autocommit:
-                rows = await conn.execute(_PG_CLAIM, {"now": now, "limit": limit, "lease_until": lease_until})
+                rows = await conn.execute(
+                    _PG_CLAIM, {"now": now, "limit": limit, "lease_until": lease_until, "owner": self.owner}
+                )
                 return [_claimed(row) for row in rows]
             pending = sa.and_(
                 outbox.c.published_at.is_(None), sa.or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now)
@@ -85,7 +96,7 @@ class OutboxQueue:
             result = await conn.execute(
                 sa.update(outbox)
                 .where(outbox.c.id.in_(candidates.scalar_subquery()), pending)
-                .values(lease_until=lease_until, attempts=outbox.c.attempts + 1)
+                .values(lease_until=lease_until, leased_by=self.owner, attempts=outbox.c.attempts + 1)
                 .returning(outbox.c.id)
             )
             ids = [int(row.id) for row in result]

@@ -228,6 +228,7 @@ class GroupCommit:
                 submissions,
                 services.settings.message_ttl_s,
                 lease_until=lease_until,
+                leased_by=hand_over.lease_owner if hand_over is not None else None,
                 leased=leased,
                 registry=services.registry,
             )

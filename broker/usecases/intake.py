@@ -252,6 +252,7 @@ async def store_submissions(
     ttl_s: int,
     *,
     lease_until: datetime | None = None,
+    leased_by: str | None = None,
     leased: list[ClaimedRow] | None = None,
     registry: RegistryCache | None = None,
 ) -> list[Outcome]:
@@ -310,7 +311,9 @@ async def store_submissions(
     if new:
         fresh_messages = [message for _, message in new]
         entries = [entry for message in fresh_messages for entry in _outbox_entries(message)]
-        stored = await uow.messages.add_many(fresh_messages, outbox=entries, lease_until=lease_until, leased=leased)
+        stored = await uow.messages.add_many(
+            fresh_messages, outbox=entries, lease_until=lease_until, leased_by=leased_by, leased=leased
+        )
         inserted = {message.id: message for message in stored}
         skipped = [index for index, message in new if message.id not in inserted]
         for index, new_message in new:

@@ -39,6 +39,11 @@ def _ignore(_: Sequence[StoredUnits]) -> None:
 class OutboxHandOver(Protocol):
     """The relay, taking outbox rows written already leased to it (PostgreSQL): no claim round trip."""
 
+    @property
+    def lease_owner(self) -> str:
+        """The relay's name in the rows it leases (``leased_by``)."""
+        ...
+
     def lease_until(self) -> datetime: ...
 
     def publish_leased(self, rows: Sequence[ClaimedRow]) -> None: ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -133,8 +134,9 @@ async def test_intake_reads_the_property_units_off_the_signed_document(broker: B
 class _RecordingHandOver:
     """Stands in for the relay: records what the group commit hands over, publishes nothing."""
 
-    def __init__(self, lease: timedelta) -> None:
+    def __init__(self, lease: timedelta, owner: str) -> None:
         self.lease = lease
+        self.lease_owner = owner
         self.rows: list = []
 
     def lease_until(self) -> datetime:
@@ -159,7 +161,7 @@ async def test_on_postgresql_new_outbox_rows_go_to_the_relay_leased_and_it_publi
         return
     relay = broker.client.app[RELAY]
     assert services.hand_over is relay
-    recorder = _RecordingHandOver(timedelta(seconds=60))
+    recorder = _RecordingHandOver(timedelta(seconds=60), relay.lease_owner)
     services.hand_over = recorder
     writer = GroupCommit(services)
     outcome = await writer.submit(await _submission(broker, broker.signed("intensjonFraBank")))
@@ -169,6 +171,7 @@ async def test_on_postgresql_new_outbox_rows_go_to_the_relay_leased_and_it_publi
     rows = await _outbox(broker)
     assert [(r.kind, r.attempts) for r in rows] == [("message", 1), ("event", 1)]
     assert all(r.lease_until is not None and r.published_at is None for r in rows)
+    assert all(r.leased_by == relay.lease_owner for r in rows)  # a relay that stops beating loses them
     assert [(r.outbox_id, r.kind) for r in recorder.rows] == [(r.id, r.kind) for r in rows]
     relay.notify()
     await asyncio.sleep(0.3)
@@ -193,7 +196,7 @@ async def test_rows_handed_over_but_never_published_are_claimed_after_their_leas
     if services.engine.dialect.name != "postgresql":
         return  # nothing is handed over on SQLite (see above)
     relay = broker.client.app[RELAY]
-    services.hand_over = _RecordingHandOver(timedelta(seconds=-1))  # a relay that died: its lease is over
+    services.hand_over = _RecordingHandOver(timedelta(seconds=-1), "gone")  # a relay that died: its lease is over
     writer = GroupCommit(services)
     outcome = await writer.submit(await _submission(broker, broker.signed("intensjonFraBank")))
     await writer.stop()
@@ -205,3 +208,23 @@ async def test_rows_handed_over_but_never_published_are_claimed_after_their_leas
     assert await relay.backlog() == 0
     assert [r.attempts for r in await _outbox(broker)] == [2, 2]  # written leased once, claimed once
     assert isinstance(outcome, SubmitResult)
+
+
+async def test_rows_leased_to_a_relay_that_stopped_beating_are_taken_over_within_seconds(broker: Broker) -> None:
+    from broker.app import RELAY
+    from broker.usecases.group_commit import GroupCommit
+
+    services = broker.services
+    if services.engine.dialect.name != "postgresql":
+        return  # nothing is handed over on SQLite (see above)
+    relay = broker.client.app[RELAY]
+    # Leased for a minute to a relay that never beats (a process killed right after its commit).
+    services.hand_over = _RecordingHandOver(timedelta(seconds=60), "killed-process")
+    writer = GroupCommit(services)
+    await writer.submit(await _submission(broker, broker.signed("intensjonFraBank")))
+    await writer.stop()
+    started = time.monotonic()
+    while await relay.backlog() and time.monotonic() - started < 15:
+        await asyncio.sleep(0.1)
+    assert await relay.backlog() == 0
+    assert time.monotonic() - started < 6  # not the minute of the lease: the heartbeat's few seconds
