@@ -29,6 +29,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import sqlalchemy as sa
@@ -233,21 +234,30 @@ async def consume(amqp_url: str, prefix: str, soak: Soak) -> RabbitMqTransport:
     return transport
 
 
-async def not_yet_published(database_url: str) -> int:
+async def not_yet_published(database_url: str, within_s: float) -> int:
+    """Messages still ``accepted`` (not yet recorded as published), waiting up to ``within_s`` for none."""
     engine = create_engine(database_url)
+    deadline = time.time() + within_s
     try:
-        async with engine.connect() as conn:
-            query = sa.text("SELECT count(*) FROM messages WHERE status = 'accepted'")
-            return int(await conn.scalar(query) or 0)
+        while True:
+            async with engine.connect() as conn:
+                query = sa.text("SELECT count(*) FROM messages WHERE status = 'accepted'")
+                left = int(await conn.scalar(query) or 0)
+            if left == 0 or time.time() > deadline:
+                return left
+            await asyncio.sleep(0.5)
     finally:
         await engine.dispose()
 
 
-def report(soak: Soak, submitted: Sequence[SignedMessage], unpublished: int, errors: int, elapsed: float) -> dict:
+def report(
+    soak: Soak, submitted: Sequence[SignedMessage], unpublished: int, errors: int, elapsed: float
+) -> dict[str, Any]:
     sent = {m.reference for m in submitted}
     lost = soak.accepted - soak.delivered.keys()
     extra = soak.delivered.keys() - sent
-    delays = [soak.delivered[r] - soak.first_sent[r] for r in soak.delivered.keys() & soak.first_sent.keys()]
+    by_ref = {r: soak.delivered[r] - soak.first_sent[r] for r in soak.delivered.keys() & soak.first_sent.keys()}
+    delays = list(by_ref.values())
     duplicates = soak.deliveries - len(soak.delivered)
     return {
         "messages": len(submitted),
@@ -265,11 +275,18 @@ def report(soak: Soak, submitted: Sequence[SignedMessage], unpublished: int, err
         "not_published": unpublished,
         "broker_error_lines": errors,
         "elapsed_s": round(elapsed, 1),
+        "over_5s": sum(1 for delay in delays if delay > 5.0),
+        # The longest delay of a message first sent in the 5 s before each fault: what the fault held up.
+        "worst_delay_before_fault_s": {
+            what: round(max((d for r, d in by_ref.items() if at - 5.0 <= soak.first_sent[r] <= at), default=0.0), 3)
+            for at, what in soak.faults
+            if "again" not in what
+        },
         "faults": [f"+{at - soak.faults[0][0] if soak.faults else 0:.1f}s {what}" for at, what in soak.faults],
     }
 
 
-async def run(args: argparse.Namespace) -> dict:
+async def run(args: argparse.Namespace) -> dict[str, Any]:
     run_id = new_run_id()
     work = Path(tempfile.mkdtemp(prefix=f"dsve-soak-{run_id}-"))
     faults = [f for f in args.faults.split(",") if f]
@@ -308,7 +325,7 @@ async def run(args: argparse.Namespace) -> dict:
             await asyncio.wait_for(soak.all_delivered.wait(), args.drain_timeout)
         await asyncio.sleep(args.settle_s)  # late duplicates count too
         elapsed = time.time() - started
-        unpublished = await not_yet_published(database_url)
+        unpublished = await not_yet_published(database_url, args.drain_timeout)
         figures = report(soak, messages, unpublished, brokers.error_lines(), elapsed)
         figures["logs"] = str(work)
         return figures
