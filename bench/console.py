@@ -30,15 +30,15 @@ from aiohttp.test_utils import TestClient, TestServer
 from lxml import etree
 
 from broker.app import create_app
+from broker.app_keys import CONSOLE_APP, PROPERTY_INDEXER, SERVICES
 from broker.config import REPO_XSD_DIR, Settings
-from broker.console.context import CONSOLE_APP, PROPERTY_INDEXER
 from broker.console.passwords import hash_password
 from broker.domain.lifecycle import MessageStatus
 from broker.domain.messages import StoredMessage
-from broker.http.app_keys import SERVICES
-from broker.registry import build_participant, read_catalogue_entries, register_participants
+from broker.registry import build_participant, read_catalogue_entries
 from broker.store.console_user_repository import ConsoleUser, ConsoleUserRepository
 from broker.store.unit_of_work import UnitOfWork
+from broker.usecases.participant_registration import register_participants
 from broker.xml.pki import DEMO_ORGANISATIONS, init_test_pki
 
 GOAL_MS = 200.0

@@ -87,7 +87,8 @@ def _embedded_broker(port: int) -> int:
     (reference and time) on stdout for the load generator: the in-process bus has no outside door."""
     from aiohttp import web
 
-    from broker.app import TRANSPORT, create_app
+    from broker.app import create_app
+    from broker.app_keys import TRANSPORT
     from broker.config import Settings
 
     app = create_app(Settings.from_env())

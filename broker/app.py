@@ -18,23 +18,32 @@ from functools import partial
 
 from aiohttp import web
 
+from broker.app_keys import (
+    ACCESS_TOKENS,
+    CONNECTIONS,
+    GRANT_POLICY,
+    LIFECYCLE,
+    MAINTENANCE,
+    METRICS,
+    READINESS,
+    REFUSALS,
+    REGISTRY,
+    RELAY,
+    SCRAPE_HOOKS,
+    SERVICES,
+    TRANSPORT,
+    TRUST,
+    WEBHOOKS,
+)
 from broker.auth.access_tokens import AccessTokens
 from broker.auth.broker_key import load_or_create_token_key
 from broker.auth.grant import GrantPolicy
 from broker.config import Settings
-from broker.console import setup_console
+from broker.console.property_index import PropertyIndexer
+from broker.console.setup import setup_console
 from broker.domain.clock import utc_now
 from broker.events.webhook_dispatcher import WebhookDispatcher
 from broker.files.store import DiskFileStore
-from broker.http.app_keys import (
-    ACCESS_TOKENS,
-    GRANT_POLICY,
-    METRICS,
-    READINESS,
-    SCRAPE_HOOKS,
-    SERVICES,
-    TRUST,
-)
 from broker.http.auth import auth_middleware
 from broker.http.client_faults import body_deadline_middleware, quiet_client_errors
 from broker.http.forwarded import forwarded_middleware, parse_networks
@@ -44,10 +53,11 @@ from broker.http.problems import problem_middleware
 from broker.http.refusal_recording import refusal_recording_middleware
 from broker.http.routes import add_routes
 from broker.refusals import RefusalLog
-from broker.registry import load_participants_file, register_participants
+from broker.registry import load_participants_file
 from broker.routing.dead_letters import DeadLetterWatcher
 from broker.routing.relay import OutboxRelay
-from broker.routing.transport import Transport, create_transport
+from broker.routing.transport import Transport
+from broker.routing.transport_choice import create_transport
 from broker.startup import needed, safe_url
 from broker.store.engine import create_engine
 from broker.store.kept_connections import KeptConnections
@@ -59,8 +69,11 @@ from broker.store.relay_heartbeats import RelayHeartbeats
 from broker.usecases.caller_check import caller_is_active
 from broker.usecases.group_commit import GroupCommit
 from broker.usecases.lifecycle import LifecycleTask
+from broker.usecases.participant_registration import register_participants
 from broker.usecases.payload_checks import schema_set_validator
 from broker.usecases.services import Services
+from broker.usecases.storing import AfterCommit, StoreEach
+from broker.usecases.submissions import SubmissionWriter
 from broker.xml.catalogue import Catalogue
 from broker.xml.inner_signatures import SignedDocuments
 from broker.xml.trust import TrustStore
@@ -68,13 +81,6 @@ from broker.xml.verification import SignatureVerifier
 
 log = logging.getLogger("broker")
 
-RELAY = web.AppKey("relay", OutboxRelay)
-CONNECTIONS = web.AppKey("kept connections", KeptConnections)
-TRANSPORT = web.AppKey("transport", Transport)
-LIFECYCLE = web.AppKey("lifecycle", LifecycleTask)
-MAINTENANCE = web.AppKey("maintenance", StoreMaintenance)
-REFUSALS = web.AppKey("refusals", RefusalLog)
-WEBHOOKS = web.AppKey("webhooks", WebhookDispatcher)
 # Room for the multipart/form overhead of /token; message bodies are bounded by the streaming reader.
 _FORM_OVERHEAD_BYTES = 64 * 1024
 
@@ -105,35 +111,46 @@ def create_app(
     connections = KeptConnections(engine)
     outbox = OutboxQueue(connections)
     relay = OutboxRelay(outbox, bus, heartbeats=RelayHeartbeats(engine, outbox.owner))
-    services = Services(
-        settings=settings,
-        engine=engine,
-        catalogue=catalogue,
-        verifier=SignatureVerifier(trust, clock=clock),
-        signed_documents=signed_documents,
-        inner_verifier=SignatureVerifier(personal, clock=clock),
-        outbox_written=relay.notify,
-        clock=clock,
-        file_store=DiskFileStore(settings.effective_file_store_dir),
-    )
+    # Told after each commit that stored new messages: the relay (publish now) and the console's index.
+    indexer = PropertyIndexer(engine, settings.limits)
+    after = AfterCommit(outbox_written=relay.notify, messages_stored=indexer.note)
+    alone = StoreEach(engine, settings.message_ttl_s, after)
+    # Caches only while the store tells of registry changes (PostgreSQL's notifications); reads through otherwise.
+    registry = RegistryCache(engine)
+    writer: SubmissionWriter = alone
+    if settings.group_commit_max > 0:
+        writer = GroupCommit(
+            alone,
+            connections,
+            settings.message_ttl_s,
+            after,
+            max_batch=settings.group_commit_max,
+            registry=registry,
+            hand_over=relay,  # new outbox rows go to the relay leased where the store can: no claim round trip
+            backlog=relay.backlog,
+            high_water=settings.outbox_high_water,
+            publishing=bus.healthy,
+        )
     with needed(
         "a schema set cannot be used",
         "DSVE_SCHEMA_SETS, DSVE_IDENTIFIER_CHECKS, DSVE_CONVERSATION_RULES",
         "point DSVE_SCHEMA_SETS at directories that hold each set's schemas (dsve schemas list shows what is missing)",
     ):
-        services.payload_validator = schema_set_validator(settings, engine, clock)
-    if engine.dialect.name == "postgresql":
-        services.hand_over = relay  # new outbox rows go to this relay leased, without a claim round trip
-        services.registry = RegistryCache(engine)  # the group commit's registry reads, kept between batches
-    if settings.group_commit_max > 0:
-        services.group_commit = GroupCommit(
-            services,
-            settings.group_commit_max,
-            backlog=relay.backlog,
-            high_water=settings.outbox_high_water,
-            publishing=bus.healthy,
-            connections=connections,
-        )
+        payload_validator = schema_set_validator(settings, engine, clock)
+    services = Services(
+        settings=settings,
+        engine=engine,
+        catalogue=catalogue,
+        verifier=SignatureVerifier(trust, clock=clock),
+        writer=writer,
+        registry=registry,
+        signed_documents=signed_documents,
+        inner_verifier=SignatureVerifier(personal, clock=clock),
+        outbox_written=relay.notify,
+        clock=clock,
+        file_store=DiskFileStore(settings.effective_file_store_dir),
+        payload_validator=payload_validator,
+    )
     metrics = BrokerMetrics()
     quiet_client_errors()
     refusals = RefusalLog(engine, clock, settings.refusal_flush_interval_s)
@@ -159,6 +176,7 @@ def create_app(
     app[TRUST] = trust
     app[METRICS] = metrics
     app[RELAY] = relay
+    app[REGISTRY] = registry
     app[CONNECTIONS] = connections
     app[TRANSPORT] = bus
     app[LIFECYCLE] = LifecycleTask(services, settings.lifecycle_interval_s)
@@ -185,7 +203,7 @@ def create_app(
         "make the secret file readable by this user (or move it away to have a new one made: everyone signs in "
         "again), and give the lifetime in whole seconds",
     ):
-        setup_console(app, settings)
+        setup_console(app, settings, indexer)
     app.cleanup_ctx.append(_running_broker)
     return app
 
@@ -249,9 +267,8 @@ async def _running_broker(app: web.Application) -> AsyncIterator[None]:
         await asyncio.to_thread(services.catalogue.compile_all)
         with needed("the participants file cannot be loaded", "DSVE_PARTICIPANTS_FILE", _PARTICIPANTS_REMEDY):
             await _seed_participants(services.settings, services)
-        if services.registry is not None:
-            await services.registry.start()
-            started.append(services.registry.stop)
+        await app[REGISTRY].start()
+        started.append(app[REGISTRY].stop)
         with needed("RabbitMQ cannot be reached", "DSVE_AMQP_URL", _AMQP_REMEDY):
             await transport.start()
         started.append(transport.close)
@@ -267,8 +284,7 @@ async def _running_broker(app: web.Application) -> AsyncIterator[None]:
         started.append(app[WEBHOOKS].stop)
         await refusals.start()
         started.append(refusals.stop)  # its last flush needs the store, which is disposed of last
-        if services.group_commit is not None:
-            started.append(services.group_commit.stop)  # first to stop: its last batch still reaches the relay
+        started.append(services.writer.stop)  # first to stop: a group commit's last batch still reaches the relay
         log.info(
             "broker started", extra={"database": services.engine.dialect.name, "message_types": len(services.catalogue)}
         )

@@ -15,12 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from broker.config import REPO_XSD_DIR
 from broker.domain.identifiers import is_valid_orgnr
 from broker.domain.participants import Participant, Role
-from broker.store.unit_of_work import UnitOfWork
 from broker.xml.trust import identity_from_certificate
 
 CATALOGUE_FILE = "catalogue.toml"
@@ -199,14 +197,3 @@ def load_participants_file(path: Path | str, xsd_dir: Path = REPO_XSD_DIR) -> li
     if duplicates:
         raise RegistryError(f"{path}: orgnr listed more than once: {', '.join(duplicates)}")
     return result
-
-
-async def register_participants(engine: AsyncEngine, participants: Iterable[Participant]) -> int:
-    """Upsert the participants in one transaction (idempotent); returns how many were written."""
-    count = 0
-    async with UnitOfWork(engine) as uow:
-        for participant in participants:
-            await uow.participants.upsert(participant)
-            count += 1
-        await uow.commit()
-    return count

@@ -24,7 +24,8 @@ from rich.console import Console
 
 from broker.app import create_app
 from broker.config import Settings
-from broker.routing.transport import Transport, create_transport
+from broker.routing.transport import Transport
+from broker.routing.transport_choice import create_transport
 from participants.bank.simulator import DONE
 from participants.cases import SaleCase, demo_sale_case
 from participants.demo_output import LiveTimeline, print_case_messages, print_extract, print_refusals

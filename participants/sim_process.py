@@ -12,7 +12,8 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from broker.config import Settings
-from broker.routing.transport import Transport, create_transport
+from broker.routing.transport import Transport
+from broker.routing.transport_choice import create_transport
 from participants.cases import Timeline, demo_sale_case
 from participants.deployment import KARTVERKET, MEGLER, open_deployment
 from participants.kartverket.etinglysing.altinn import start_receiver

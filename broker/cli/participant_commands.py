@@ -49,7 +49,8 @@ def _add(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from broker.config import Settings
-    from broker.registry import RegistryError, build_participant, read_catalogue_entries, register_participants
+    from broker.registry import RegistryError, build_participant, read_catalogue_entries
+    from broker.usecases.participant_registration import register_participants
 
     try:
         certificate_pem = Path(args.cert).read_text(encoding="ascii")
@@ -185,7 +186,8 @@ def _load(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from broker.config import Settings
-    from broker.registry import RegistryError, load_participants_file, register_participants
+    from broker.registry import RegistryError, load_participants_file
+    from broker.usecases.participant_registration import register_participants
 
     try:
         participants = load_participants_file(args.file, Settings.from_env().xsd_dir)

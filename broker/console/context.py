@@ -1,6 +1,6 @@
 """What the console's handlers share: the store, its options, the cookie signers and the templates.
 
-Built once by ``setup_console`` and kept on the console's sub-application under ``CONSOLE``.
+Built once by ``setup_console`` and kept on the console's sub-application under ``broker.app_keys.CONSOLE``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from broker.config import Settings
 from broker.console.options import ConsoleOptions
-from broker.console.property_index import PropertyIndexer
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,17 +48,4 @@ class ConsoleContext:
     clock: Callable[[], datetime]  # the broker's clock (``Services.clock``)
 
 
-CONSOLE = web.AppKey("console", ConsoleContext)
-PROPERTY_INDEXER = web.AppKey("console_property_indexer", PropertyIndexer)
-# On the broker's app: the console's sub-application, for tools that need its parts (the benchmark).
-CONSOLE_APP = web.AppKey("console_app", web.Application)
 VIEWER = web.RequestKey("console_viewer", Viewer)
-
-
-def console_of(request: web.Request) -> ConsoleContext:
-    return request.config_dict[CONSOLE]
-
-
-def viewer_of(request: web.Request) -> Viewer:
-    """The signed-in user; the middleware lets no request reach a page handler without one."""
-    return request[VIEWER]

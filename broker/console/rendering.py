@@ -12,7 +12,8 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
-from broker.console.context import VIEWER, console_of
+from broker.console.context import VIEWER
+from broker.console.request_context import console_of
 
 HTML = "text/html"
 

@@ -13,8 +13,9 @@ from pathlib import Path
 from aiohttp import web
 from itsdangerous import URLSafeTimedSerializer
 
+from broker.app_keys import CONSOLE, CONSOLE_APP, PROPERTY_INDEXER, SERVICES
 from broker.config import Settings
-from broker.console.context import CONSOLE, CONSOLE_APP, PROPERTY_INDEXER, ConsoleContext
+from broker.console.context import ConsoleContext
 from broker.console.middleware import console_middleware
 from broker.console.options import ConsoleOptions
 from broker.console.property_index import PropertyIndexer
@@ -32,7 +33,6 @@ from broker.console.views import (
     transfers,
     webhooks,
 )
-from broker.http.app_keys import SERVICES
 
 PREFIX = "/console"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -50,8 +50,14 @@ ROUTE_TABLES = (
 )
 
 
-def setup_console(app: web.Application, settings: Settings, options: ConsoleOptions | None = None) -> web.Application:
-    """Mount the console on ``app`` and return its sub-application."""
+def setup_console(
+    app: web.Application,
+    settings: Settings,
+    indexer: PropertyIndexer | None = None,
+    options: ConsoleOptions | None = None,
+) -> web.Application:
+    """Mount the console on ``app`` and return its sub-application. ``indexer`` is the property index the
+    broker's writers tell what they store (without one, the console's own reads everything from the store)."""
     if SERVICES not in app:
         raise RuntimeError("setup_console needs the broker's services on the app: call it after create_app sets them")
     options = options or ConsoleOptions.from_env(settings)
@@ -69,8 +75,7 @@ def setup_console(app: web.Application, settings: Settings, options: ConsoleOpti
     )
     console = web.Application(middlewares=[console_middleware(ctx)])
     console[CONSOLE] = ctx
-    indexer = PropertyIndexer(engine, settings.limits)
-    services.messages_stored = indexer.note
+    indexer = indexer if indexer is not None else PropertyIndexer(engine, settings.limits)
     console[PROPERTY_INDEXER] = indexer
     for table in ROUTE_TABLES:
         console.add_routes(table)

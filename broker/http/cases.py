@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from broker.app_keys import SERVICES
 from broker.auth.access_tokens import SCOPE_RECEIVE, SCOPE_SEND
-from broker.http.app_keys import SERVICES
 from broker.http.auth import caller_of, requires
 from broker.http.message_json import message_json
 from broker.usecases.case_view import view_case

@@ -12,10 +12,10 @@ from urllib.parse import quote
 from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from broker.app_keys import SERVICES
 from broker.auth.access_tokens import SCOPE_BROKER_READ, SCOPE_BROKER_WRITE
 from broker.domain.errors import Error, Refusal
 from broker.domain.file_transfers import FileTransferStatus, RecipientStatus, SearchRole
-from broker.http.app_keys import SERVICES
 from broker.http.auth import caller_of, requires
 from broker.http.body import read_limited
 from broker.http.client_faults import streams_body

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from broker.http.app_keys import READINESS, SERVICES
+from broker.app_keys import READINESS, SERVICES
 from broker.http.metrics_access import METRICS_ACCESS, exposition
 from broker.usecases.readiness import store_ready
 

@@ -7,18 +7,17 @@ from datetime import datetime
 
 from aiohttp import web
 
+from broker.app_keys import METRICS, SERVICES
 from broker.auth.access_tokens import SCOPE_RECEIVE, SCOPE_SEND
 from broker.domain.errors import Error, Refusal
 from broker.domain.lifecycle import MessageStatus
-from broker.http.app_keys import METRICS, SERVICES
 from broker.http.auth import caller_of, requires
 from broker.http.body import read_limited, require_xml
 from broker.http.message_json import decode_cursor, encode_cursor, message_json, view_json
 from broker.usecases.confirm import confirm_message
 from broker.usecases.download import download_content
 from broker.usecases.intake import submit_message
-from broker.usecases.listing import DEFAULT_PAGE, MAX_PAGE, ListQuery, list_messages
-from broker.usecases.message_views import view_message
+from broker.usecases.listing import DEFAULT_PAGE, MAX_PAGE, ListQuery, list_messages, view_message
 
 routes = web.RouteTableDef()
 API = "/api/v1"

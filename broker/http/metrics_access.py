@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from broker.app_keys import METRICS, SCRAPE_HOOKS
 from broker.domain.errors import Error, Refusal
-from broker.http.app_keys import METRICS, SCRAPE_HOOKS
 from broker.http.metrics import METRICS_CONTENT_TYPE
 
 log = logging.getLogger("broker.http")

@@ -6,9 +6,9 @@ from typing import Any
 
 from aiohttp import web
 
+from broker.app_keys import SERVICES
 from broker.auth.access_tokens import SCOPE_RECEIVE, SCOPE_SEND
 from broker.domain.participants import Participant
-from broker.http.app_keys import SERVICES
 from broker.http.auth import requires
 from broker.usecases.participant_lookup import find_participant, list_participants
 

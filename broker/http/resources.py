@@ -7,10 +7,10 @@ from typing import Any
 
 from aiohttp import web
 
+from broker.app_keys import SERVICES
 from broker.auth.access_tokens import SCOPE_SERVICE_OWNER
 from broker.domain.errors import Error, Refusal
 from broker.domain.file_transfers import ResourceAccess, parse_party
-from broker.http.app_keys import SERVICES
 from broker.http.auth import requires
 from broker.http.body import read_limited
 from broker.http.file_transfer_json import resource_json

@@ -7,8 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
+from broker.app_keys import SERVICES
 from broker.domain.errors import Error, Refusal
-from broker.http.app_keys import SERVICES
 from broker.xml.catalogue import MessageTypeSpec
 
 routes = web.RouteTableDef()

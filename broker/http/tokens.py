@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from broker.app_keys import ACCESS_TOKENS, GRANT_POLICY, SERVICES, TRUST
 from broker.auth.grant import JWT_BEARER_GRANT
 from broker.domain.errors import Error, Refusal
-from broker.http.app_keys import ACCESS_TOKENS, GRANT_POLICY, SERVICES, TRUST
 from broker.http.auth import caller_of, requires
 from broker.http.client_faults import read_form
 from broker.usecases.token_grant import grant_token

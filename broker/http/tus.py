@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from broker.app_keys import SERVICES
 from broker.auth.access_tokens import SCOPE_BROKER_WRITE
 from broker.domain.errors import Error, Refusal
-from broker.http.app_keys import SERVICES
 from broker.http.auth import caller_of, requires
 from broker.http.client_faults import streams_body
 from broker.http.file_streams import chunks_of

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from broker.app_keys import SERVICES
 from broker.auth.access_tokens import SCOPE_SEND
-from broker.http.app_keys import SERVICES
 from broker.http.auth import caller_of, requires
 from broker.http.body import read_limited, require_xml
 from broker.usecases.validate_only import validate_message

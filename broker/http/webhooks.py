@@ -12,9 +12,9 @@ from typing import Any
 
 from aiohttp import web
 
+from broker.app_keys import SERVICES
 from broker.domain.errors import Error, Refusal
 from broker.events.webhooks import WebhookSubscription
-from broker.http.app_keys import SERVICES
 from broker.http.auth import caller_of, requires
 from broker.usecases.webhook_subscriptions import find_subscription, subscribe, subscriptions_of, unsubscribe
 

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, Protocol
-
-if TYPE_CHECKING:
-    from broker.config import Settings
+from typing import Literal, Protocol
 
 ExchangeKind = Literal["messages", "events"]
 
@@ -127,19 +124,3 @@ class Transport(Protocol):
 
     def healthy(self) -> bool:
         """Whether the transport is connected and able to publish now."""
-
-
-def create_transport(settings: Settings, delivery_limit: int = DEFAULT_DELIVERY_LIMIT) -> Transport:
-    """RabbitMQ when ``settings.amqp_url`` is set, else the in-process bus of the embedded default."""
-    if settings.amqp_url:
-        from broker.routing.rabbitmq import RabbitMqTransport
-
-        return RabbitMqTransport(
-            settings.amqp_url,
-            prefix=settings.amqp_prefix,
-            delivery_limit=delivery_limit,
-            quorum_group_size=settings.amqp_quorum_group_size,
-        )
-    from broker.routing.inprocess import InProcessTransport
-
-    return InProcessTransport(delivery_limit=delivery_limit)

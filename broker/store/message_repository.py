@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -110,6 +110,16 @@ def _insert_values(message: StoredMessage) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class AddedMessages:
+    """What ``add_new`` did with a batch: the messages stored (with their ``seq``), the outbox rows written
+    leased to the caller's relay, and the messages skipped because their (sender, message id) was stored."""
+
+    stored: list[StoredMessage]
+    leased: list[ClaimedRow]
+    skipped: list[StoredMessage]
+
+
 def _visible_to(orgnr: str) -> sa.ColumnElement[bool]:
     return sa.or_(messages.c.sender == orgnr, messages.c.recipient == orgnr)
 
@@ -120,41 +130,18 @@ class MessageRepository:
         self._history = history
         self._sqlite = connection.dialect.name == "sqlite"
 
-    @property
-    def skips_stored_ids(self) -> bool:
-        """True where ``add_many`` with outbox rows skips a (sender, message id) already stored instead of
-        failing on it (PostgreSQL); the skipped messages are missing from what it returns."""
-        return not self._sqlite
-
     async def add(self, message: StoredMessage) -> StoredMessage:
         """Store one message and its first history entry; returns it with the ``seq`` the database gave it."""
         (stored,) = await self.add_many([message])
         return stored
 
-    async def add_many(
-        self,
-        batch: Sequence[StoredMessage],
-        outbox: Sequence[OutboxEntry] | None = None,
-        *,
-        lease_until: datetime | None = None,
-        leased_by: str | None = None,
-        leased: list[ClaimedRow] | None = None,
-    ) -> list[StoredMessage]:
-        """Store several messages in this transaction (group commit), each with its first history entry, and
-        the ``outbox`` rows that announce them (on PostgreSQL all in one statement).
-
-        On PostgreSQL, with ``lease_until`` and a ``leased`` list, the outbox rows are written leased until
-        then (by the relay ``leased_by``) and appended to ``leased`` with what publishing them needs; elsewhere
-        they are written unleased.
-
-        The first history entry names the sender as actor: the sender's submission is what put it there.
-        """
+    async def add_many(self, batch: Sequence[StoredMessage]) -> list[StoredMessage]:
+        """Store several messages in this transaction, each with its first history entry; a (sender, message
+        id) already stored fails the transaction. The first history entry names the sender as actor: the
+        sender's submission is what put it there."""
         if not batch:
             return []
         rows = [_insert_values(message) for message in batch]
-        if outbox is not None and not self._sqlite:
-            lease = lease_until if leased is not None else None
-            return await self._insert_batch_postgres(batch, rows, outbox, lease, leased_by, leased)
         if self._sqlite:
             seqs = await self._insert_sqlite(rows)
         else:
@@ -163,9 +150,36 @@ class MessageRepository:
             )
             seqs = list(result.scalars())
         await self._history.append_many((m.id, m.status, m.sender, None, m.accepted_at) for m in batch)
-        if outbox:
-            await OutboxRepository(self._connection).add_many(outbox)
         return [replace(message, seq=seq) for message, seq in zip(batch, seqs, strict=True)]
+
+    async def add_new(
+        self,
+        batch: Sequence[StoredMessage],
+        outbox: Sequence[OutboxEntry],
+        *,
+        lease_until: datetime | None = None,
+        leased_by: str | None = None,
+    ) -> AddedMessages:
+        """Store the messages of ``batch`` whose (sender, message id) is not stored yet, with their first
+        history entries and the ``outbox`` rows that announce them; report the others as skipped.
+
+        On PostgreSQL this is one statement (``ON CONFLICT DO NOTHING``), and with ``lease_until`` the outbox
+        rows are written leased until then to the caller's relay and returned, to be published from memory.
+        On SQLite the stored ids are looked up first and the rows are written unleased (the relay claims them).
+        """
+        if not batch:
+            return AddedMessages([], [], [])
+        if not self._sqlite:
+            rows = [_insert_values(message) for message in batch]
+            stored, leased = await self._insert_batch_postgres(batch, rows, outbox, lease_until, leased_by)
+        else:
+            found = await self.find_many_by_sender_message_ids([(m.sender, m.message_id) for m in batch])
+            stored = await self.add_many([m for m in batch if (m.sender, m.message_id) not in found])
+            kept = {m.id for m in stored}
+            await OutboxRepository(self._connection).add_many(e for e in outbox if e.message_id in kept)
+            leased = []
+        inserted = {m.id for m in stored}
+        return AddedMessages(stored, leased, [m for m in batch if m.id not in inserted])
 
     async def _insert_batch_postgres(
         self,
@@ -174,8 +188,7 @@ class MessageRepository:
         outbox: Sequence[OutboxEntry],
         lease_until: datetime | None,
         leased_by: str | None,
-        leased: list[ClaimedRow] | None,
-    ) -> list[StoredMessage]:
+    ) -> tuple[list[StoredMessage], list[ClaimedRow]]:
         params: dict[str, Any] = {column: [row[column] for row in rows] for column in _COLUMNS}
         params.update(
             now=datetime.now(UTC),
@@ -199,14 +212,15 @@ class MessageRepository:
             else:
                 outbox_ids[(row.message_id, row.kind)] = row.number
         stored = [replace(message, seq=seqs[message.id]) for message in batch if message.id in seqs]
-        if leased is not None and lease_until is not None:
-            by_id = {message.id: message for message in stored}
-            leased.extend(
-                ClaimedRow.leased(outbox_ids[(e.message_id, e.kind)], e, by_id[e.message_id])
-                for e in outbox
-                if e.message_id in by_id
-            )
-        return stored
+        if lease_until is None:
+            return stored, []
+        by_id = {message.id: message for message in stored}
+        leased = [
+            ClaimedRow.leased(outbox_ids[(e.message_id, e.kind)], e, by_id[e.message_id])
+            for e in outbox
+            if e.message_id in by_id
+        ]
+        return stored, leased
 
     async def _insert_sqlite(self, rows: list[dict[str, Any]]) -> list[int]:
         """SQLite has no sequences: the first insert takes ``max(seq) + 1`` in the statement itself.

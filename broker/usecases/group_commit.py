@@ -7,7 +7,7 @@ hands its verified document to this writer and waits; the writer takes everythin
 each request. Batches form by themselves: what arrives while one batch commits is the next batch, so a lone
 request waits for no timer.
 
-The rules are those of ``intake.store_submissions``, the same code a lone submission goes through. When a
+The rules are those of ``storing.store_submissions``, the same code a lone submission goes through. When a
 batch fails on a constraint (another broker process stored the same message id in between) or on anything
 else, its submissions are stored again one by one, each in its own transaction, so one bad submission can
 never fail the others and every answer is the one a lone submission would have had.
@@ -26,7 +26,9 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Protocol
 
 from broker import outage_log
 from broker.domain.errors import queue_unavailable, store_unavailable
@@ -34,15 +36,9 @@ from broker.periodic import cancel_and_wait
 from broker.store.kept_connections import KeptConnections
 from broker.store.outages import note_store_outage
 from broker.store.outbox_repository import ClaimedRow
-from broker.usecases.intake import (
-    Outcome,
-    Submission,
-    SubmitResult,
-    store_submissions,
-    stored_units,
-    submit_alone,
-)
-from broker.usecases.services import Services
+from broker.store.registry_cache import RegistryCache
+from broker.usecases.storing import AfterCommit, StoreEach, store_submissions
+from broker.usecases.submissions import Outcome, Submission, SubmitResult, stored_units
 
 log = logging.getLogger(__name__)
 
@@ -54,23 +50,47 @@ BACKLOG_WAIT_S = 0.01
 PUBLISHING_CHECK_S = 0.5
 
 
+class OutboxHandOver(Protocol):
+    """The relay, taking outbox rows written already leased to it (PostgreSQL): no claim round trip."""
+
+    @property
+    def lease_owner(self) -> str:
+        """The relay's name in the rows it leases (``leased_by``)."""
+        ...
+
+    def lease_until(self) -> datetime: ...
+
+    def publish_leased(self, rows: Sequence[ClaimedRow]) -> None: ...
+
+
 class GroupCommit:
-    """One writer task per broker process; ``submit`` queues a submission and waits for its outcome."""
+    """One writer task per broker process; ``submit`` queues a submission and waits for its outcome.
+
+    A ``SubmissionWriter``: the app factory chooses it (or ``StoreEach``) once."""
 
     def __init__(
         self,
-        services: Services,
-        max_batch: int = DEFAULT_MAX_BATCH,
+        alone: StoreEach,
+        connections: KeptConnections,
+        ttl_s: int,
+        after: AfterCommit,
         *,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        registry: RegistryCache | None = None,
+        hand_over: OutboxHandOver | None = None,
         backlog: Callable[[], Awaitable[int]] | None = None,
         high_water: int = 0,
         publishing: Callable[[], bool] | None = None,
-        connections: KeptConnections | None = None,
     ) -> None:
-        self._services = services
-        # On PostgreSQL a batch runs on a kept autocommit connection (shared with the relay when given).
-        self._owns_connections = connections is None
-        self._connections = connections if connections is not None else KeptConnections(services.engine)
+        self._alone = alone  # for a batch that failed, and after ``stop``
+        # A batch runs on a kept autocommit connection on PostgreSQL (``KeptConnections``, shared with the relay).
+        self._connections = connections
+        self._ttl_s = ttl_s
+        self._after = after
+        # The registry as the batches read it: cached while PostgreSQL notifies changes (None: read each time).
+        self._registry = registry
+        # Where the outbox rows written leased go (the relay); None: the relay claims them.
+        self._hand_over = hand_over
         self.max_batch = max(1, max_batch)
         # Flow control: while more than ``high_water`` outbox rows wait for the relay, the writer stores
         # nothing, so submissions wait (and closed-loop senders slow down) instead of the backlog, and with
@@ -96,7 +116,7 @@ class GroupCommit:
 
     async def submit(self, submission: Submission) -> Outcome:
         if self._stopping:
-            return await submit_alone(self._services, submission)
+            return await self._alone.submit(submission)
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run(), name="group commit")
         if self._flow_control() and (self._watcher is None or self._watcher.done()):
@@ -120,8 +140,6 @@ class GroupCommit:
                 await task
         watcher, self._watcher = self._watcher, None
         await cancel_and_wait(watcher)
-        if self._owns_connections:
-            await self._connections.close()
 
     async def _run(self) -> None:
         while True:
@@ -202,7 +220,7 @@ class GroupCommit:
             log.warning("group commit of %d submissions failed; storing them one by one", len(batch), exc_info=True)
             for submission, future in batch:
                 try:
-                    outcome = await submit_alone(self._services, submission)
+                    outcome = await self._alone.submit(submission)
                 except Exception as exc:
                     if not future.done():
                         future.set_exception(exc)
@@ -216,30 +234,28 @@ class GroupCommit:
                 future.set_result(outcome)
 
     async def _store(self, submissions: list[Submission]) -> list[Outcome]:
-        services = self._services
-        # On a kept PostgreSQL connection the outbox rows are written leased to this process's relay and
+        # The outbox rows are written leased to this process's relay where the store can (PostgreSQL) and
         # handed to it after the statement: published without a claim round trip.
-        hand_over = services.hand_over if self._connections.autocommit and not self._stopping else None
-        leased: list[ClaimedRow] | None = [] if hand_over is not None else None
+        hand_over = self._hand_over if not self._stopping else None
         lease_until = hand_over.lease_until() if hand_over is not None else None
         async with self._connections.unit_of_work() as uow:
-            outcomes = await store_submissions(
+            stored = await store_submissions(
                 uow,
                 submissions,
-                services.settings.message_ttl_s,
+                self._ttl_s,
                 lease_until=lease_until,
                 leased_by=hand_over.lease_owner if hand_over is not None else None,
-                leased=leased,
-                registry=services.registry,
+                registry=self._registry,
             )
             await uow.commit()
+        outcomes = stored.outcomes
         created = sum(1 for o in outcomes if isinstance(o, SubmitResult) and o.created)
         self.batches += 1
         self.stored += created
-        if hand_over is not None and leased:
-            hand_over.publish_leased(leased)
+        if hand_over is not None and stored.leased:
+            hand_over.publish_leased(stored.leased)
         elif created:
-            services.outbox_written()
+            self._after.outbox_written()
         if created:
-            services.messages_stored(stored_units(submissions, outcomes))
+            self._after.messages_stored(stored_units(submissions, outcomes))
         return outcomes

@@ -1,4 +1,4 @@
-"""Listing a participant's messages, one page at a time, oldest first.
+"""Reading a participant's messages: one with its history, or a listing one page at a time, oldest first.
 
 Pages follow the store's running number (``seq``): a client that keeps the cursor of its last page never
 misses a message and never sees one twice, however many arrive while it pages.
@@ -13,6 +13,7 @@ from typing import Literal
 from broker.domain.lifecycle import MessageStatus
 from broker.domain.messages import StoredMessage
 from broker.store.unit_of_work import UnitOfWork
+from broker.usecases.message_views import MessageView, load_view, visible_message
 from broker.usecases.services import Services
 
 Box = Literal["inbox", "outbox"]
@@ -54,3 +55,9 @@ async def list_messages(services: Services, caller: str, query: ListQuery) -> Pa
     items = tuple(rows[:limit])
     more = len(rows) > limit
     return Page(items, items[-1].seq if more and items else None)
+
+
+async def view_message(services: Services, caller: str, message_id: str) -> MessageView:
+    """One message with its history, if the caller is its sender or recipient."""
+    async with UnitOfWork(services.engine) as uow:
+        return await load_view(uow, await visible_message(uow, message_id, caller))

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from broker.domain.errors import Error, Refusal
 from broker.domain.messages import HistoryEntry, StoredMessage
 from broker.store.unit_of_work import UnitOfWork
-from broker.usecases.services import Services
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +34,3 @@ async def visible_message(
     if message is None or not message.visible_to(caller):
         raise not_found(message_id)
     return message
-
-
-async def view_message(services: Services, caller: str, message_id: str) -> MessageView:
-    """One message with its history, if the caller is its sender or recipient."""
-    async with UnitOfWork(services.engine) as uow:
-        return await load_view(uow, await visible_message(uow, message_id, caller))

@@ -11,16 +11,13 @@ import asyncio
 import contextlib
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Protocol
 
 import aiohttp
 
 from participants.sdk.errors import BrokerError
 from participants.sdk.models import MessageInfo
-
-if TYPE_CHECKING:
-    from participants.sdk.client import BrokerClient
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +42,20 @@ class HandledIds:
             self._ids.popitem(last=False)
 
 
+class Inbox(Protocol):
+    """What the poller needs of a broker client (``BrokerClient`` is one)."""
+
+    def inbox(self, status: str | None = None) -> AsyncIterator[MessageInfo]: ...
+
+    async def download(self, message_id: str) -> bytes: ...
+
+    async def confirm(self, message_id: str) -> MessageInfo | None: ...
+
+
 class InboxPoller:
     def __init__(
         self,
-        client: BrokerClient,
+        client: Inbox,
         handler: MessageHandler,
         max_attempts: int = 5,
         handled: HandledIds | None = None,

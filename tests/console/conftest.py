@@ -15,8 +15,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from broker.app import create_app
+from broker.app_keys import SERVICES
 from broker.console.passwords import hash_password
-from broker.http.app_keys import SERVICES
 from broker.store.console_user_repository import ConsoleUser, ConsoleUserRepository
 from broker.store.unit_of_work import UnitOfWork
 from broker.xml.pki import TestPki

@@ -13,7 +13,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from broker.app import create_app
-from broker.http.app_keys import SERVICES
+from broker.app_keys import SERVICES
 from broker.xml.pki import TestPki
 from tests.console.conftest import OPERATOR, PASSWORD, add_users
 from tests.http.conftest import broker_settings, register_demo

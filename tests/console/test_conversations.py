@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from broker.app import create_app
+from broker.app_keys import SERVICES
 from broker.domain.conversations import ConversationMessage
-from broker.http.app_keys import SERVICES
 from broker.usecases.conversation_checks import ConversationPolicy, check_conversation
 from broker.xml.pki import TestPki
 from tests.console.conftest import BANK_STAFF, OPERATOR, OTHER_BANK_STAFF, add_users, sign_in

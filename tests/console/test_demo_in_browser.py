@@ -13,8 +13,8 @@ from typing import Any
 from rich.console import Console
 
 from broker.app import create_app
+from broker.app_keys import SERVICES
 from broker.config import Settings
-from broker.http.app_keys import SERVICES
 from participants.demo import DemoOptions, run_demo
 from participants.deployment import MEGLER
 from tests.console.browser import chromium_page

@@ -8,7 +8,7 @@ import logging
 import pytest
 import sqlalchemy as sa
 
-from broker.app import REFUSALS
+from broker.app_keys import REFUSALS
 from broker.domain.clock import utc_now
 from broker.domain.lifecycle import MessageStatus
 from broker.store import tables

@@ -9,8 +9,7 @@ from typing import Any
 
 from bench.console import add_operator, fill_store, page_paths, sign_in, time_pages
 from broker.app import create_app
-from broker.console.context import CONSOLE_APP, PROPERTY_INDEXER
-from broker.http.app_keys import SERVICES
+from broker.app_keys import CONSOLE_APP, PROPERTY_INDEXER, SERVICES
 from broker.xml.pki import TestPki
 from tests.http.conftest import broker_settings, register_demo
 

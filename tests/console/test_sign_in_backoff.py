@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 import broker.console.sign_in as sign_in_use_case
 from broker.app import create_app
-from broker.http.app_keys import SERVICES
+from broker.app_keys import SERVICES
 from broker.store.tables import console_sign_in_failures
 from broker.xml.pki import TestPki
 from tests.console.conftest import BANK_STAFF, OPERATOR, PASSWORD, Clock, add_users

@@ -6,7 +6,7 @@ import socket
 import uuid
 from datetime import UTC, datetime
 
-from broker.app import WEBHOOKS
+from broker.app_keys import WEBHOOKS
 from broker.events.altinn_event import AltinnEventType, SubjectRole
 from broker.events.event_log import append_event
 from broker.events.webhook_dispatcher import WebhookDispatcher

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from broker.app import WEBHOOKS
+from broker.app_keys import WEBHOOKS
 from broker.events.altinn_event import AltinnEvent, AltinnEventType, SubjectRole
 from broker.events.event_log import append_event, events_of_transfer
 from broker.events.webhook_dispatcher import WebhookDispatcher

@@ -13,7 +13,7 @@ import pytest
 from aiohttp import ClientResponse
 
 from broker.app import create_app
-from broker.http.app_keys import SERVICES
+from broker.app_keys import SERVICES
 from broker.routing.inprocess import InProcessTransport
 from broker.xml.pki import TestPki
 from participants.sdk.tokens import JWT_BEARER_GRANT, build_grant_assertion

@@ -29,6 +29,7 @@ from broker.domain.participants import Participant
 from broker.registry import build_participant, read_catalogue_entries
 from broker.store.engine import create_engine
 from broker.usecases.services import Services
+from broker.usecases.storing import AfterCommit, StoreEach
 from broker.xml.catalogue import Catalogue
 from broker.xml.inner_signatures import SignedDocuments, named_signers
 from broker.xml.keys import SigningCredential
@@ -152,11 +153,13 @@ def build_world(directory: Path | None = None) -> World:
     verifier = SignatureVerifier(trust)
     settings = Settings(data_dir=where, xsd_dir=REPO_XSD_DIR)
     engine = create_engine(f"sqlite+aiosqlite:///{where / 'unused.db'}")  # the checks never touch the store
+    writer = StoreEach(engine, settings.message_ttl_s, AfterCommit(lambda: None, lambda _: None))
     services = Services(
         settings=settings,
         engine=engine,
         catalogue=catalogue,
         verifier=verifier,
+        writer=writer,
         signed_documents=SignedDocuments.load(REPO_XSD_DIR),
         inner_verifier=verifier,
     )

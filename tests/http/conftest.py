@@ -15,9 +15,10 @@ from aiohttp.test_utils import TestClient
 from lxml import etree
 
 from broker.app import create_app
+from broker.app_keys import SERVICES
 from broker.config import REPO_XSD_DIR, Settings
-from broker.http.app_keys import SERVICES
-from broker.registry import build_participant, read_catalogue_entries, register_participants
+from broker.registry import build_participant, read_catalogue_entries
+from broker.usecases.participant_registration import register_participants
 from broker.xml.inner_signatures import SignedDocuments, named_signers
 from broker.xml.keys import SigningCredential
 from broker.xml.pki import DEMO_ORGANISATIONS, TestPki

@@ -24,7 +24,7 @@ from typing import Any
 from aiohttp import web
 
 from broker.app import create_app
-from broker.http.app_keys import ACCESS_TOKENS, SERVICES
+from broker.app_keys import ACCESS_TOKENS, SERVICES
 from broker.xml.pki import TestPki
 from tests.http.conftest import broker_settings, register_demo
 

@@ -9,9 +9,9 @@ import uuid
 import jwt
 from cryptography.hazmat.primitives import serialization
 
+from broker.app_keys import ACCESS_TOKENS, SERVICES
 from broker.auth.broker_key import load_or_create_token_key
 from broker.domain.errors import Error
-from broker.http.app_keys import ACCESS_TOKENS, SERVICES
 from broker.store.unit_of_work import UnitOfWork
 from tests.http.conftest import AUDIENCE, BANK, KARTVERKET, MEGLER, Broker
 

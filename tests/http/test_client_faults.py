@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from broker.http.app_keys import METRICS
+from broker.app_keys import METRICS
 from tests.http.conftest import BANK
 from tests.http.served import Served, raw_exchange
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from broker.app import create_app
-from broker.http.app_keys import SERVICES
+from broker.app_keys import SERVICES
 from broker.store.engine import create_engine
 from broker.store.unit_of_work import UnitOfWork
 from broker.xml.pki import TestPki

@@ -4,20 +4,41 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from broker.app_keys import CONNECTIONS, RELAY
 from broker.domain.errors import Error, Refusal
 from broker.store import tables
 from broker.store.unit_of_work import UnitOfWork
-from broker.usecases.intake import Submission, SubmitResult, store_submissions, verify_submission
+from broker.usecases.group_commit import GroupCommit, OutboxHandOver
+from broker.usecases.intake import verify_submission
+from broker.usecases.storing import AfterCommit, StoreEach, store_submissions
+from broker.usecases.submissions import Submission, SubmitResult
 from tests.http.conftest import BANK, MEGLER, Broker
 
 
 async def _submission(broker: Broker, data: bytes, sender: str = BANK) -> Submission:
     services = broker.services
     return Submission(await verify_submission(services, sender, data), services.clock())
+
+
+def _group_commit(
+    broker: Broker,
+    *,
+    hand_over: OutboxHandOver | None = None,
+    backlog: Callable[[], Awaitable[int]] | None = None,
+    high_water: int = 0,
+) -> GroupCommit:
+    """A group commit on the broker's store and kept connections, as the app factory builds one."""
+    services = broker.services
+    after = AfterCommit(outbox_written=services.outbox_written, messages_stored=lambda _: None)
+    ttl = services.settings.message_ttl_s
+    alone = StoreEach(services.engine, ttl, after)
+    connections = broker.client.app[CONNECTIONS]
+    return GroupCommit(alone, connections, ttl, after, hand_over=hand_over, backlog=backlog, high_water=high_water)
 
 
 async def test_one_batch_answers_repeats_and_conflicts_like_single_submissions(broker: Broker) -> None:
@@ -27,7 +48,7 @@ async def test_one_batch_answers_repeats_and_conflicts_like_single_submissions(b
     unrelated = broker.signed("intensjonFraBank")
     batch = [await _submission(broker, d) for d in (first, first, other, unrelated)]
     async with UnitOfWork(broker.services.engine) as uow:
-        outcomes = await store_submissions(uow, batch, broker.services.settings.message_ttl_s)
+        outcomes = (await store_submissions(uow, batch, broker.services.settings.message_ttl_s)).outcomes
         await uow.commit()
     created, repeat, conflict, fresh = outcomes
     assert isinstance(created, SubmitResult) and created.created
@@ -43,7 +64,7 @@ async def test_one_batch_answers_repeats_and_conflicts_like_single_submissions(b
     # A later batch: the stored message is repeated (200) or conflicted (409), never stored twice.
     again = [await _submission(broker, d) for d in (other, first)]
     async with UnitOfWork(broker.services.engine) as uow:
-        later = await store_submissions(uow, again, broker.services.settings.message_ttl_s)
+        later = (await store_submissions(uow, again, broker.services.settings.message_ttl_s)).outcomes
     assert isinstance(later[0], Refusal) and later[0].error is Error.DUPLICATE_MESSAGE_ID
     assert isinstance(later[1], SubmitResult) and not later[1].created
     assert later[1].view.message.id == created.view.message.id
@@ -60,7 +81,7 @@ async def test_a_refused_party_does_not_fail_the_rest_of_the_batch(broker: Broke
     fine = await _submission(broker, broker.signed("pantedokument"))
     async with UnitOfWork(broker.services.engine) as uow:
         await uow.participants.set_active(MEGLER, False)
-        outcomes = await store_submissions(uow, [to_inactive, fine], broker.services.settings.message_ttl_s)
+        outcomes = (await store_submissions(uow, [to_inactive, fine], broker.services.settings.message_ttl_s)).outcomes
     assert all(isinstance(o, Refusal) and o.error is Error.PARTICIPANT_INACTIVE for o in outcomes)
 
 
@@ -79,8 +100,8 @@ async def test_concurrent_submissions_over_http_share_commits_and_keep_every_ans
     assert statuses[1:40] == [201] * 39
     assert sorted((statuses[0], statuses[40])) == [200, 201]  # whichever came first was stored
     assert await post(clash) == 409
-    writer = broker.services.group_commit
-    assert writer is not None and writer.stored == 40
+    writer = broker.services.writer
+    assert isinstance(writer, GroupCommit) and writer.stored == 40
     assert writer.batches < 40  # some submissions shared a transaction
 
 
@@ -90,8 +111,6 @@ def _message_id(body: bytes) -> str:
 
 
 async def test_the_writer_waits_while_the_outbox_backlog_is_above_high_water(broker: Broker) -> None:
-    from broker.usecases.group_commit import GroupCommit
-
     backlog = {"rows": 5000}
     reads = []
 
@@ -99,7 +118,7 @@ async def test_the_writer_waits_while_the_outbox_backlog_is_above_high_water(bro
         reads.append(backlog["rows"])
         return backlog["rows"]
 
-    writer = GroupCommit(broker.services, backlog=read_backlog, high_water=1000)
+    writer = _group_commit(broker, backlog=read_backlog, high_water=1000)
     submission = await _submission(broker, broker.signed("intensjonFraBank"))
     pending = asyncio.ensure_future(writer.submit(submission))
     await asyncio.sleep(0.1)
@@ -113,12 +132,10 @@ async def test_the_writer_waits_while_the_outbox_backlog_is_above_high_water(bro
 
 
 async def test_without_a_high_water_mark_the_writer_never_reads_the_backlog(broker: Broker) -> None:
-    from broker.usecases.group_commit import GroupCommit
-
     async def read_backlog() -> int:
         raise AssertionError("no flow control was asked for")
 
-    writer = GroupCommit(broker.services, backlog=read_backlog, high_water=0)
+    writer = _group_commit(broker, backlog=read_backlog, high_water=0)
     outcome = await writer.submit(await _submission(broker, broker.signed("intensjonFraBank")))
     assert isinstance(outcome, SubmitResult) and outcome.created
     await writer.stop()
@@ -152,21 +169,19 @@ async def _outbox(broker: Broker) -> list:
 
 
 async def test_on_postgresql_new_outbox_rows_go_to_the_relay_leased_and_it_publishes_them(broker: Broker) -> None:
-    from broker.app import RELAY
-    from broker.usecases.group_commit import GroupCommit
+    from broker.app_keys import RELAY
 
     services = broker.services
-    if services.engine.dialect.name != "postgresql":
-        assert services.hand_over is None  # SQLite: the relay claims what was written
-        return
     relay = broker.client.app[RELAY]
-    assert services.hand_over is relay
     recorder = _RecordingHandOver(timedelta(seconds=60), relay.lease_owner)
-    services.hand_over = recorder
-    writer = GroupCommit(services)
+    writer = _group_commit(broker, hand_over=recorder)
     outcome = await writer.submit(await _submission(broker, broker.signed("intensjonFraBank")))
     await writer.stop()
     assert isinstance(outcome, SubmitResult) and outcome.created
+    if services.engine.dialect.name != "postgresql":
+        assert recorder.rows == []  # SQLite writes the rows unleased: the relay claims them
+        assert all(r.lease_until is None for r in await _outbox(broker))
+        return
 
     rows = await _outbox(broker)
     assert [(r.kind, r.attempts) for r in rows] == [("message", 1), ("event", 1)]
@@ -189,15 +204,13 @@ async def test_on_postgresql_new_outbox_rows_go_to_the_relay_leased_and_it_publi
 
 
 async def test_rows_handed_over_but_never_published_are_claimed_after_their_lease(broker: Broker) -> None:
-    from broker.app import RELAY
-    from broker.usecases.group_commit import GroupCommit
+    from broker.app_keys import RELAY
 
     services = broker.services
     if services.engine.dialect.name != "postgresql":
         return  # nothing is handed over on SQLite (see above)
     relay = broker.client.app[RELAY]
-    services.hand_over = _RecordingHandOver(timedelta(seconds=-1), "gone")  # a relay that died: its lease is over
-    writer = GroupCommit(services)
+    writer = _group_commit(broker, hand_over=_RecordingHandOver(timedelta(seconds=-1), "gone"))  # a relay that died
     outcome = await writer.submit(await _submission(broker, broker.signed("intensjonFraBank")))
     await writer.stop()
     relay.notify()
@@ -211,16 +224,12 @@ async def test_rows_handed_over_but_never_published_are_claimed_after_their_leas
 
 
 async def test_rows_leased_to_a_relay_that_stopped_beating_are_taken_over_within_seconds(broker: Broker) -> None:
-    from broker.app import RELAY
-    from broker.usecases.group_commit import GroupCommit
-
     services = broker.services
     if services.engine.dialect.name != "postgresql":
         return  # nothing is handed over on SQLite (see above)
     relay = broker.client.app[RELAY]
     # Leased for a minute to a relay that never beats (a process killed right after its commit).
-    services.hand_over = _RecordingHandOver(timedelta(seconds=60), "killed-process")
-    writer = GroupCommit(services)
+    writer = _group_commit(broker, hand_over=_RecordingHandOver(timedelta(seconds=60), "killed-process"))
     await writer.submit(await _submission(broker, broker.signed("intensjonFraBank")))
     await writer.stop()
     started = time.monotonic()

@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from bench.clusters import PostgresPair
-from broker.app import RELAY, create_app
-from broker.http.app_keys import SERVICES
+from broker.app import create_app
+from broker.app_keys import RELAY, SERVICES
 from broker.xml.pki import TestPki
 from tests.fixtures.tcp_proxy import TcpProxy
 from tests.http.conftest import BANK, Broker, broker_settings, register_demo

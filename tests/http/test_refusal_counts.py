@@ -12,9 +12,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import event
 
-from broker.app import REFUSALS, create_app
+from broker.app import create_app
+from broker.app_keys import REFUSALS, SERVICES
 from broker.domain.errors import Error
-from broker.http.app_keys import SERVICES
 from broker.store.refusal_repository import RefusalRepository, RefusalTotal
 from broker.xml.pki import TestPki
 from tests.http.conftest import broker_settings

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from broker.app import create_app
-from broker.http.app_keys import SERVICES
+from broker.app_keys import SERVICES
 from broker.routing.inprocess import InProcessTransport
 from broker.routing.receipt_batches import receipts_in
 from broker.routing.transport import DEFAULT_DELIVERY_LIMIT, Delivery, Transport

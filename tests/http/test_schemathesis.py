@@ -28,7 +28,7 @@ from schemathesis.checks import (
 )
 
 from broker.app import create_app
-from broker.http.app_keys import SERVICES
+from broker.app_keys import SERVICES
 from broker.http.openapi import openapi_document
 from broker.xml.pki import TestPki
 from participants.sdk.tokens import JWT_BEARER_GRANT, build_grant_assertion

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from broker.app import create_app
-from broker.http.app_keys import SERVICES
+from broker.app_keys import SERVICES
 from broker.http.openapi import openapi_document
 from broker.usecases.lifecycle import run_lifecycle_once
 from broker.xml.pki import TestPki
@@ -96,13 +97,13 @@ async def test_expiry_and_purge_are_recorded_with_time_and_actor(broker: Broker)
     services = broker.services
     settings = services.settings
     real_clock = services.clock
-    services.clock = lambda: real_clock() + timedelta(seconds=settings.message_ttl_s + 1)
-    first = await run_lifecycle_once(services)
+    later = dataclasses.replace(services, clock=lambda: real_clock() + timedelta(seconds=settings.message_ttl_s + 1))
+    first = await run_lifecycle_once(later)
     assert first.expired == 1 and first.purged == 0
-    services.clock = lambda: real_clock() + timedelta(seconds=settings.message_ttl_s + settings.retention_s + 2)
-    second = await run_lifecycle_once(services)
+    purge_due = settings.message_ttl_s + settings.retention_s + 2
+    much_later = dataclasses.replace(services, clock=lambda: real_clock() + timedelta(seconds=purge_due))
+    second = await run_lifecycle_once(much_later)
     assert second.purged == 1
-    services.clock = real_clock
 
     megler = await broker.headers(MEGLER)
     viewed = await (await broker.client.get(f"/api/v1/messages/{message['id']}", headers=megler)).json()

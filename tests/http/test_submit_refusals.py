@@ -10,10 +10,10 @@ from aiohttp.test_utils import TestClient
 from lxml import etree
 
 from broker.app import create_app
+from broker.app_keys import SERVICES
 from broker.config import XmlLimits
 from broker.domain.errors import Error
 from broker.domain.identifiers import with_orgnr_check_digit
-from broker.http.app_keys import SERVICES
 from broker.store.unit_of_work import UnitOfWork
 from broker.xml.keys import SigningCredential
 from broker.xml.pki import TestPki, enterprise_subject, issue_certificate

@@ -11,7 +11,7 @@ import pytest
 from lxml import etree
 
 from broker.app import create_app
-from broker.http.app_keys import SERVICES
+from broker.app_keys import SERVICES
 from broker.xml.pki import TestPki
 from participants.kartverket.register import LandRegister
 from participants.kartverket.registration import handle_submission

@@ -6,8 +6,8 @@ import re
 
 from aiohttp import web
 
-from broker.console.context import console_of, viewer_of
 from broker.console.rendering import not_found, render
+from broker.console.request_context import console_of, viewer_of
 from broker.console.sequence_diagram import layout
 from broker.store.console_message_queries import ConsoleMessageQueries
 from broker.store.unit_of_work import UnitOfWork

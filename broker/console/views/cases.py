@@ -15,8 +15,9 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from broker.console.context import PROPERTY_INDEXER, console_of, viewer_of
+from broker.app_keys import PROPERTY_INDEXER
 from broker.console.rendering import render
+from broker.console.request_context import console_of, viewer_of
 from broker.domain.messages import StoredMessage
 from broker.store.console_message_queries import CaseNode, ConsoleMessageQueries, case_nodes
 from broker.store.unit_of_work import UnitOfWork

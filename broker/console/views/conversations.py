@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from broker.console.context import console_of, viewer_of
 from broker.console.rendering import not_found, render
+from broker.console.request_context import console_of, viewer_of
 from broker.usecases.conversation_checks import conversation, recent_conversations
 
 routes = web.RouteTableDef()

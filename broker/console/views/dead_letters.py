@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from broker.console.context import console_of, viewer_of
-from broker.console.redelivery import redeliver
+from broker.app_keys import SERVICES
 from broker.console.rendering import error_page, not_found, redirect, render
+from broker.console.request_context import console_of, viewer_of
 from broker.domain.lifecycle import MessageStatus
-from broker.http.app_keys import SERVICES
 from broker.store.console_message_queries import ConsoleMessageQueries
 from broker.store.unit_of_work import UnitOfWork
+from broker.usecases.redelivery import redeliver
 
 routes = web.RouteTableDef()
 

@@ -11,8 +11,8 @@ import logging
 
 from aiohttp import web
 
-from broker.console.context import console_of, viewer_of
 from broker.console.rendering import error_page, not_found, render
+from broker.console.request_context import console_of, viewer_of
 from broker.console.xml_view import readable_xml
 from broker.store.console_message_queries import ConsoleMessageQueries
 from broker.store.unit_of_work import UnitOfWork

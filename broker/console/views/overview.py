@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 from aiohttp import web
 
-from broker.console.context import console_of, viewer_of
 from broker.console.rendering import render
+from broker.console.request_context import console_of, viewer_of
 from broker.console.throughput_chart import BUCKET_WIDTH, BUCKETS, chart
 from broker.domain.errors import Error
 from broker.domain.lifecycle import MessageStatus

@@ -8,8 +8,8 @@ from datetime import datetime
 from aiohttp import web
 from cryptography import x509
 
-from broker.console.context import console_of
 from broker.console.rendering import render
+from broker.console.request_context import console_of
 from broker.domain.participants import Participant
 from broker.store.unit_of_work import UnitOfWork
 

@@ -6,8 +6,8 @@ import re
 
 from aiohttp import web
 
-from broker.console.context import console_of, viewer_of
 from broker.console.rendering import redirect, render
+from broker.console.request_context import console_of, viewer_of
 from broker.console.sessions import (
     clear_session_cookie,
     end_session,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from broker.console.context import console_of, viewer_of
 from broker.console.rendering import not_found, render
+from broker.console.request_context import console_of, viewer_of
 from broker.store.console_transfer_queries import ConsoleTransferQueries
 from broker.store.unit_of_work import UnitOfWork
 

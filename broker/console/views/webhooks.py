@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from broker.console.context import viewer_of
+from broker.app_keys import SERVICES
 from broker.console.rendering import not_found, redirect, render
-from broker.http.app_keys import SERVICES
+from broker.console.request_context import viewer_of
 from broker.usecases.webhook_subscriptions import dead_deliveries, redeliver
 
 routes = web.RouteTableDef()
