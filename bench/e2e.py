@@ -34,27 +34,22 @@ from pathlib import Path
 
 from bench.common import (
     RECIPIENTS,
-    CpuShares,
-    Figures,
     ServerProcess,
     SignedMessage,
     Tally,
     delete_topology,
     fetch_tokens,
-    figures,
     free_port,
-    load_average,
-    machine_jiffies,
     new_deployment,
     new_run_id,
     postgres_database,
     presign,
     rabbit_consumer,
-    services_cpu_s,
     start_server,
-    submit_load,
     wait_ready,
 )
+from bench.figures import CpuShares, Figures, figures, load_average, machine_jiffies, services_cpu_s
+from bench.load_generator import submit_load
 from participants.deployment import Deployment
 
 AMQP_URL = os.environ.get("DSVE_BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")

@@ -44,11 +44,11 @@ from bench.common import (
     free_port,
     new_deployment,
     new_run_id,
-    percentile,
     presign,
     start_server,
     wait_ready,
 )
+from bench.figures import percentile
 from broker.routing.amqp_nodes import node_urls
 from broker.routing.rabbitmq import RabbitMqTransport
 from broker.routing.topology import Topology

@@ -11,20 +11,36 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from broker.xml.keys import SigningCredential
 from participants.cases import kroner
 from participants.megler.case import DELETION, MORTGAGE, MeglerCase
 from participants.messages import megler_messages as out
 from participants.messages.envelope import ReceivedMessage
+from participants.messages.header import Header
 from participants.messages.model import RegisteredDocument, Registerenhet, RightReference, as_list
-
-if TYPE_CHECKING:
-    from participants.megler.simulator import MeglerSimulator
 
 REGISTERED = "TINGLYST"
 
 PriorityLookup = Callable[[Registerenhet, RightReference], Awaitable[int | None]]
+
+
+class MeglerSimulator(Protocol):
+    """What the settlement steps use of the megler's simulator (``participants.megler.simulator``)."""
+
+    credential: SigningCredential
+    priority_lookup: PriorityLookup | None
+
+    def _note(self, case: MeglerCase | str, text: str) -> None: ...
+
+    def _to_buyers_bank(self, case: MeglerCase) -> Header: ...
+
+    def _to_sellers_bank(self, case: MeglerCase) -> Header: ...
+
+    def _case_of(self, message: ReceivedMessage) -> MeglerCase | None: ...
+
+    def send_deletion_package(self, case: MeglerCase, operation: str = ...) -> bytes: ...
 
 
 async def on_forsendelsesstatus(megler: MeglerSimulator, message: ReceivedMessage) -> list[bytes]:

@@ -1,0 +1,126 @@
+"""The figures of one benchmark run: latency percentiles, CPU per message of the servers, the load generator,
+PostgreSQL and RabbitMQ, how busy the machine was, and the result line each variant prints."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.common import Tally
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """One variant's result line."""
+
+    variant: str
+    submitted: int
+    delivered: int
+    wall_s: float
+    per_s: float
+    p50_ms: float
+    p99_ms: float
+    submit_p50_ms: float
+    submit_p99_ms: float
+    cpu_ms_per_msg: float
+    peak_rss_mib: float
+    loadgen_cpu_ms_per_msg: float
+    services_cpu_ms_per_msg: float
+    postgres_cpu_ms_per_msg: float
+    rabbitmq_cpu_ms_per_msg: float
+    machine_busy: float  # share of all cores busy during the run, whoever used them
+    refused: dict[int, int]
+    errors: int
+
+    def line(self) -> str:
+        extra = f" refused={self.refused}" if self.refused else ""
+        extra += f" errors={self.errors}" if self.errors else ""
+        return (
+            f"{self.variant:<28} {self.per_s:7.0f} msg/s  delivered {self.delivered}/{self.submitted} in "
+            f"{self.wall_s:5.1f} s  e2e p50 {self.p50_ms:6.1f} ms p99 {self.p99_ms:7.1f} ms  "
+            f"(HTTP p50 {self.submit_p50_ms:5.1f} p99 {self.submit_p99_ms:5.1f} ms)  "
+            f"broker CPU {self.cpu_ms_per_msg:5.2f} ms/msg  "
+            f"peak RSS {self.peak_rss_mib:5.1f} MiB  load generator CPU {self.loadgen_cpu_ms_per_msg:4.2f} ms/msg  "
+            f"PostgreSQL+RabbitMQ CPU {self.services_cpu_ms_per_msg:4.2f} ms/msg "
+            f"({self.postgres_cpu_ms_per_msg:4.2f} + {self.rabbitmq_cpu_ms_per_msg:4.2f})  "
+            f"machine busy {self.machine_busy:.0%}{extra}"
+        )
+
+
+def machine_jiffies() -> tuple[int, int]:
+    """(busy, total) jiffies of all cores since boot, from ``/proc/stat``."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+SERVICE_COMMANDS = frozenset({"postgres", "beam.smp"})
+
+
+def services_cpu_s() -> dict[str, float]:
+    """CPU seconds of every PostgreSQL and RabbitMQ process by command (other users' load on them included)."""
+    totals = dict.fromkeys(SERVICE_COMMANDS, 0)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            raw = stat.read_text()
+        except OSError:
+            continue
+        command = raw[raw.index("(") + 1 : raw.rindex(")")]
+        if command in SERVICE_COMMANDS:
+            fields = raw.rsplit(")", 1)[1].split()
+            totals[command] += int(fields[11]) + int(fields[12])
+    return {command: ticks / CLOCK_TICKS for command, ticks in totals.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class CpuShares:
+    """CPU seconds of the servers and of this process, and how busy the machine was, over one run."""
+
+    server_s: float
+    loadgen_s: float
+    services_s: dict[str, float]  # by command: postgres, beam.smp
+    machine_busy: float
+
+
+def figures(variant: str, tally: Tally, start: float, cpu: CpuShares, peak_rss_kib: int) -> Figures:
+    answered = [r for r in tally.answered_at if r in tally.sent_at]
+    done = [r for r in answered if r in tally.delivered_at]
+    end = max((tally.delivered_at[r] for r in done), default=start)
+    wall = max(end - start, 1e-9)
+    latencies = [(tally.delivered_at[r] - tally.sent_at[r]) * 1000 for r in done]
+    submits = [(tally.answered_at[r] - tally.sent_at[r]) * 1000 for r in answered]
+    return Figures(
+        variant=variant,
+        submitted=len(answered),
+        delivered=len(done),
+        wall_s=wall,
+        per_s=len(done) / wall,
+        p50_ms=percentile(latencies, 0.5),
+        p99_ms=percentile(latencies, 0.99),
+        submit_p50_ms=percentile(submits, 0.5),
+        submit_p99_ms=percentile(submits, 0.99),
+        cpu_ms_per_msg=cpu.server_s * 1000 / max(len(done), 1),
+        peak_rss_mib=peak_rss_kib / 1024,
+        loadgen_cpu_ms_per_msg=cpu.loadgen_s * 1000 / max(len(done), 1),
+        services_cpu_ms_per_msg=sum(cpu.services_s.values()) * 1000 / max(len(done), 1),
+        postgres_cpu_ms_per_msg=cpu.services_s["postgres"] * 1000 / max(len(done), 1),
+        rabbitmq_cpu_ms_per_msg=cpu.services_s["beam.smp"] * 1000 / max(len(done), 1),
+        machine_busy=cpu.machine_busy,
+        refused=dict(tally.refused),
+        errors=tally.errors,
+    )
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
