@@ -1,6 +1,6 @@
 """Dead letters: messages a recipient could not handle; an operator may inspect and re-deliver them.
 
-Re-delivery takes two steps: a confirmation page, then the POST that does it (``broker.console.redelivery``).
+Re-delivery takes two steps: a confirmation page, then the POST that does it (``broker.usecases.redelivery``).
 """
 
 from __future__ import annotations
