@@ -25,6 +25,7 @@ from broker.app_keys import (
     LIFECYCLE,
     MAINTENANCE,
     METRICS,
+    METRICS_ACCESS,
     READINESS,
     REFUSALS,
     REGISTRY,
@@ -47,8 +48,8 @@ from broker.files.store import DiskFileStore
 from broker.http.auth import auth_middleware
 from broker.http.client_faults import body_deadline_middleware, quiet_client_errors
 from broker.http.forwarded import forwarded_middleware, parse_networks
-from broker.http.metrics import BrokerMetrics, metrics_middleware
-from broker.http.metrics_access import METRICS_ACCESS, MetricsAccess, metrics_listener
+from broker.http.metrics import BrokerMetrics, MetricsAccess, metrics_middleware
+from broker.http.metrics_access import metrics_listener
 from broker.http.problems import problem_middleware
 from broker.http.refusal_recording import refusal_recording_middleware
 from broker.http.routes import add_routes

@@ -12,7 +12,7 @@ from broker.auth.grant import GrantPolicy
 from broker.console.context import ConsoleContext
 from broker.console.property_index import PropertyIndexer
 from broker.events.webhook_dispatcher import WebhookDispatcher
-from broker.http.metrics import BrokerMetrics
+from broker.http.metrics import BrokerMetrics, MetricsAccess
 from broker.refusals import RefusalLog
 from broker.routing.relay import OutboxRelay
 from broker.routing.transport import Transport
@@ -28,6 +28,8 @@ ACCESS_TOKENS = web.AppKey("access_tokens", AccessTokens)
 GRANT_POLICY = web.AppKey("grant_policy", GrantPolicy)
 TRUST = web.AppKey("trust", TrustStore)
 METRICS = web.AppKey("metrics", BrokerMetrics)
+# Who may read /metrics (a token, or a listener of its own).
+METRICS_ACCESS = web.AppKey("metrics_access", MetricsAccess)
 # Readiness checks beyond the store: each answers (name, ok); the transport's connection is one.
 READINESS = web.AppKey("readiness", list[Callable[[], Awaitable[tuple[str, bool]]]])
 # Run before each /metrics scrape, to refresh gauges that are cheap to read only on demand (outbox backlog).

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from broker.app_keys import READINESS, SERVICES
-from broker.http.metrics_access import METRICS_ACCESS, exposition
+from broker.app_keys import METRICS_ACCESS, READINESS, SERVICES
+from broker.http.metrics_access import exposition
 from broker.usecases.readiness import store_ready
 
 routes = web.RouteTableDef()

@@ -6,13 +6,15 @@ types come from the catalogue; refusals are the catalogue's slugs.
 
 from __future__ import annotations
 
+import hmac
 import time
+from dataclasses import dataclass
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from broker.domain.errors import Error
+from broker.domain.errors import Error, Refusal
 from broker.http.problems import REFUSAL_KEY
 
 
@@ -85,3 +87,17 @@ def metrics_middleware(metrics: BrokerMetrics) -> Middleware:
                 metrics.refused(refusal)
 
     return middleware
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsAccess:
+    token: str | None = None
+    listen: tuple[str, int] | None = None
+
+    def check_api_request(self, request: web.Request) -> None:
+        """Refuse a scrape on the API listener that the settings do not allow."""
+        if self.listen is not None or self.token is None:
+            raise web.HTTPNotFound()
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), self.token.encode()):
+            raise Refusal(Error.TOKEN_MISSING, "/metrics needs the metrics token: Authorization: Bearer <token>")

@@ -9,35 +9,15 @@ With neither, ``/metrics`` answers 404.
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 
 from aiohttp import web
 
 from broker.app_keys import METRICS, SCRAPE_HOOKS
-from broker.domain.errors import Error, Refusal
 from broker.http.metrics import METRICS_CONTENT_TYPE
 
 log = logging.getLogger("broker.http")
-
-
-@dataclass(frozen=True, slots=True)
-class MetricsAccess:
-    token: str | None = None
-    listen: tuple[str, int] | None = None
-
-    def check_api_request(self, request: web.Request) -> None:
-        """Refuse a scrape on the API listener that the settings do not allow."""
-        if self.listen is not None or self.token is None:
-            raise web.HTTPNotFound()
-        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), self.token.encode()):
-            raise Refusal(Error.TOKEN_MISSING, "/metrics needs the metrics token: Authorization: Bearer <token>")
-
-
-METRICS_ACCESS = web.AppKey("metrics_access", MetricsAccess)
 
 
 async def exposition(app: web.Application) -> web.Response:
