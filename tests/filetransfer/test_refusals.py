@@ -144,7 +144,8 @@ class _Refuses:
 async def test_a_payload_that_breaks_its_schema_set_fails_and_is_never_published(sqlite_altinn: AltinnApi) -> None:
     api = sqlite_altinn
     validator = _Refuses()
-    api.broker.services.payload_validator = validator
+    # The running app's Services is frozen (built once by create_app); the test swaps a refusing validator in.
+    object.__setattr__(api.broker.services, "payload_validator", validator)
     assert (await api.configure(schemaSet="dsve")).status == 200
     created = await api.initialize(MEGLER, [BANK])
     transfer_id = (await created.json())["fileTransferId"]

@@ -3,6 +3,7 @@ upload ends Failed."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 from datetime import timedelta
@@ -122,11 +123,9 @@ async def test_a_stalled_upload_ends_failed(sqlite_altinn: AltinnApi) -> None:
     quiet = await run_lifecycle_once(services)
     assert quiet.transfers_failed == 0
     real_clock = services.clock
-    services.clock = lambda: real_clock() + timedelta(seconds=services.settings.upload_stall_timeout_s + 1)
-    try:
-        done = await run_lifecycle_once(services)
-    finally:
-        services.clock = real_clock
+    stalled = services.settings.upload_stall_timeout_s + 1
+    later = dataclasses.replace(services, clock=lambda: real_clock() + timedelta(seconds=stalled))
+    done = await run_lifecycle_once(later)
     assert done.transfers_failed == 1
     seen = await api.overview(MEGLER, transfer_id, WRITE)
     assert seen["fileTransferStatus"] == "Failed"
