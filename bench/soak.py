@@ -62,6 +62,8 @@ BROKER_RESTART_S = 5.0
 NODE_RESTART_S = 10.0
 RETRY_PAUSE_S = 0.2
 REQUEST_TIMEOUT_S = 30.0
+# Unacknowledged deliveries per consumer: all of them come again when its connection drops (at-least-once).
+CONSUMER_PREFETCH = 32
 
 
 @dataclass
@@ -72,6 +74,9 @@ class Soak:
     accepted: set[str] = field(default_factory=set)
     delivered: dict[str, float] = field(default_factory=dict)
     deliveries: int = 0
+    # Duplicates RabbitMQ flagged as redelivered: handed out again after a consumer's connection was lost
+    # before its ack arrived (the rest were published twice by the broker).
+    redelivered_duplicates: int = 0
     answers: Counter[str] = field(default_factory=Counter)
     faults: list[tuple[float, str]] = field(default_factory=list)
     # Set when the last accepted message still missing arrives (``expect_all`` fills ``missing``).
@@ -79,8 +84,10 @@ class Soak:
     all_delivered: asyncio.Event = field(default_factory=asyncio.Event)
     _marks: dict[int, asyncio.Event] = field(default_factory=dict)
 
-    def deliver(self, reference: str) -> None:
+    def deliver(self, reference: str, redelivered: bool) -> None:
         self.deliveries += 1
+        if reference in self.delivered and redelivered:
+            self.redelivered_duplicates += 1
         self.delivered.setdefault(reference, time.time())
         if self.missing:
             self.missing.discard(reference)
@@ -226,11 +233,11 @@ async def consume(amqp_url: str, prefix: str, soak: Soak) -> RabbitMqTransport:
     await transport.start()
 
     async def handle(delivery: Delivery) -> None:
-        soak.deliver(delivery.headers.get("sender-reference", ""))
+        soak.deliver(delivery.headers.get("sender-reference", ""), delivery.redelivered)
         await delivery.ack()
 
     for orgnr in RECIPIENTS:
-        await transport.consume(orgnr, handle, prefetch=500)
+        await transport.consume(orgnr, handle, prefetch=CONSUMER_PREFETCH)
     return transport
 
 
@@ -267,6 +274,8 @@ def report(
         "extra": len(extra),
         "duplicates": duplicates,
         "duplicate_pct": round(100 * duplicates / max(1, len(submitted)), 4),
+        "duplicates_redelivered": soak.redelivered_duplicates,
+        "duplicates_published_twice": duplicates - soak.redelivered_duplicates,
         "delay_p50_s": round(percentile(delays, 0.50), 3) if delays else None,
         "delay_p99_s": round(percentile(delays, 0.99), 3) if delays else None,
         "delay_max_s": round(max(delays), 3) if delays else None,

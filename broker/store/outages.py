@@ -36,6 +36,8 @@ def _causes(exc: BaseException) -> list[BaseException]:
 def _is_outage_cause(cause: BaseException) -> bool:
     if isinstance(cause, sqlalchemy.exc.DBAPIError) and cause.connection_invalidated:
         return True
+    if isinstance(cause, sqlalchemy.exc.PendingRollbackError) and "invalid transaction" in str(cause):
+        return True  # a statement after the connection was lost inside a transaction (an unlock in ``finally``)
     if isinstance(cause, OSError | TimeoutError | sqlalchemy.exc.TimeoutError):
         return True  # refused, reset, unreachable; a pool or connect timeout
     sqlstate = getattr(cause, "sqlstate", None)
