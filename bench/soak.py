@@ -148,9 +148,19 @@ class Brokers:
         self.servers[index].process.kill()
         self.servers[index].process.wait()
 
-    async def restart(self, index: int) -> None:
-        self.servers[index] = self._start(index)
-        await wait_ready([self.servers[index]], "/readyz", 120)
+    async def restart(self, index: int, timeout_s: float = 120.0) -> None:
+        """Start a killed broker again as a process supervisor would: a start that exits because no writable
+        database answers yet (a failover still under way) is tried again a second later, until the deadline."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            self.servers[index] = self._start(index)
+            try:
+                await wait_ready([self.servers[index]], "/readyz", max(1.0, deadline - time.monotonic()))
+                return
+            except RuntimeError:
+                if self.servers[index].process.poll() is None or time.monotonic() > deadline:
+                    raise
+            await asyncio.sleep(1.0)
 
     def stop(self) -> None:
         for server in self.servers:
