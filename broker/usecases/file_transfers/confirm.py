@@ -11,7 +11,7 @@ from broker.domain.file_transfers import (
     RecipientStatus,
 )
 from broker.store.unit_of_work import UnitOfWork
-from broker.usecases.file_transfers.events import RECIPIENT, SENDER, TransferEvent, announce
+from broker.usecases.file_transfers.events import RECIPIENT, SENDER, TransferEvent, announce, announce_all
 from broker.usecases.file_transfers.visibility import recipient_transfer
 from broker.usecases.services import Services
 
@@ -43,20 +43,10 @@ async def confirm_download(services: Services, caller: str, transfer_id: str) ->
         )
         if not moved:
             return
-        await announce(
+        await announce_all(
             uow,
             TransferEvent.DOWNLOAD_CONFIRMED,
-            party=caller,
-            role=RECIPIENT,
-            resource_id=transfer.resource_id,
-            file_transfer_id=transfer.id,
-            at=now,
-        )
-        await announce(
-            uow,
-            TransferEvent.DOWNLOAD_CONFIRMED,
-            party=transfer.sender,
-            role=SENDER,
+            parties=[(caller, RECIPIENT), (transfer.sender, SENDER)],
             resource_id=transfer.resource_id,
             file_transfer_id=transfer.id,
             at=now,

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from broker.domain.file_transfers import STATUS_TEXT, FileTransfer, FileTransferStatus, RecipientStatus
 from broker.store.tables import file_transfers
 from broker.store.unit_of_work import UnitOfWork
-from broker.usecases.file_transfers.events import RECIPIENT, SENDER, TransferEvent, announce
+from broker.usecases.file_transfers.events import RECIPIENT, SENDER, TransferEvent, announce, announce_all
 from broker.usecases.file_transfers.upload import fail_transfer
 from broker.usecases.services import Services
 
@@ -55,25 +55,14 @@ async def _purge(services: Services, transfer_id: str, now: datetime, reason: st
         if transfer.status is FileTransferStatus.PUBLISHED:
             unconfirmed = [r for r in transfer.recipients if r.status is not RecipientStatus.DOWNLOAD_CONFIRMED]
             if unconfirmed:
-                await announce(
+                await announce_all(
                     uow,
                     TransferEvent.NEVER_CONFIRMED_DOWNLOADED,
-                    party=transfer.sender,
-                    role=SENDER,
+                    parties=[(transfer.sender, SENDER), *((r.orgnr, RECIPIENT) for r in unconfirmed)],
                     resource_id=transfer.resource_id,
                     file_transfer_id=transfer.id,
                     at=now,
                 )
-                for recipient in unconfirmed:
-                    await announce(
-                        uow,
-                        TransferEvent.NEVER_CONFIRMED_DOWNLOADED,
-                        party=recipient.orgnr,
-                        role=RECIPIENT,
-                        resource_id=transfer.resource_id,
-                        file_transfer_id=transfer.id,
-                        at=now,
-                    )
         await announce(
             uow,
             TransferEvent.FILE_PURGED,
