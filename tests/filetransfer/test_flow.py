@@ -4,6 +4,8 @@ by range, confirm, and the multipart initialize+upload; two recipients confirm i
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from typing import Any
 
 from tests.filetransfer.conftest import BANK, BANK_2, BASE, MEGLER, READ, RESOURCE, WRITE, AltinnApi, md5
 
@@ -154,3 +156,33 @@ async def test_every_lifecycle_change_is_in_the_event_log(altinn: AltinnApi) -> 
         "allconfirmeddownloaded",
     ]
     assert [e.type.value.removeprefix("no.altinn.broker.") for e in to_bank] == ["published", "downloadconfirmed"]
+
+
+async def test_an_expired_transfer_tells_who_never_confirmed(altinn: AltinnApi) -> None:
+    import dataclasses
+    from datetime import timedelta
+
+    from broker.events.event_log import events_of_transfer
+    from broker.store.unit_of_work import UnitOfWork
+    from broker.usecases.lifecycle import run_lifecycle_once
+
+    transfer_id = await altinn.new_transfer(MEGLER, [BANK, BANK_2], b"data")
+    headers = await altinn.auth(BANK, READ)
+    await (await altinn.client.get(f"{BASE}/{transfer_id}/download", headers=headers)).read()
+    assert (await altinn.client.post(f"{BASE}/{transfer_id}/confirmdownload", headers=headers)).status == 200
+    services = altinn.broker.services
+    real_clock = services.clock
+    later = dataclasses.replace(services, clock=lambda: real_clock() + timedelta(days=400))
+    await run_lifecycle_once(later)
+    assert (await altinn.overview(MEGLER, transfer_id))["fileTransferStatus"] == "Purged"
+
+    def names(events: Sequence[Any]) -> list[str]:
+        return [e.type.value.removeprefix("no.altinn.broker.") for e in events]
+
+    async with UnitOfWork(services.engine) as uow:
+        to_sender = await events_of_transfer(uow.connection, transfer_id, party=MEGLER)
+        to_confirmed = await events_of_transfer(uow.connection, transfer_id, party=BANK)
+        to_unconfirmed = await events_of_transfer(uow.connection, transfer_id, party=BANK_2)
+    assert names(to_sender)[-2:] == ["fileneverconfirmeddownloaded", "filepurged"]
+    assert names(to_confirmed) == ["published", "downloadconfirmed"]
+    assert names(to_unconfirmed) == ["published", "fileneverconfirmeddownloaded"]
