@@ -62,7 +62,8 @@ class SafeZip:
         self.limits = limits or ZipLimits()
         try:
             self._zip = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
+            # zipfile raises NotImplementedError for a version or method it cannot read: the sender's format, not ours
             finding = Finding("", f"the payload is not a readable ZIP archive: {exc}", code="zip:format")
             raise ArchiveError([finding]) from exc
         try:

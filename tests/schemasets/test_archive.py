@@ -102,3 +102,15 @@ def test_a_broken_deflate_stream_is_a_finding_not_a_crash(tmp_path: Path) -> Non
     with SafeZip(path) as archive, pytest.raises(ArchiveError) as caught:
         archive.read(archive.entries[0])
     assert caught.value.findings[0].code == "zip:corrupt"
+
+
+def test_a_zip_version_the_reader_cannot_read_is_a_finding_not_a_crash(tmp_path: Path) -> None:
+    """zipfile raises NotImplementedError for a "version needed to extract" above what it reads (fuzzing)."""
+    path = tmp_path / "future.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("melding.xml", b"<a/>")
+    data = bytearray(path.read_bytes())
+    central = data.index(b"PK\x01\x02")
+    data[central + 6 : central + 8] = struct.pack("<H", 148)  # version needed to extract: 14.8
+    path.write_bytes(bytes(data))
+    assert _codes(path) == ["zip:format"]
