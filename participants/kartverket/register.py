@@ -188,13 +188,19 @@ class RegisterTransaction:
     async def unit_count(self) -> int:
         return (await self._conn.execute(select(func.count()).select_from(t.registerenheter))).scalar_one()
 
-    async def submission_seen(self, reference: str) -> bool:
-        query = select(t.innsendingsreferanser.c.reference).where(t.innsendingsreferanser.c.reference == reference)
-        return (await self._conn.execute(query)).first() is not None
+    async def receive(self, sender_orgnr: str, reference: str, at: datetime) -> bool:
+        """Note a submitter's reference at receipt, whatever becomes of the package; False when that
+        submitter has used it before (another submitter's same reference is no repeat)."""
+        refs = t.innsendingsreferanser
+        seen = select(refs.c.reference).where(refs.c.sender_orgnr == sender_orgnr, refs.c.reference == reference)
+        if (await self._conn.execute(seen)).first() is not None:
+            return False
+        await self._conn.execute(insert(refs).values(sender_orgnr=sender_orgnr, reference=reference, received_at=at))
+        return True
 
     async def load_state(self, package: Package) -> RegisterState:
         """The working copy for the units ``package`` touches, with those units locked until the transaction ends."""
-        state = RegisterState(submission_seen=await self.submission_seen(package.innsendingsreferanse))
+        state = RegisterState()
         units = {unit.key: unit for signed in package.documents for unit in units_of(signed.document)}
         for key, unit in sorted(units.items()):
             unit_id = await self._unit_id(unit, lock=True)
@@ -339,11 +345,6 @@ class RegisterTransaction:
             else:
                 await self._delete_right(doc.unit, doc.right, document_id)
             registered.append(RegisteredDocument(index, doc.reference, number, registered_at, (RightRef(number, 1),)))
-        await self._conn.execute(
-            insert(t.innsendingsreferanser).values(
-                reference=package.innsendingsreferanse, sender_orgnr=package.sender_orgnr, received_at=registered_at
-            )
-        )
         return registered
 
     async def extract(self, unit: Registerenhet) -> Grunnboksutskrift:

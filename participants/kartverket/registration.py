@@ -45,9 +45,26 @@ class Decision:
     registered: tuple[RegisteredDocument, ...] = ()
 
 
-async def process_package(package: Package, register: LandRegister) -> Decision:
+async def receive(package: Package, register: LandRegister) -> bool:
+    """A ``tinglys`` package's reference is noted at receipt, per submitter, whatever its outcome; False when
+    the submitter has used it before (the package is then refused there and then). ``valider`` uses none."""
+    if package.operation is not Operation.TINGLYS:
+        return True
+    async with register.transaction() as tx:
+        return await tx.receive(package.sender_orgnr, package.innsendingsreferanse, register.clock())
+
+
+def _repeated(package: Package) -> Decision:
+    result = ControlResult(Control.INNSENDINGSREFERANSE_BRUKT, None, package.innsendingsreferanse)
+    return Decision(package.innsendingsreferanse, package.operation, Outcome.AVVIST, (result,))
+
+
+async def process_package(package: Package, register: LandRegister, *, received: bool = False) -> Decision:
     """Judge ``package`` against the register and register it when it passes and the operation is
-    ``tinglys``. All documents are written in one transaction: any failure leaves the register untouched."""
+    ``tinglys``. All documents are written in one transaction: any failure leaves the register untouched.
+    ``received``: the caller has already noted its reference (``receive``)."""
+    if not received and not await receive(package, register):
+        return _repeated(package)
     async with register.transaction() as tx:
         state = await tx.load_state(package)
         results = assess(package, state)
@@ -94,8 +111,9 @@ async def handle_submission(
     kartverket: Party = KARTVERKET,
 ) -> list[bytes]:
     """Answer one ``tinglysingsforsendelse``: the signed MOTTATT status, then the signed AVSLUTTET status
-    with the outcome. Raises Refusal when the sender's own signature fails, and SubmissionUnreadable when
-    the package is too broken to say whom to answer: neither can be answered safely."""
+    with the outcome; a reference the sender has used before gets only the AVSLUTTET/AVVIST status. Raises
+    Refusal when the sender's own signature fails, and SubmissionUnreadable when the package is too broken
+    to say whom to answer: neither can be answered safely."""
     root = _verified_root(tree, verifier)
     final: StatusReport | None
     try:
@@ -111,7 +129,6 @@ async def handle_submission(
         header = submission.header
         reference = submission.innsendingsreferanse
         final = None
-    received = signed_status(StatusReport(reference, MOTTATT), header, kartverket, register.clock(), credential)
     if final is None:
         package = Package(
             reference,
@@ -119,7 +136,13 @@ async def handle_submission(
             tuple(_signers_of(verifier, root, decoded) for decoded in submission.documents),
             header.sender.ident,
         )
-        decision = await process_package(package, register)
+        if not await receive(package, register):  # refused at receipt: never MOTTATT
+            repeated = _repeated(package)
+            final = StatusReport(reference, AVSLUTTET, repeated.outcome, repeated.results)
+            return [signed_status(final, header, kartverket, register.clock(), credential)]
+    received = signed_status(StatusReport(reference, MOTTATT), header, kartverket, register.clock(), credential)
+    if final is None:
+        decision = await process_package(package, register, received=True)
         final = StatusReport(reference, AVSLUTTET, decision.outcome, decision.results, decision.registered)
     return [received, signed_status(final, header, kartverket, register.clock(), credential)]
 

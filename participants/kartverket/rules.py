@@ -40,14 +40,12 @@ class RegisterState:
     units: set[str] = field(default_factory=set)
     owners: dict[str, list[Share]] = field(default_factory=dict)
     rights: dict[tuple[str, RightRef], Right] = field(default_factory=dict)
-    submission_seen: bool = False
 
     def copy(self) -> RegisterState:
         return RegisterState(
             units=set(self.units),
             owners={key: list(shares) for key, shares in self.owners.items()},
             rights=dict(self.rights),
-            submission_seen=self.submission_seen,
         )
 
     def active_rights(self, unit_key: str, kind: RightKind | None = None) -> list[Right]:
@@ -195,8 +193,6 @@ class _Judge:
 def assess(package: Package, state: RegisterState) -> list[ControlResult]:
     """Every failed control of ``package`` against ``state`` (which is left unchanged); empty means it passes."""
     judge = _Judge(package, state)
-    if state.submission_seen:
-        judge.fail(Control.INNSENDINGSREFERANSE_BRUKT, None, package.innsendingsreferanse)
     judge.collect_consents(package)
     for index, signed in enumerate(package.documents, start=1):
         judge.judge(index, signed)

@@ -91,7 +91,8 @@ rettigheter = Table(
 innsendingsreferanser = Table(
     "innsendingsreferanser",
     metadata,
+    # a reference is the submitter's own: two submitters may use the same one, neither may use one twice
+    Column("sender_orgnr", String(9), primary_key=True),
     Column("reference", String(100), primary_key=True),
-    Column("sender_orgnr", String(9), nullable=False, default=""),
     Column("received_at", DateTime(timezone=True), nullable=False),
 )

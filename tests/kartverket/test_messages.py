@@ -64,6 +64,23 @@ def _findings(root: etree._Element) -> list[tuple[str | None, str]]:
     ]
 
 
+async def test_a_repeated_reference_is_refused_at_receipt(
+    register, verifier, kartverket_credential, test_pki, status_schema
+):
+    await handle_submission(signed_package(test_pki), verifier, register, kartverket_credential)
+    documents = await register.document_count()
+
+    [final] = await handle_submission(signed_package(test_pki), verifier, register, kartverket_credential)
+
+    status = _read(final, verifier, status_schema)
+    assert (status.findtext("t:status", namespaces=NS), status.findtext("t:utfall", namespaces=NS)) == (
+        "AVSLUTTET",
+        "AVVIST",
+    )
+    assert _findings(status) == [(None, "INNSENDINGSREFERANSE_BRUKT")]
+    assert await register.document_count() == documents
+
+
 async def test_a_signed_package_is_registered_and_answered(
     register, verifier, kartverket_credential, test_pki, status_schema
 ):

@@ -86,6 +86,20 @@ async def test_a_repeated_submission_reference_is_refused(register):
     assert decision.registered == ()
 
 
+async def test_a_reference_is_the_submitters_own_and_used_at_receipt(register):
+    """A refused package uses up its reference too; another submitter's same reference is no repeat."""
+    documents = demo_documents()
+    documents[0] = replace(documents[0], signers=signed_by(DEMO_SALE.sellers[0].holder))
+    refused = await process_package(replace(package(documents), sender_orgnr="930000000"), register)
+    assert refused.outcome is Outcome.AVVIST
+    assert [r.control for r in refused.results] == [Control.HJEMMELSHAVER_HAR_IKKE_SIGNERT]
+
+    again = await process_package(replace(package(demo_documents()), sender_orgnr="930000000"), register)
+    assert [(r.control, r.document_index) for r in again.results] == [(Control.INNSENDINGSREFERANSE_BRUKT, None)]
+    other = await process_package(replace(package(demo_documents()), sender_orgnr="910000004"), register)
+    assert other.outcome is Outcome.TINGLYST
+
+
 async def test_valider_checks_without_registering(register):
     before = await register.extract(DEMO_SALE.unit)
     count = await register.document_count()
