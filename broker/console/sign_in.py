@@ -67,9 +67,8 @@ async def sign_in(ctx: ConsoleContext, username: str, password: str, client: str
         if wait.total_seconds() > 0:
             log.warning("console sign-in refused: backing off", extra={"username": username, "client": client})
             return SignInOutcome(retry_after_s=max(1, math.ceil(wait.total_seconds())))
-        user = await ConsoleUserRepository(uow.connection).get(username)
-    if user is not None and not user.active:
-        user = None
+        # Neither a disabled user nor the staff of a disabled participant: the same answer as a wrong password.
+        user = await ConsoleUserRepository(uow.connection).get_for_sign_in(username)
     matches = await verify_password(user.password_hash if user is not None else None, password)
     if user is None or not matches:
         async with UnitOfWork(ctx.engine) as uow:

@@ -3,6 +3,12 @@
 A session row is found by the sha256 of the id in the visitor's cookie, so the table alone (a backup, a
 read replica) never holds anything that signs anyone in. Expired sessions are ignored on read and
 deleted on the next sign-in.
+
+A participant's staff act for their participant: while it is disabled (``dsve participants disable``, or
+any registry write that sets it inactive) they cannot sign in, and their live sessions stop working. Both
+reads join the participant's ``active`` flag rather than asking a cache, so the change takes effect on the
+next request on every broker process, SQLite or PostgreSQL, and enabling it again lets the sessions that
+have not expired meanwhile work again.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker.store.dialect_insert import conflict_insert
-from broker.store.tables import console_sessions, console_users
+from broker.store.tables import console_sessions, console_users, participants
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +40,11 @@ class ConsoleSession:
     username: str
     csrf_token: str
     expires_at: datetime
+
+
+# An operator is bound to no participant; a participant's staff only while their participant is active.
+_OWN_PARTICIPANT = console_users.outerjoin(participants, participants.c.orgnr == console_users.c.orgnr)
+_PARTICIPANT_ACTIVE = sa.or_(console_users.c.orgnr.is_(None), participants.c.active.is_(True))
 
 
 def _user(row: sa.Row[Any]) -> ConsoleUser:
@@ -64,6 +75,16 @@ class ConsoleUserRepository:
         row = result.first()
         return _user(row) if row else None
 
+    async def get_for_sign_in(self, username: str) -> ConsoleUser | None:
+        """The user, if it is active and so is the participant it is bound to; None otherwise."""
+        result = await self._connection.execute(
+            sa.select(console_users)
+            .select_from(_OWN_PARTICIPANT)
+            .where(console_users.c.username == username, console_users.c.active.is_(True), _PARTICIPANT_ACTIVE)
+        )
+        row = result.first()
+        return _user(row) if row else None
+
     async def set_password_hash(self, username: str, password_hash: str, now: datetime) -> None:
         """Store a re-hash made with newer parameters (argon2 asks for it after a successful sign-in)."""
         await self._connection.execute(
@@ -83,14 +104,18 @@ class ConsoleUserRepository:
         )
 
     async def session_user(self, id_hash: str, now: datetime) -> tuple[ConsoleSession, ConsoleUser] | None:
-        """The live session with this id hash and its (active) user; None when expired, ended or disabled."""
+        """The live session with this id hash and its user; None when expired or ended, or when the user or
+        the participant it is bound to is disabled."""
         result = await self._connection.execute(
             sa.select(console_sessions.c.csrf_token, console_sessions.c.expires_at, console_users)
-            .join(console_users, console_users.c.username == console_sessions.c.username)
+            .select_from(
+                console_sessions.join(_OWN_PARTICIPANT, console_users.c.username == console_sessions.c.username)
+            )
             .where(
                 console_sessions.c.id_hash == id_hash,
                 console_sessions.c.expires_at > now,
                 console_users.c.active.is_(True),
+                _PARTICIPANT_ACTIVE,
             )
         )
         row = result.first()
