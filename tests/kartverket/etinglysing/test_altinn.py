@@ -10,56 +10,22 @@ from typing import Any
 import pytest
 
 from broker.xml.pki import TestPki
-from participants.kartverket.etinglysing.altinn import RESOURCE, AltinnReceiver, GrantTokens
-from participants.kartverket.etinglysing.container import pack, unpack
+from participants.kartverket.etinglysing.altinn import RESOURCE
+from participants.kartverket.etinglysing.container import pack
 from participants.kartverket.etinglysing.controls import Behandlingsutfall
-from participants.sdk.file_transfer_client import FileTransferClient
-from tests.filetransfer.conftest import BASE, KARTVERKET, MEGLER, READ, AltinnApi, start_altinn
-from tests.http.conftest import AUDIENCE
-from tests.kartverket.etinglysing.conftest import SCHEMA_DIR, Status, example, open_service, statuses
+from tests.filetransfer.conftest import KARTVERKET, MEGLER
+from tests.kartverket.etinglysing.conftest import example, open_service
+from tests.kartverket.etinglysing.over_altinn import answers, receiver_for, start_etinglysing_broker
 from tests.kartverket.etinglysing.test_manual import pant_on_restricted_unit
-
-STAGES = [None, "MOTTATT", "UKJENT_TEKNISK_FEIL", "UNDER_BEHANDLING", "AVSLUTTET"]
-
-
-async def _answers(api: AltinnApi, seen: set[str]) -> list[tuple[dict[str, Any], Status]]:
-    """The transfers Kartverket has sent the megler since ``seen``, each with its status, downloaded and confirmed."""
-    headers = await api.auth(MEGLER, READ)
-    listed = await api.client.get(BASE, params={"resourceId": RESOURCE, "status": "Published"}, headers=headers)
-    found = []
-    for transfer_id in await listed.json():
-        if transfer_id in seen:
-            continue
-        seen.add(transfer_id)
-        overview = await api.overview(MEGLER, transfer_id)
-        if overview["sender"] != f"0192:{KARTVERKET}":
-            continue
-        download = await api.client.get(f"{BASE}/{transfer_id}/download", headers=headers)
-        [status] = statuses([unpack(await download.read())])
-        await api.client.post(f"{BASE}/{transfer_id}/confirmdownload", headers=headers)
-        found.append((overview, status))
-    # the listing is in no particular order; a status tells where it stands
-    return sorted(found, key=lambda item: STAGES.index(item[1].saksstatus))
 
 
 @pytest.fixture
 async def world(aiohttp_client: Any, tmp_path: Path, test_pki: TestPki) -> Any:
-    api = await start_altinn(
-        aiohttp_client,
-        tmp_path,
-        test_pki,
-        f"sqlite+aiosqlite:///{tmp_path / 'broker.db'}",
-        schema_sets=(("etinglysing", SCHEMA_DIR / "schema"),),
-    )
-    configured = await api.configure(
-        resource=RESOURCE, schemaSet="etinglysing", maxFileTransferSize=10_000_000, fileTransferTimeToLive="P30D"
-    )
-    assert configured.status == 200, await configured.text()
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'broker.db'}"
+    api = await start_etinglysing_broker(aiohttp_client, tmp_path, test_pki, database_url)
     (tmp_path / "kartverket").mkdir()
     register, service = await open_service(tmp_path / "kartverket")
-    tokens = GrantTokens(str(api.client.make_url("/token")), KARTVERKET, test_pki.credential(KARTVERKET), AUDIENCE)
-    client = FileTransferClient(str(api.client.make_url("")), tokens, api.client.session)
-    yield api, AltinnReceiver(client, service, KARTVERKET)
+    yield api, receiver_for(api, service, test_pki)
     await register.close()
 
 
@@ -75,13 +41,13 @@ async def test_a_forsendelse_through_the_broker_is_answered_on_every_status_chan
     assert await receiver.poll_once() == 1
     assert await receiver.poll_once() == 0  # confirmed: not handled twice
     seen: set[str] = {sent}
-    answers = await _answers(api, seen)
-    assert [(s.saksstatus, s.utfall) for _, s in answers] == [
+    got = await answers(api, seen)
+    assert [(s.saksstatus, s.utfall) for _, s in got] == [
         ("MOTTATT", "UAVKLART"),
         ("UNDER_BEHANDLING", "UAVKLART"),
         ("AVSLUTTET", "TINGLYST"),
     ]
-    overview, final = answers[-1]
+    overview, final = got[-1]
     assert final.documents == [("1", 2026, 1, "200", [("minReferanse#1", 1)])]
     assert overview["propertyList"] == {"operation": "sendTilTinglysing", "innsendingId": "1010001"}
     assert overview["sendersFileTransferReference"] == "sak-4711"
@@ -94,7 +60,7 @@ async def test_a_forsendelse_through_the_broker_is_answered_on_every_status_chan
         MEGLER, [KARTVERKET], pack("hentStatus.xml", asked), properties={"operation": "hentStatus"}, resource=RESOURCE
     )
     await receiver.poll_once()
-    [(_, status)] = await _answers(api, seen)
+    [(_, status)] = await answers(api, seen)
     assert (status.innsending_id, status.saksstatus, status.utfall) == ("1010001", "AVSLUTTET", "TINGLYST")
 
 
@@ -122,7 +88,7 @@ async def test_an_invalid_file_is_refused_by_the_broker_and_valider_is_answered(
         )
     )
     await receiver.poll_once()
-    [(overview, status)] = await _answers(api, seen)
+    [(overview, status)] = await answers(api, seen)
     assert overview["propertyList"] == {"operation": "valider"}
     assert (status.saksstatus, status.codes) == (None, {"RETTSSTIFTELSESTYPE_IKKE_TILLATT"})
 
@@ -139,14 +105,14 @@ async def test_a_case_officers_decision_reaches_the_sender(world: Any) -> None:
         )
     }
     await receiver.poll_once()
-    assert [s.saksstatus for _, s in await _answers(api, seen)] == ["MOTTATT", "UNDER_BEHANDLING"]
+    assert [s.saksstatus for _, s in await answers(api, seen)] == ["MOTTATT", "UNDER_BEHANDLING"]
     await receiver.service.decide(1010001, Behandlingsutfall.NEKTET)
     assert await receiver.poll_once() == 0
-    [(overview, final)] = await _answers(api, seen)
+    [(overview, final)] = await answers(api, seen)
     assert (final.saksstatus, final.utfall, overview["propertyList"]["innsendingId"]) == (
         "AVSLUTTET",
         "NEKTET",
         "1010001",
     )
     await receiver.poll_once()
-    assert await _answers(api, seen) == []  # sent once
+    assert await answers(api, seen) == []  # sent once
