@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -30,10 +29,10 @@ async def impatient(tmp_path: Path, test_pki: TestPki) -> AsyncIterator[Served]:
         yield running
 
 
-async def _stall(port: int, head: str, *, wait_s: float = 5.0) -> tuple[bytes, float, bool]:
-    """Send ``head`` and three body bytes, then nothing: the answer, how long it took, and whether it closed."""
+async def _stall(port: int, head: str, *, wait_s: float = 60.0) -> tuple[bytes, bool]:
+    """Send ``head`` and three body bytes, then nothing: the answer, and whether the server closed the connection
+    (``wait_s``, far above the body deadline, only bounds a broken build: without a deadline it stays open)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    started = time.monotonic()
     writer.write(head.encode() + b"Content-Length: 5000\r\n\r\nabc")
     await writer.drain()
     try:
@@ -41,10 +40,10 @@ async def _stall(port: int, head: str, *, wait_s: float = 5.0) -> tuple[bytes, f
         while True:
             chunk = await asyncio.wait_for(reader.read(65536), wait_s)
             if not chunk:
-                return answer, time.monotonic() - started, True
+                return answer, True
             answer += chunk
     except TimeoutError:
-        return answer, time.monotonic() - started, False
+        return answer, False
     finally:
         writer.close()
 
@@ -60,9 +59,9 @@ def _heads(token: str) -> dict[str, str]:
 
 @pytest.mark.parametrize("endpoint", ["messages", "token", "console-login"])
 async def test_a_stalled_body_is_answered_408_and_closed(impatient: Served, endpoint: str) -> None:
-    answer, took, closed = await _stall(impatient.port, _heads(impatient.token(BANK))[endpoint])
+    answer, closed = await _stall(impatient.port, _heads(impatient.token(BANK))[endpoint])
     assert re.match(rb"HTTP/1.1 408", answer), answer[:300]
-    assert closed and took < BODY_TIMEOUT_S + 3
+    assert closed
 
 
 # ----- `dsve serve`: the settings reach the server it runs -----
@@ -75,22 +74,25 @@ def serve_process(tmp_path: Path, test_pki: TestPki) -> Iterator[int]:
         yield port
 
 
-def _closed_within(port: int, first: bytes, limit_s: float) -> float:
+# Ten times the settings below and under the defaults (15 s idle, 30 s body): a connection closed within it was
+# closed by the settings, however loaded the machine; how soon is not this test's business.
+CLOSED_WITHIN_S = 10
+
+
+def _closed(port: int, first: bytes) -> None:
     with socket.create_connection(("127.0.0.1", port)) as sock:
-        started = time.monotonic()
-        sock.settimeout(limit_s)
+        sock.settimeout(CLOSED_WITHIN_S)
         if first:
             sock.sendall(first)
         try:
             while sock.recv(65536):
                 pass
         except TimeoutError:
-            pytest.fail(f"the connection was still open after {limit_s} s")
-        return time.monotonic() - started
+            pytest.fail(f"the connection was still open after {CLOSED_WITHIN_S} s")
 
 
 def test_serve_bounds_idle_connections_and_stalled_bodies(serve_process: int) -> None:
-    assert _closed_within(serve_process, b"", 5) < 4  # a connection that never sends a request
-    assert _closed_within(serve_process, b"GET /healthz HTTP/1.1\r\nHo", 5) < 4  # headers that stop
+    _closed(serve_process, b"")  # a connection that never sends a request
+    _closed(serve_process, b"GET /healthz HTTP/1.1\r\nHo")  # headers that stop
     stalled = b"POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-    assert _closed_within(serve_process, stalled + b"Content-Length: 5000\r\n\r\nabc", 5) < 4
+    _closed(serve_process, stalled + b"Content-Length: 5000\r\n\r\nabc")
