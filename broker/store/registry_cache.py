@@ -10,8 +10,12 @@ The cache answers only while its listening connection is up. When the connection
 itself and every lookup reads the store until it listens again. A notification that arrives while a read
 is in flight keeps that read out of the cache, so an older read never hides a newer change. A submission
 checked in the moment between a change's commit and its notification is one that raced the change, which
-the uncached read did not prevent either. SQLite (the embedded default) is never cached: its lookup is a
-call inside the process, not a round trip.
+the uncached read did not prevent either.
+
+SQLite (the embedded default) has no notifications. There the cache answers only ``lookup_current``, the
+question every authenticated request asks, after reading the registry's change counter
+(``registry_version.py``): one trip instead of a transaction. The group commit's batch reads its parties
+inside its own write transaction on SQLite, where that read is one statement among its others.
 """
 
 from __future__ import annotations
@@ -19,15 +23,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from broker.domain.participants import Participant
 from broker.periodic import cancel_and_wait
+from broker.store.engine import SQLITE_BUSY_TIMEOUT_MS
 from broker.store.outages import note_store_outage
 from broker.store.participant_repository import ParticipantRepository
+from broker.store.registry_version import RegistryVersion
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +61,8 @@ class RegistryCache:
         self._task: asyncio.Task[None] | None = None
         self.hits = 0
         self.reads = 0
+        self._version = _version_reader(engine)
+        self._seen_version: int | None = None
 
     @property
     def listening(self) -> bool:
@@ -71,7 +79,43 @@ class RegistryCache:
     async def stop(self) -> None:
         task, self._task = self._task, None
         await cancel_and_wait(task)
+        if self._version is not None:
+            await self._version.close()
         self._forget()
+
+    async def lookup_current(self, orgnr: str, read: Callable[[], Awaitable[Participant | None]]) -> Participant | None:
+        """The participant ``orgnr`` as the store holds it now: from the cache when the cache is known to be
+        current (PostgreSQL: listening; SQLite: the change counter has not moved), else ``read()``."""
+        trusted = await self._current()
+        if trusted and orgnr in self._entries:
+            self.hits += 1
+            return self._entries[orgnr]
+        generation = self._generation
+        self.reads += 1
+        participant = await read()
+        # A change after the counter was read makes the next lookup see a new number and start over.
+        if trusted and generation == self._generation:
+            if len(self._entries) >= MAX_ENTRIES:
+                self._entries.clear()
+            self._entries[orgnr] = participant
+        return participant
+
+    async def _current(self) -> bool:
+        if self._version is None:
+            return self.listening
+        try:
+            version = await self._version.read()
+        except Exception as exc:
+            if not note_store_outage(exc):
+                log.warning("registry cache: cannot read the registry's change counter; reading the store")
+            self._forget()
+            return False
+        if version is None:
+            return False
+        if version != self._seen_version:
+            self._forget()
+            self._seen_version = version
+        return True
 
     def peek(self, orgnr: str) -> tuple[bool, Participant | None]:
         """``(True, participant or None)`` when the cache knows the answer for ``orgnr``; ``(False, None)``
@@ -141,3 +185,13 @@ class RegistryCache:
                 self._forget()
                 with contextlib.suppress(Exception):
                     await driver.remove_listener(CHANNEL, self._changed)
+
+
+def _version_reader(engine: AsyncEngine) -> RegistryVersion | None:
+    """A reader of the change counter for an SQLite file; None for PostgreSQL and in-memory SQLite (whose
+    database another connection cannot see)."""
+    url = engine.url
+    database = url.database or ""
+    if url.get_backend_name() != "sqlite" or database in ("", ":memory:") or "memory" in database:
+        return None
+    return RegistryVersion(database, SQLITE_BUSY_TIMEOUT_MS / 1000)

@@ -64,6 +64,15 @@ participants = sa.Table(
     sa.Column("updated_at", UTC_TIMESTAMP, nullable=False),
 )
 
+# One row, bumped by a trigger on every change to participants (SQLite; PostgreSQL notifies instead):
+# the embedded broker's registry cache reads it to know whether what it holds is still true.
+registry_version = sa.Table(
+    "registry_version",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("n", sa.BigInteger, nullable=False),
+)
+
 messages = sa.Table(
     "messages",
     metadata,

@@ -1,10 +1,9 @@
 """Is the caller still an active participant? Asked on every authenticated request.
 
 An access token is a signed statement that lives for minutes; disabling a participant must take effect on
-its next request, on every broker process, not when its token expires. PostgreSQL: the answer comes from
-the registry cache, which every process clears when the participants table notifies a change, so a hit
-costs no round trip. SQLite (one process, and the ``dsve participants`` command writes the same file): one
-indexed read in the process.
+its next request, on every broker process, not when its token expires. The answer comes from the registry
+cache when the cache knows it is current (PostgreSQL: every process clears it when the participants table
+notifies a change; SQLite: the registry's change counter, one read, has not moved), else from the store.
 """
 
 from __future__ import annotations
@@ -15,15 +14,10 @@ from broker.usecases.services import Services
 
 
 async def caller_is_active(services: Services, orgnr: str) -> bool:
+    async def read() -> Participant | None:
+        async with UnitOfWork(services.engine) as uow:
+            return await uow.participants.get(orgnr)
+
     registry = services.registry
-    participant: Participant | None
-    if registry is not None:
-        known, participant = registry.peek(orgnr)
-        if known:
-            return participant is not None and participant.active
-    async with UnitOfWork(services.engine) as uow:
-        if registry is not None:
-            participant = (await registry.get_many(uow.participants, [orgnr])).get(orgnr)
-        else:
-            participant = await uow.participants.get(orgnr)
+    participant = await (read() if registry is None else registry.lookup_current(orgnr, read))
     return participant is not None and participant.active

@@ -1,6 +1,6 @@
 """The group commit's registry cache: hits between batches, cleared by the database's notification on any
 change (made on another connection, as the CLI or another broker process would), bypassed while it does
-not listen, and never used on SQLite."""
+not listen; on SQLite only the caller check uses it, kept true by the registry's change counter."""
 
 from __future__ import annotations
 
@@ -114,7 +114,7 @@ async def test_without_its_listening_connection_the_cache_reads_the_store(postgr
         await operator.dispose()
 
 
-async def test_sqlite_is_never_cached(tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_sqlite_batches_never_use_the_cache(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from broker.store import migrate
     from broker.store.engine import create_engine
 
@@ -130,6 +130,67 @@ async def test_sqlite_is_never_cached(tmp_path) -> None:  # type: ignore[no-unty
         await _register(engine, active=False)  # no notification on SQLite: the next lookup reads it
         assert not (await _lookup(engine, cache, BANK))[BANK].active
         assert cache.hits == 0
+    finally:
+        await cache.stop()
+        await engine.dispose()
+
+
+async def test_sqlite_caller_lookups_hit_until_any_connection_changes_the_registry(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from broker.store import migrate
+    from broker.store.engine import create_engine
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'broker.db'}"
+    await migrate.upgrade(url)
+    broker, operator = create_engine(url), create_engine(url)  # the operator: `dsve participants` elsewhere
+    cache = RegistryCache(broker)
+
+    async def current(orgnr: str = BANK):  # type: ignore[no-untyped-def]
+        async def read():  # type: ignore[no-untyped-def]
+            async with UnitOfWork(broker) as uow:
+                return await uow.participants.get(orgnr)
+
+        return await cache.lookup_current(orgnr, read)
+
+    try:
+        await cache.start()
+        await _register(operator)
+        assert (await current()).active
+        assert (await current()).active
+        assert (cache.reads, cache.hits) == (1, 1)
+
+        await _register(operator, active=False)  # committed by another connection: seen at the next lookup
+        assert not (await current()).active
+        assert cache.reads == 2
+        assert await current(MEGLER) is None  # an unknown orgnr is remembered too ...
+        await _register(operator, orgnr=MEGLER, name="Megler AS")
+        assert (await current(MEGLER)) is not None  # ... until a registration
+        async with operator.begin() as conn:  # SQL typed by an operator bumps the counter as well
+            await conn.exec_driver_sql("UPDATE participants SET active = 1 WHERE orgnr = ?", (BANK,))
+        assert (await current()).active
+    finally:
+        await cache.stop()
+        await broker.dispose()
+        await operator.dispose()
+
+
+async def test_sqlite_without_the_counter_row_reads_the_store(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from broker.store import migrate
+    from broker.store.engine import create_engine
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'broker.db'}"
+    await migrate.upgrade(url)
+    engine = create_engine(url)
+    async with engine.begin() as conn:  # a database whose counter nobody keeps must not be trusted
+        await conn.exec_driver_sql("DELETE FROM registry_version")
+    cache = RegistryCache(engine)
+
+    async def read():  # type: ignore[no-untyped-def]
+        return None
+
+    try:
+        await cache.lookup_current(BANK, read)
+        await cache.lookup_current(BANK, read)
+        assert (cache.reads, cache.hits) == (2, 0)
     finally:
         await cache.stop()
         await engine.dispose()
