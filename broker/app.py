@@ -20,6 +20,7 @@ from aiohttp import web
 
 from broker.app_keys import (
     ACCESS_TOKENS,
+    CASE_DESK,
     CONNECTIONS,
     GRANT_POLICY,
     LIFECYCLE,
@@ -40,6 +41,7 @@ from broker.auth.access_tokens import AccessTokens
 from broker.auth.broker_key import load_or_create_token_key
 from broker.auth.grant import GrantPolicy
 from broker.config import Settings
+from broker.console.case_desk import CaseDesk
 from broker.console.property_index import PropertyIndexer
 from broker.console.setup import setup_console
 from broker.domain.clock import utc_now
@@ -91,8 +93,10 @@ def create_app(
     *,
     transport: Transport | None = None,
     clock: Callable[[], datetime] = utc_now,
+    case_desk: CaseDesk | None = None,
 ) -> web.Application:
-    """The broker as an aiohttp application. ``transport`` replaces the one the settings name (tests)."""
+    """The broker as an aiohttp application. ``transport`` replaces the one the settings name (tests);
+    ``case_desk`` connects the console to a registry's manual handling (``broker.console.case_desk``)."""
     settings = settings or Settings.from_env()
     with needed("the database URL cannot be used", "DSVE_DATABASE_URL", _DATABASE_REMEDY):
         engine = create_engine(settings.effective_database_url)
@@ -194,6 +198,8 @@ def create_app(
     app[MAINTENANCE] = StoreMaintenance(engine, settings.store_maintenance_interval_s)
     app[READINESS] = [_transport_check(bus)]
     app[SCRAPE_HOOKS] = [_backlog_hook(relay, metrics)]
+    if case_desk is not None:
+        app[CASE_DESK] = case_desk
     app[METRICS_ACCESS] = MetricsAccess(token=settings.metrics_token, listen=settings.metrics_listen)
     if settings.metrics_listen is not None:
         app.cleanup_ctx.append(metrics_listener(*settings.metrics_listen))

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from broker.auth.access_tokens import AccessTokens
 from broker.auth.grant import GrantPolicy
+from broker.console.case_desk import CaseDesk
 from broker.console.context import ConsoleContext
 from broker.console.property_index import PropertyIndexer
 from broker.events.webhook_dispatcher import WebhookDispatcher
@@ -47,3 +48,5 @@ CONSOLE = web.AppKey("console", ConsoleContext)
 PROPERTY_INDEXER = web.AppKey("console_property_indexer", PropertyIndexer)
 # On the broker's app: the console's sub-application, for tools that need its parts (the benchmark).
 CONSOLE_APP = web.AppKey("console_app", web.Application)
+# A registry's case officers' desk (the Kartverket simulator's manual handling), when one is connected.
+CASE_DESK = web.AppKey("case_desk", CaseDesk)

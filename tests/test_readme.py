@@ -29,3 +29,15 @@ def test_ci_runs_the_readmes_test_command() -> None:
     assert test_command in commands
     assert "python -m pip install -q -e '.[test]'" in ci and "python -m pytest" in ci
     assert "python -m mypy" in ci
+
+
+def test_every_etinglysing_control_is_in_the_readmes_table_of_codes() -> None:
+    """Each kodeverdi the simulator gives says there what Kartverket check it stands for, or that none is known."""
+    from participants.kartverket.etinglysing.controls import Kontroll
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("| our `kodeverdi` |") :].split("\n\n", 1)[0]
+    rows = {name: line for line in table.splitlines() for name in re.findall(r"`([A-Z_]+)`", line)}
+    assert {k.name for k in Kontroll} - set(rows) == set()
+    for kontroll in Kontroll:
+        assert f"| {kontroll.utfall.value} |" in rows[kontroll.name], kontroll.name

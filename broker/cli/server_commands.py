@@ -39,6 +39,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from broker.app import create_app
     from broker.config import Settings
+    from broker.console.case_desk import load_case_desk
     from broker.logging import configure_logging
     from broker.startup import StartupError
 
@@ -56,7 +57,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"dsve serve: cannot start: {exc}", file=sys.stderr)
         return 2
     try:
-        app = create_app(settings)
+        app = create_app(settings, case_desk=load_case_desk())
     except StartupError as exc:
         print(f"dsve serve: cannot start: {exc}", file=sys.stderr)
         return 2

@@ -26,6 +26,7 @@ from broker.console.views import (
     cases,
     conversations,
     dead_letters,
+    manual_handling,
     message,
     overview,
     participants,
@@ -47,6 +48,7 @@ ROUTE_TABLES = (
     webhooks.routes,
     transfers.routes,
     conversations.routes,
+    manual_handling.routes,
 )
 
 
