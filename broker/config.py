@@ -122,6 +122,7 @@ class Settings:
     outbox_high_water: int = 500
     schema_sets: tuple[tuple[str, Path], ...] = ()
     identifier_checks: str = ""
+    accept_test_identifiers: bool = False
     conversation_rules: str = ""
     webhook_allow_loopback: bool = False
     webhook_max_attempts: int = 10
@@ -198,6 +199,7 @@ class Settings:
             outbox_high_water=_env_int(env, "DSVE_OUTBOX_HIGH_WATER", 500),
             schema_sets=_schema_sets(env.get("DSVE_SCHEMA_SETS", "")),
             identifier_checks=env.get("DSVE_IDENTIFIER_CHECKS", "").strip(),
+            accept_test_identifiers=_env_bool(env, "DSVE_ACCEPT_TEST_IDENTIFIERS", False),
             conversation_rules=env.get("DSVE_CONVERSATION_RULES", "").strip(),
             webhook_allow_loopback=_env_bool(env, "DSVE_WEBHOOK_ALLOW_LOOPBACK", False),
             webhook_max_attempts=_env_int(env, "DSVE_WEBHOOK_MAX_ATTEMPTS", 10),

@@ -66,3 +66,31 @@ def test_account_numbers() -> None:
 def test_masking_shows_only_the_birth_date() -> None:
     assert mask_fodselsnummer("15889210181") == "158892*****"
     assert "10181" not in mask_fodselsnummer("15889210181")
+
+
+@pytest.mark.parametrize("number", ["02013299997", "30108299920", "30108299939"])
+def test_numbers_issued_from_2032_may_have_any_first_control_digit_of_remainder_0_to_3(number: str) -> None:
+    # Skatteetaten's worked examples ("Nytt fødselsnummer fra 2032"): 30108299939 has k1 = 3, remainder 1.
+    assert is_valid_fodselsnummer(number)
+
+
+def test_the_2032_rule_still_bounds_the_first_control_digit_and_keeps_the_second() -> None:
+    # 301082999 has the weighted sum 196 (remainder 9): k1 may be 2, 3, 4 or 5 (remainders 0-3), nothing else.
+    accepted = [k1 for k1 in range(10) if (n := with_k2("301082999" + str(k1))) and is_valid_fodselsnummer(n)]
+    assert accepted == [2, 3, 4, 5]
+    assert not is_valid_fodselsnummer("30108299921")  # k1 fine, k2 wrong: the second digit has one value only
+    assert not is_valid_fodselsnummer("30108299960")  # k1 = 6 leaves remainder 4
+
+
+def with_k2(first_ten: str) -> str | None:
+    from broker.domain.identifiers import _FNR_WEIGHTS_2, _mod11
+
+    k2 = _mod11(first_ten, _FNR_WEIGHTS_2)
+    return None if k2 is None else first_ten + str(k2)
+
+
+def test_an_account_number_in_its_printed_grouping() -> None:
+    assert is_valid_account_number("8601.11.17947") and is_valid_account_number("8601 11 17947")
+    assert not is_valid_account_number("8601.11.17948")
+    assert not is_valid_account_number("8601.11 17947") and not is_valid_account_number("860.111.17947")
+    assert not is_valid_account_number("111.22.33333")  # the official example's placeholder: ten digits

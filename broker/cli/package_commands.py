@@ -53,7 +53,9 @@ def package_validate_command(args: argparse.Namespace) -> int:
         print(f"dsve validate: schema set {set_name}: {why}", file=sys.stderr)
         return EXIT_USAGE
     if policy is not None:
-        validator = PackageValidator(validator.schema_set, validator.limits, validator.zip_limits, policy)
+        validator = PackageValidator(
+            validator.schema_set, validator.limits, validator.zip_limits, policy, validator.accept_test_identifiers
+        )
     reports: list[tuple[str, PackageReport]] = []
     for raw in args.paths:
         path = Path(raw)

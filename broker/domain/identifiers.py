@@ -15,11 +15,16 @@ _FNR_WEIGHTS_2 = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
 _ACCOUNT_WEIGHTS = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
 
 
-def _mod11(digits: str, weights: tuple[int, ...]) -> int | None:
-    """The mod-11 check digit for ``digits``, or None where none exists (remainder 1)."""
+def _weighted(digits: str, weights: tuple[int, ...]) -> int:
     # On the ASCII codes: each code is the digit + 48, so subtract 48 × the weights once (hot path of
     # `dsve validate`, which checks every identifier of every file).
-    remainder = (sum(map(mul, digits.encode("ascii"), weights)) - 48 * sum(weights[: len(digits)])) % 11
+    total: int = sum(map(mul, digits.encode("ascii"), weights))
+    return total - 48 * sum(weights[: len(digits)])
+
+
+def _mod11(digits: str, weights: tuple[int, ...]) -> int | None:
+    """The mod-11 check digit for ``digits``, or None where none exists (remainder 1)."""
+    remainder = _weighted(digits, weights) % 11
     if remainder == 0:
         return 0
     check = 11 - remainder
@@ -36,7 +41,13 @@ def is_valid_orgnr(value: str) -> bool:
 
 @lru_cache(maxsize=8192)
 def is_valid_account_number(value: str) -> bool:
-    """An 11-digit Norwegian bank account number with a mod-11 check digit."""
+    """An 11-digit Norwegian bank account number with a mod-11 check digit.
+
+    Also in its printed grouping ``1234.56.78903`` (or with spaces), which schemas that type the field as a
+    plain string let through: the grouping is how account numbers are written, so it is no mistake.
+    """
+    if len(value) == 13 and value[4] == value[7] and value[4] in ". ":
+        value = value[:4] + value[5:7] + value[8:]
     if len(value) != 11 or not (value.isascii() and value.isdigit()):
         return False
     return _mod11(value[:10], _ACCOUNT_WEIGHTS) == int(value[10])
@@ -56,14 +67,21 @@ def _plausible_birth_date(value: str) -> bool:
 
 @lru_cache(maxsize=8192)
 def is_valid_fodselsnummer(value: str) -> bool:
-    """An 11-digit personal number (fødselsnummer, D-number or synthetic test number) with both check digits."""
+    """An 11-digit personal number (fødselsnummer, D-number or synthetic test number) with both check digits.
+
+    Both control-digit rules are accepted, as Skatteetaten asks of every system that checks them ("Nytt
+    fødselsnummer fra 2032", Folkeregisteret's API documentation): numbers issued before 2032 have the one
+    first control digit k1 that leaves remainder 0 (mod 11, weights 3 7 6 1 8 9 4 5 2, k1 weighted 1); numbers
+    issued from 1 January 2032 may have any k1 that leaves remainder 0, 1, 2 or 3. The second control digit k2
+    (weights 5 4 3 2 7 6 5 4 3 2 over the first ten digits) is computed as before under both rules.
+    """
     if len(value) != 11 or not (value.isascii() and value.isdigit()):
         return False
     if not _plausible_birth_date(value):
         return False
-    k1 = _mod11(value[:9], _FNR_WEIGHTS_1)
-    k2 = _mod11(value[:10], _FNR_WEIGHTS_2)
-    return k1 == int(value[9]) and k2 == int(value[10])
+    if (_weighted(value[:9], _FNR_WEIGHTS_1) + int(value[9])) % 11 > 3:
+        return False
+    return _mod11(value[:10], _FNR_WEIGHTS_2) == int(value[10])
 
 
 def with_orgnr_check_digit(first_eight: str) -> str | None:

@@ -91,7 +91,7 @@ class SetMapping:
     description: str
     namespace: str
     type_key: str | None
-    identifiers: tuple[tuple[str, str], ...]
+    identifiers: tuple[tuple[str, str, bool], ...]
     identifier_default: str
     types: Mapping[str, TypeMapping]
     source: Source | None
@@ -209,7 +209,9 @@ def load_mapping(path: Path) -> SetMapping:
     for index, entry in enumerate(raw.get("identifiers", [])):
         if not isinstance(entry, dict) or entry.get("kind") not in IDENTIFIER_KINDS or "path" not in entry:
             raise MappingError(f"{path}: identifiers[{index}] needs a path and a kind of {', '.join(IDENTIFIER_KINDS)}")
-        identifiers.append((str(entry["path"]), str(entry["kind"])))
+        if not isinstance(entry.get("party", False), bool):
+            raise MappingError(f"{path}: identifiers[{index}].party must be true or false")
+        identifiers.append((str(entry["path"]), str(entry["kind"]), bool(entry.get("party", False))))
     types_raw = raw.get("types", {})
     if not isinstance(types_raw, dict) or not types_raw:
         raise MappingError(f"{path}: no [types]")

@@ -77,11 +77,27 @@ class PackageValidator:
         limits: XmlLimits | None = None,
         zip_limits: ZipLimits | None = None,
         identifier_policy: Mapping[str, str] | None = None,
+        accept_test_identifiers: bool = False,
     ) -> None:
         self.schema_set = schema_set
         self.limits = limits or XmlLimits()
         self.zip_limits = zip_limits or ZipLimits()
         self.identifier_policy = dict(identifier_policy or {})
+        self.accept_test_identifiers = accept_test_identifiers
+
+    def _check_xml_part(
+        self, name: str, data: bytes, expected: TypeMapping | None = None, schema_name: str | None = None
+    ) -> PartReport:
+        """One XML part against the set, by this validator's identifier policy."""
+        return self.schema_set.check_xml(
+            name,
+            data,
+            self.limits,
+            self.identifier_policy,
+            expected=expected,
+            schema_name=schema_name,
+            test_identifiers=self.accept_test_identifiers,
+        )
 
     # -- the manifest ------------------------------------------------------------------------------------
 
@@ -197,10 +213,10 @@ class PackageValidator:
 
     def _check_part(self, mapping: TypeMapping, rule: FileRule, name: str, data: bytes) -> PartReport:
         if rule.kind == "xml":
-            return self.schema_set.check_xml(name, data, self.limits, self.identifier_policy, schema_name=rule.schema)
+            return self._check_xml_part(name, data, schema_name=rule.schema)
         if mapping.schema is None:
             return PartReport(name, mapping.name)
-        return self.schema_set.check_xml(name, data, self.limits, self.identifier_policy, expected=mapping)
+        return self._check_xml_part(name, data, expected=mapping)
 
     def _check_parties(self, sender: str | None, recipients: Sequence[str], report: PackageReport) -> None:
         named_sender = report.routing.get("sender")
@@ -292,7 +308,7 @@ class PackageValidator:
         except ArchiveError as exc:
             report.errors.extend(exc.findings)
             return None
-        part = self.schema_set.check_xml(xml_entries[0].filename, data, self.limits, self.identifier_policy)
+        part = self._check_xml_part(xml_entries[0].filename, data)
         found = self.schema_set.mapping.types.get(part.message_type or "")
         if found is None:
             report.absorb(part)
@@ -310,7 +326,7 @@ class PackageValidator:
         mapping = self._type_from_manifest(properties, report)
         if self.schema_set.mapping.type_key is not None and mapping is None:
             return report
-        part = self.schema_set.check_xml(name, data, self.limits, self.identifier_policy, expected=mapping)
+        part = self._check_xml_part(name, data, expected=mapping)
         if mapping is None:
             mapping = self.schema_set.mapping.types.get(part.message_type or "")
         if mapping is not None:

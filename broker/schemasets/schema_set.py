@@ -49,7 +49,8 @@ class SchemaSet:
             }
         )
         self.identifier_fields = tuple(
-            IdentifierField(compile_field_path(path, namespace), kind) for path, kind in mapping.identifiers
+            IdentifierField(compile_field_path(path, namespace), kind, party)
+            for path, kind, party in mapping.identifiers
         )
 
     @property
@@ -106,10 +107,11 @@ class SchemaSet:
         identifier_policy: Mapping[str, str],
         expected: TypeMapping | None = None,
         schema_name: str | None = None,
+        test_identifiers: bool = False,
     ) -> PartReport:
         """Check one XML part: as the type ``expected`` (its root, schema, routing) or against ``schema_name``.
 
-        With neither, the type comes from the root element.
+        With neither, the type comes from the root element. ``test_identifiers``: see ``check_identifier_fields``.
         """
         try:
             tree = parse_xml(data, limits)
@@ -166,7 +168,9 @@ class SchemaSet:
             return report
         report.errors.extend(Finding.from_issue(file, issue) for issue in schema_issues(tree, compiled, locator))
         policy = {kind: identifier_policy.get(kind, self.mapping.identifier_default) for kind in IDENTIFIER_KINDS}
-        errors, warnings = check_identifier_fields(file, root, locator, self.identifier_fields, policy)
+        errors, warnings = check_identifier_fields(
+            file, root, locator, self.identifier_fields, policy, test_identifiers
+        )
         report.errors.extend(errors)
         report.warnings.extend(warnings)
         return report

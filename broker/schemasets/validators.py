@@ -24,7 +24,12 @@ def build_validators(settings: Settings) -> Validators:
     loaded = load_sets(settings.data_dir, settings.schema_sets)
     return Validators(
         {
-            name: PackageValidator(schema_set, settings.limits, identifier_policy=policy)
+            name: PackageValidator(
+                schema_set,
+                settings.limits,
+                identifier_policy=policy,
+                accept_test_identifiers=settings.accept_test_identifiers,
+            )
             for name, schema_set in loaded.sets.items()
         },
         loaded.problems,

@@ -17,7 +17,7 @@ def _configured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     require_third_party()
     monkeypatch.setenv("DSVE_SCHEMA_SETS", f"dsve={DSVE_SPEC}")
     monkeypatch.setenv("DSVE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("DSVE_IDENTIFIER_CHECKS", "foedselsnummer=warn,kontonummer=warn,kid=warn,orgnr=warn")
+    monkeypatch.setenv("DSVE_ACCEPT_TEST_IDENTIFIERS", "on")  # the examples' placeholder numbers
 
 
 def test_an_xml_with_its_message_type_and_properties(capsys: pytest.CaptureFixture[str]) -> None:
@@ -46,3 +46,15 @@ def test_an_unconfigured_set_is_a_usage_error(
     monkeypatch.delenv("DSVE_SCHEMA_SETS")
     assert main(["validate", "--set", "etinglysing", str(DSVE_EXAMPLES / "restgjeldssvar_1.0.xml")]) == 2
     assert "not configured" in capsys.readouterr().err
+
+
+def test_the_examples_placeholders_are_refused_without_the_test_setting(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    xml = str(DSVE_EXAMPLES / "intensjonfrabank-example.xml")
+    assert main(["validate", "--message-type", "IntensjonFraBank", xml]) == 0
+    assert "warning: " in capsys.readouterr().out
+    monkeypatch.delenv("DSVE_ACCEPT_TEST_IDENTIFIERS")
+    assert main(["validate", "--message-type", "IntensjonFraBank", xml]) == 1
+    out = capsys.readouterr().out
+    assert "(rule:foedselsnummer)" in out and "123450*****" in out and "12345002211" not in out

@@ -57,7 +57,7 @@ def test_field_paths_name_attributes_without_a_namespace() -> None:
 @pytest.mark.parametrize("name", VALID_EXAMPLES)
 def test_valid_official_examples_pass_the_dsve_set(name: str) -> None:
     schema_set = open_set("dsve", DSVE_SPEC)
-    report = schema_set.check_xml(name, (DSVE_EXAMPLES / name).read_bytes(), XmlLimits(), LENIENT)
+    report = schema_set.check_xml(name, (DSVE_EXAMPLES / name).read_bytes(), XmlLimits(), {}, test_identifiers=True)
     assert report.errors == []
     assert report.message_type is not None
     # Routing fields come from attributes and elements of a namespace-less document; no message id is needed.
@@ -81,7 +81,7 @@ def _xmllint_first_error(path: Path) -> tuple[int, str]:
 @pytest.mark.parametrize("name", STALE_EXAMPLES)
 def test_stale_official_examples_fail_with_xmllints_first_error(name: str) -> None:
     schema_set = open_set("dsve", DSVE_SPEC)
-    report = schema_set.check_xml(name, (DSVE_EXAMPLES / name).read_bytes(), XmlLimits(), LENIENT)
+    report = schema_set.check_xml(name, (DSVE_EXAMPLES / name).read_bytes(), XmlLimits(), {}, test_identifiers=True)
     assert report.errors
     first = report.errors[0]
     line, message = _xmllint_first_error(DSVE_EXAMPLES / name)
@@ -96,7 +96,7 @@ def test_stale_official_examples_fail_with_xmllints_first_error(name: str) -> No
 def test_kartverket_examples_pass_the_etinglysing_set_and_ugyldig_does_not() -> None:
     schema_set = open_set("etinglysing", INNSENDING)
     for path in sorted(KARTVERKET_EXAMPLES.glob("*.xml")):
-        report = schema_set.check_xml(path.name, path.read_bytes(), XmlLimits(), LENIENT)
+        report = schema_set.check_xml(path.name, path.read_bytes(), XmlLimits(), {})
         if path.name == "ugyldig.xml":
             assert report.errors and report.errors[0].code == "schema"
         else:
@@ -122,7 +122,7 @@ def test_an_enveloped_signature_does_not_break_the_closed_schema() -> None:
         b"</intensjonfrabank>",
         b'<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo/></ds:Signature></intensjonfrabank>',
     )
-    assert schema_set.check_xml("x.xml", signed, XmlLimits(), LENIENT).errors == []
+    assert schema_set.check_xml("x.xml", signed, XmlLimits(), {}, test_identifiers=True).errors == []
 
 
 def test_the_offline_setting_and_the_add_command_configure_sets(tmp_path: Path) -> None:
