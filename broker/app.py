@@ -141,7 +141,7 @@ def create_app(
         "DSVE_SCHEMA_SETS, DSVE_IDENTIFIER_CHECKS, DSVE_CONVERSATION_RULES",
         "point DSVE_SCHEMA_SETS at directories that hold each set's schemas (dsve schemas list shows what is missing)",
     ):
-        payload_validator = schema_set_validator(settings, engine, clock)
+        payload_validator = schema_set_validator(settings, engine, clock, SignatureVerifier(personal, clock=clock))
     services = Services(
         settings=settings,
         engine=engine,

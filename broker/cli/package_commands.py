@@ -9,6 +9,11 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from broker.config import Settings
+    from broker.xml.verification import SignatureVerifier
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -31,6 +36,17 @@ def _properties(args: argparse.Namespace) -> dict[str, str]:
     return properties
 
 
+def _personal_verifier(settings: Settings) -> SignatureVerifier | None:
+    """The broker's verifier of personal signatures, where this machine has its CAs (else deeds go unchecked)."""
+    from broker.xml.trust import TrustStore
+    from broker.xml.verification import SignatureVerifier
+
+    files = (*settings.trust_personal_ca_files, *settings.effective_trust_ca_files)
+    if not all(Path(file).is_file() for file in files):
+        return None
+    return SignatureVerifier(TrustStore.from_pem_files(files))
+
+
 def package_validate_command(args: argparse.Namespace) -> int:
     from broker.config import Settings
     from broker.schemasets.identifier_checks import parse_policy
@@ -42,7 +58,7 @@ def package_validate_command(args: argparse.Namespace) -> int:
     try:
         settings = Settings.from_env()
         properties = _properties(args)
-        validators = build_validators(settings)
+        validators = build_validators(settings, _personal_verifier(settings))
         policy = parse_policy(args.identifier_checks) if args.identifier_checks else None
     except (SchemaSetError, ValueError) as exc:
         print(f"dsve validate: {exc}", file=sys.stderr)
@@ -54,7 +70,12 @@ def package_validate_command(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if policy is not None:
         validator = PackageValidator(
-            validator.schema_set, validator.limits, validator.zip_limits, policy, validator.accept_test_identifiers
+            validator.schema_set,
+            validator.limits,
+            validator.zip_limits,
+            policy,
+            validator.accept_test_identifiers,
+            validator.file_checks,
         )
     reports: list[tuple[str, PackageReport]] = []
     for raw in args.paths:

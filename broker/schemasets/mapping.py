@@ -20,6 +20,8 @@ from broker.domain.participants import Role
 ROUTING_KEYS = ("sender", "recipient", "sender_reference", "recipient_reference", "message_id")
 IDENTIFIER_KINDS = ("orgnr", "foedselsnummer", "party", "kontonummer", "kid")
 FILE_KINDS = ("message", "xml", "attachment")
+# Checks an attachment rule may name; the broker supplies them (``PackageValidator(file_checks=...)``).
+FILE_CHECKS = ("mortgage-deed",)
 
 
 class MappingError(ValueError):
@@ -33,6 +35,7 @@ class FileRule:
     ``kind``: ``message`` is the type's own XML (its schema, root and routing fields); ``xml`` is another
     XML document checked against ``schema``; ``attachment`` is carried unread (a PDF, a BankID SDO).
     ``when``: manifest values under which the file is required; when they do not hold, no such file may be sent.
+    ``check``: for an attachment, a check of its content where it is XML (``mortgage-deed``: its signatures).
     """
 
     patterns: tuple[str, ...]
@@ -41,6 +44,7 @@ class FileRule:
     min: int = 1
     max: int = 1
     when: Mapping[str, str] = field(default_factory=dict)
+    check: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +140,10 @@ def _file_rule(raw: object, where: str) -> FileRule:
     schema = raw.get("schema")
     if kind == "xml" and not isinstance(schema, str):
         raise MappingError(f"{where}: an xml file rule names its schema")
-    return FileRule(patterns, kind, schema, minimum, maximum, MappingProxyType(dict(when)))
+    check = raw.get("check")
+    if check is not None and (kind != "attachment" or check not in FILE_CHECKS):
+        raise MappingError(f"{where}: check must be one of {', '.join(FILE_CHECKS)}, on an attachment")
+    return FileRule(patterns, kind, schema, minimum, maximum, MappingProxyType(dict(when)), check)
 
 
 def _type_mapping(name: str, raw: dict[str, object], where: str) -> TypeMapping:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import fnmatch
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +26,9 @@ from broker.schemasets.schema_set import SchemaSet
 
 # Altinn's own files that may travel in a payload; never checked against the message's rules.
 ALTINN_FILES = frozenset({"manifest.xml"})
+
+# A check of an attachment's content (``FileRule.check``): the findings that refuse it.
+FileCheck = Callable[[str, bytes], list[Finding]]
 
 
 @dataclass(slots=True)
@@ -78,12 +81,14 @@ class PackageValidator:
         zip_limits: ZipLimits | None = None,
         identifier_policy: Mapping[str, str] | None = None,
         accept_test_identifiers: bool = False,
+        file_checks: Mapping[str, FileCheck] | None = None,
     ) -> None:
         self.schema_set = schema_set
         self.limits = limits or XmlLimits()
         self.zip_limits = zip_limits or ZipLimits()
         self.identifier_policy = dict(identifier_policy or {})
         self.accept_test_identifiers = accept_test_identifiers
+        self.file_checks = dict(file_checks or {})
 
     def _check_xml_part(
         self, name: str, data: bytes, expected: TypeMapping | None = None, schema_name: str | None = None
@@ -281,7 +286,9 @@ class PackageValidator:
                 counted.setdefault(index, []).append(info.filename)
                 rule = mapping.files[index]
                 try:
-                    if rule.kind == "attachment":
+                    if rule.check is not None and _base_name(info.filename).endswith(".xml"):
+                        self._check_attachment(rule.check, info.filename, archive.read(info), report)
+                    elif rule.kind == "attachment":
                         archive.drain(info)
                     else:
                         report.absorb(self._check_part(mapping, rule, info.filename, archive.read(info)))
@@ -290,6 +297,17 @@ class PackageValidator:
             self._check_counts(mapping, properties, counted, report)
         self._check_parties(sender, recipients, report)
         return report
+
+    def _check_attachment(self, check: str, name: str, data: bytes, report: PackageReport) -> None:
+        run = self.file_checks.get(check)
+        if run is None:
+            report.warnings.append(
+                Finding(
+                    name, f"no {check} check is configured here: the file was not checked", code=f"{check}:unchecked"
+                )
+            )
+            return
+        report.errors.extend(run(name, data))
 
     def _type_from_root(
         self, archive: SafeZip, entries: list[zipfile.ZipInfo], report: PackageReport

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 from broker.config import Settings
 from broker.schemasets.configured import load_sets
+from broker.schemasets.deed_check import MortgageDeedCheck
 from broker.schemasets.identifier_checks import parse_policy
-from broker.schemasets.package import PackageValidator
+from broker.schemasets.package import FileCheck, PackageValidator
+from broker.xml.verification import SignatureVerifier
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,9 +20,16 @@ class Validators:
     problems: dict[str, str]
 
 
-def build_validators(settings: Settings) -> Validators:
-    """Load the configured sets (compiling their schemas) and wrap each in a validator."""
+def build_validators(settings: Settings, personal_verifier: SignatureVerifier | None = None) -> Validators:
+    """Load the configured sets (compiling their schemas) and wrap each in a validator.
+
+    ``personal_verifier`` checks the mortgagors' signatures on a mortgage deed; without it such a deed is
+    recorded as not checked.
+    """
     policy = parse_policy(settings.identifier_checks)
+    checks: dict[str, FileCheck] = {}
+    if personal_verifier is not None:
+        checks["mortgage-deed"] = MortgageDeedCheck(personal_verifier, settings.limits)
     loaded = load_sets(settings.data_dir, settings.schema_sets)
     return Validators(
         {
@@ -29,6 +38,7 @@ def build_validators(settings: Settings) -> Validators:
                 settings.limits,
                 identifier_policy=policy,
                 accept_test_identifiers=settings.accept_test_identifiers,
+                file_checks=checks,
             )
             for name, schema_set in loaded.sets.items()
         },

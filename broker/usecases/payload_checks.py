@@ -27,6 +27,7 @@ from broker.schemasets.schema_set import SchemaSetError
 from broker.schemasets.validators import Validators, build_validators
 from broker.store.unit_of_work import UnitOfWork
 from broker.usecases.conversation_checks import ConversationPolicy, check_conversation
+from broker.xml.verification import SignatureVerifier
 
 # The schema set whose messages follow DSVE's conversation rules.
 CONVERSATION_SET = "dsve"
@@ -98,12 +99,15 @@ class SchemaSetPayloadValidator:
 
 
 def schema_set_validator(
-    settings: Settings, engine: AsyncEngine, clock: Callable[[], datetime]
+    settings: Settings,
+    engine: AsyncEngine,
+    clock: Callable[[], datetime],
+    personal_verifier: SignatureVerifier | None = None,
 ) -> SchemaSetPayloadValidator:
     """The payload validator of this broker: the configured schema sets, compiled now (a configured set that
-    cannot be used is a deployment fault, raised here, at start), the registry's roles and the conversation
-    policy of the settings."""
-    validators = build_validators(settings)
+    cannot be used is a deployment fault, raised here, at start), the registry's roles, the conversation
+    policy of the settings and the verifier of the mortgagors' signatures on a mortgage deed."""
+    validators = build_validators(settings, personal_verifier)
     if validators.problems:
         raise SchemaSetError("; ".join(validators.problems.values()))
 

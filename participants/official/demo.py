@@ -93,7 +93,10 @@ async def _run_in(schema_dir: Path, data_dir: Path, console: Console) -> bool:
                     ("sellers_bank", case.sellers_bank),
                 )
             }
-            log = await run_official_sale(case, OfficialSchema(schema_dir), clients, lambda: asyncio.sleep(0.2))
+            signers = [deployment.pki.credential(p.fodselsnummer) for p in case.buyer_persons]
+            log = await run_official_sale(
+                case, OfficialSchema(schema_dir), clients, lambda: asyncio.sleep(0.2), deed_signers=signers
+            )
         for line in log.lines:
             console.print(line)
         expected = {

@@ -7,10 +7,13 @@ it and refuses anything the schema does not allow. The correlation rule is kept 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from broker.xml.keys import SigningCredential
 from participants.cases import SaleCase
+from participants.messages.inner import sign_in_place
 from participants.messages.model import Borettslagsandel, Matrikkelenhet, Organisation, Person, Registerenhet
 
 Data = dict[str, Any]
@@ -200,9 +203,10 @@ def priority_reached(
     }
 
 
-def deed_stand_in(case: SaleCase, document_reference: str) -> bytes:
+def deed_stand_in(case: SaleCase, document_reference: str, signers: Sequence[SigningCredential] = ()) -> bytes:
     """The simulators' stand-in for a signed mortgage deed: Kartverket's ``dokument`` with its ``pant`` (units,
-    mortgagors, mortgagee, amount), unsigned. A real one is a BankID SDO; see the module docstring."""
+    mortgagors, mortgagee, amount), the ``pant`` signed in XML by ``signers`` (the mortgagors' personal test
+    certificates; the broker verifies them). A real one is a BankID SDO or PAdES, which needs BankID."""
     from lxml import etree
     from lxml.builder import ElementMaker
 
@@ -225,7 +229,7 @@ def deed_stand_in(case: SaleCase, document_reference: str) -> bytes:
     document = inn.dokument(
         inn.dokumentreferanse(document_reference),
         inn.rettsstiftelser(
-            inn.pant(
+            pant := inn.pant(
                 inn.rettighetshavere(
                     inn.person(inn.navn(case.buyers_bank.name), inn.identifikasjonsnummer(case.buyers_bank.orgnr))
                 ),
@@ -237,7 +241,11 @@ def deed_stand_in(case: SaleCase, document_reference: str) -> bytes:
                     ]
                 ),
                 inn.beloep(str(case.new_mortgage_amount)),
-            )
+                Id="pant-1",
+            ),
+            inn.signaturer(),
         ),
     )
-    return bytes(etree.tostring(document, xml_declaration=True, encoding="UTF-8", pretty_print=True))
+    sign_in_place(pant, list(signers))
+    # Not pretty-printed: indentation added after signing would change what the signatures cover.
+    return bytes(etree.tostring(document, xml_declaration=True, encoding="UTF-8"))

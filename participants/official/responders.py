@@ -6,7 +6,8 @@
   A NACK carries an empty ZIP and the reason in ``statusDescription`` (in Norwegian, as the spec asks).
 - ``SignedMortgageDeed`` → ``SignedMortgageDeedProcessed``: ``RoutedSuccessfully``, ``UnknownCadastre``,
   ``DebitorMismatch`` or ``Rejected``. A real deed is a BankID SDO whose signatures the simulator cannot
-  verify; its stand-in is the deed's XML (Kartverket's ``dokument``), read for units and debtors only.
+  verify; its stand-in is the deed's XML (Kartverket's ``dokument``) with the mortgagors' XML signatures by
+  test certificates, which the broker verifies; the megler reads it for units and debtors.
 - ``Restgjeldsforespoersel`` → ``Restgjeldssvar``: ``RutetSuksessfullt`` with the loan and the mortgage to
   delete; ``LaanNedbetalt`` when the bank has no loan on the unit.
 

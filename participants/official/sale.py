@@ -9,10 +9,11 @@ transfers by searching the API, reads the ZIP, answers and confirms, as a real s
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from broker.xml.keys import SigningCredential
 from participants.cases import SaleCase
 from participants.kartverket.etinglysing.official import KartverketRegistration
 from participants.official import documents
@@ -62,11 +63,13 @@ async def run_official_sale(
     settle: Callable[[], Awaitable[None]],
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     kartverket: KartverketRegistration | None = None,
+    deed_signers: Sequence[SigningCredential] = (),
 ) -> SaleLog:
     """Run the sale; ``clients`` by role (``bank``, ``megler``, ``sellers_bank``); ``settle`` lets the broker
     finish publishing between steps (a short wait in a demo, nothing in a test with an in-process broker).
     With ``kartverket`` the megler registers the deed and the mortgage there and passes Kartverket's final
-    forsendelsesstatus on with ``GjennomfoertEtinglysing``."""
+    forsendelsesstatus on with ``GjennomfoertEtinglysing``. ``deed_signers``: the mortgagors' credentials that
+    sign the mortgage deed (the broker refuses a deed its mortgagors have not signed)."""
     log = SaleLog()
     megler_answers = MeglerResponder(schema, [case], now)
     debt_answers = SellersBankResponder(schema, [case], [Loan(case.unit, "12345678903", 1_850_000)])
@@ -126,7 +129,7 @@ async def run_official_sale(
         "SignedMortgageDeed",
         None,
         "",
-        {"signedmortgagedeed_1.xml": documents.deed_stand_in(case, DOCUMENT_REFERENCE)},
+        {"signedmortgagedeed_1.xml": documents.deed_stand_in(case, DOCUMENT_REFERENCE, deed_signers)},
         {"coverLetter": "Omitted"},
     )
     await step(bank, deed, case.megler.orgnr, megler, bank)

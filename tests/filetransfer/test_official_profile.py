@@ -184,3 +184,23 @@ async def test_conversation_rules_enforced_through_the_api(
         ("OppnaaddPrioritetOk", False),
     ]
     assert all(result.holds for r in recorded if r.accepted for result in r.results)
+
+
+async def test_a_mortgage_deed_is_delivered_only_when_every_mortgagor_signed_it(
+    aiohttp_client: Any, tmp_path: Path, test_pki: TestPki
+) -> None:
+    """The broker verifies the mortgagors' signatures on a deed in Kartverket's XML form (its trusted CAs)."""
+    from participants.cases import demo_sale_case
+    from participants.official.documents import deed_stand_in
+    from participants.official.responders import Reply
+
+    api = await _official_altinn(aiohttp_client, tmp_path, test_pki)
+    case = demo_sale_case()
+    everyone = [test_pki.credential(p.fodselsnummer) for p in case.buyer_persons]
+    for signers, expected in ((everyone[:1], "Failed"), ([], "Failed"), (everyone, "Published")):
+        deed = deed_stand_in(case, "NLS-1-9057", signers)
+        reply = Reply("SignedMortgageDeed", None, "", {"signedmortgagedeed_1.xml": deed}, {"coverLetter": "Omitted"})
+        overview = await _send_reply(api, reply, BANK, MEGLER)
+        assert overview["fileTransferStatus"] == expected, overview["fileTransferStatusText"]
+        if expected == "Failed":
+            assert "(deed:signature)" in overview["fileTransferStatusText"]

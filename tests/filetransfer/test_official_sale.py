@@ -54,7 +54,8 @@ async def test_a_whole_sale_in_the_official_profile(aiohttp_client: Any, tmp_pat
     async def settle() -> None:
         return None
 
-    log = await run_official_sale(case, OfficialSchema(DSVE_SPEC), clients, settle)
+    signers = [test_pki.credential(p.fodselsnummer) for p in case.buyer_persons]
+    log = await run_official_sale(case, OfficialSchema(DSVE_SPEC), clients, settle, deed_signers=signers)
     assert log.received["megler"] == [
         ("IntensjonFraBank", ""),
         ("Restgjeldssvar", "RutetSuksessfullt"),

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from broker.cli import main
+from broker.xml.pki import TestPki
 from tests.fixtures.third_party import DSVE_EXAMPLES, DSVE_SPEC, require_third_party
 from tests.schemasets.packages import VALID, write_zip
 
@@ -58,3 +59,18 @@ def test_the_examples_placeholders_are_refused_without_the_test_setting(
     assert main(["validate", "--message-type", "IntensjonFraBank", xml]) == 1
     out = capsys.readouterr().out
     assert "(rule:foedselsnummer)" in out and "123450*****" in out and "12345002211" not in out
+
+
+def test_a_deed_is_verified_where_the_trusted_cas_are_and_marked_unchecked_elsewhere(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str], test_pki: TestPki
+) -> None:
+    from participants.cases import demo_sale_case
+    from participants.official.documents import deed_stand_in
+
+    path = write_zip(tmp_path / "deed.zip", {"signedmortgagedeed_1.xml": deed_stand_in(demo_sale_case(), "R-1")})
+    args = ["validate", "--message-type", "SignedMortgageDeed", "--property", "coverLetter=Omitted", str(path)]
+    assert main(args) == 0  # no CAs on this machine: recorded as not checked, not passed as verified
+    assert "(mortgage-deed:unchecked)" in capsys.readouterr().out
+    monkeypatch.setenv("DSVE_TRUST_CA_FILES", str(test_pki.ca_cert_path))
+    assert main(args) == 1
+    assert "(deed:signature)" in capsys.readouterr().out

@@ -60,7 +60,10 @@ async def test_the_official_sale_passes_kartverkets_status_to_the_bank(
         async def settle() -> None:
             return None
 
-        log = await run_official_sale(case, OfficialSchema(DSVE_SPEC), clients, settle, kartverket=registration)
+        signers = [test_pki.credential(p.fodselsnummer) for p in case.buyer_persons]
+        log = await run_official_sale(
+            case, OfficialSchema(DSVE_SPEC), clients, settle, kartverket=registration, deed_signers=signers
+        )
         kinds = [kind for kind, _ in log.received["buyers' bank"]]
         assert kinds == [
             "IntensjonssvarFraMegler",
