@@ -60,7 +60,10 @@ class SignedDocuments:
         return cls(documents)
 
     def check(self, root: etree._Element, verifier: SignatureVerifier) -> None:
-        """Refuse unless every declared inner document under ``root`` is signed by everyone it names."""
+        """Refuse unless every declared inner document under ``root`` is signed by everyone it names.
+
+        ``root`` belongs to the caller's thread alone (a ``VerifiedDocument``'s root): its inner documents are
+        canonicalised in place, not in a copy per signature."""
         if not self.documents:
             return
         for element in root.iter(*self.documents):
@@ -99,7 +102,7 @@ def _check_document(
     if element_id is None:
         raise Refusal(Error.SIGNER_MISSING, f"the {name} has no Id, so nobody can have signed it")
     try:
-        signers = verifier.verify_inner(root, element_id)
+        signers = verifier.verify_inner(root, element_id, owned=True)  # the checked message's own tree
     except Refusal as refusal:
         raise Refusal(refusal.error, f"the {name} {element_id!r}: {refusal.detail}", refusal.issues) from refusal
     signed = set().union(*(_signed_by(identity) for identity in signers))
