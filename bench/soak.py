@@ -49,6 +49,7 @@ from bench.common import (
     wait_ready,
 )
 from bench.figures import percentile
+from bench.soak_breakdown import duplicates_by_fault, slowest
 from broker.routing.amqp_nodes import node_urls
 from broker.routing.rabbitmq import RabbitMqTransport
 from broker.routing.topology import Topology
@@ -72,11 +73,13 @@ class Soak:
 
     first_sent: dict[str, float] = field(default_factory=dict)
     accepted: set[str] = field(default_factory=set)
+    answered: dict[str, float] = field(default_factory=dict)
     delivered: dict[str, float] = field(default_factory=dict)
     deliveries: int = 0
     # Duplicates RabbitMQ flagged as redelivered: handed out again after a consumer's connection was lost
     # before its ack arrived (the rest were published twice by the broker).
     redelivered_duplicates: int = 0
+    duplicate_at: list[tuple[float, bool]] = field(default_factory=list)  # when, and whether redelivered
     answers: Counter[str] = field(default_factory=Counter)
     faults: list[tuple[float, str]] = field(default_factory=list)
     # Set when the last accepted message still missing arrives (``expect_all`` fills ``missing``).
@@ -86,8 +89,9 @@ class Soak:
 
     def deliver(self, reference: str, redelivered: bool) -> None:
         self.deliveries += 1
-        if reference in self.delivered and redelivered:
-            self.redelivered_duplicates += 1
+        if reference in self.delivered:
+            self.duplicate_at.append((time.time(), redelivered))
+            self.redelivered_duplicates += redelivered
         self.delivered.setdefault(reference, time.time())
         if self.missing:
             self.missing.discard(reference)
@@ -195,6 +199,7 @@ async def submit_all(
                         soak.answers[str(answer.status)] += 1
                         if answer.status in (200, 201):
                             soak.accepted.add(message.reference)
+                            soak.answered[message.reference] = time.time()
                             return
                         if answer.status < 500:
                             return  # refused: a fault of the harness, reported in the answers
@@ -301,6 +306,7 @@ def report(
             for at, what in soak.faults
             if "again" not in what
         },
+        "duplicates_after_fault": duplicates_by_fault(soak.duplicate_at, soak.faults),
         "faults": [f"+{at - soak.faults[0][0] if soak.faults else 0:.1f}s {what}" for at, what in soak.faults],
     }
 
@@ -346,6 +352,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         elapsed = time.time() - started
         unpublished = await not_yet_published(database_url, args.drain_timeout)
         figures = report(soak, messages, unpublished, brokers.error_lines(), elapsed)
+        figures["slowest"] = await slowest(database_url, soak.first_sent, soak.answered, soak.delivered)
         figures["logs"] = str(work)
         return figures
     finally:
