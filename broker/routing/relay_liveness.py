@@ -1,4 +1,5 @@
-"""The relay's heartbeat task: beat every second and take over the rows of relays that stopped beating.
+"""The relay's liveness: a heartbeat (``relay_beats``) and, every second, taking over the rows of relays
+that stopped beating.
 
 A relay judges the others only after it has itself beaten without a gap for as long as a relay may stay
 silent (``dead_after_s``): after a database outage or failover every relay was silent for a while, and the
@@ -16,6 +17,7 @@ from collections.abc import Callable
 
 from broker import outage_log
 from broker.periodic import cancel_and_wait
+from broker.routing.relay_beats import Beater
 from broker.store.outages import note_store_outage
 from broker.store.relay_heartbeats import BEAT_EVERY_S, RelayHeartbeats
 
@@ -29,55 +31,59 @@ class RelayLiveness:
         on_released: Callable[[], None],
         *,
         beat_every_s: float = BEAT_EVERY_S,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._heartbeats = heartbeats
         self._on_released = on_released
         self.beat_every_s = beat_every_s
-        self._clock = clock
+        self._beater = Beater(heartbeats, beat_every_s)
         self._task: asyncio.Task[None] | None = None
-        self._beating_since: float | None = None
+        self._taken_for_dead = 0
         self.taken_over = 0
 
     async def start(self) -> None:
         """Beat once before the relay claims anything (the rows it claims name it), then every second."""
         with contextlib.suppress(Exception):
-            await self._beat()
+            await self._heartbeats.beat()
         if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="outbox relay heartbeat")
+            self._beater.start()
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="outbox relay takeover")
 
     async def stop(self) -> None:
         task, self._task = self._task, None
         await cancel_and_wait(task)
+        await self._beater.stop()
         try:
             await self._heartbeats.stop()
         except Exception as exc:
             if not note_store_outage(exc):
                 log.warning("outbox relay: could not release its leases at stop", exc_info=True)
 
-    async def _beat(self) -> None:
-        await self._heartbeats.beat()
-        if self._beating_since is None:
-            self._beating_since = self._clock()
-
     async def _run(self) -> None:
         dead_after_s = self._heartbeats.dead_after.total_seconds()
+        state = self._beater.state
         while True:
             await asyncio.sleep(self.beat_every_s)
+            if state.taken_for_dead != self._taken_for_dead:
+                self._taken_for_dead = state.taken_for_dead
+                log.warning("outbox relay: another relay took this one for dead; what it held may go out twice")
+            error = state.error
+            if error is not None:
+                if not note_store_outage(error):
+                    log.warning("outbox relay: heartbeat failed: %s", type(error).__name__)
+                continue
+            since = state.beating_since
+            if since is None or time.monotonic() - since < dead_after_s:
+                continue  # silent itself a moment ago: judge nobody until it has beaten long enough again
             try:
-                await self._beat()
-                if self._clock() - (self._beating_since or self._clock()) >= dead_after_s:
-                    released = await self._heartbeats.take_over_orphans()
-                    if released:
-                        self.taken_over += released
-                        log.warning(
-                            "outbox relay: took over %d rows of a relay that stopped",
-                            released,
-                            extra={"rows": released},
-                        )
-                        self._on_released()
-                outage_log.DATABASE.recovered()
+                released = await self._heartbeats.take_over_orphans()
             except Exception as exc:
-                self._beating_since = None  # silent itself: judge nobody until it has beaten long enough again
                 if not note_store_outage(exc):
-                    log.warning("outbox relay: heartbeat failed", exc_info=True)
+                    log.warning("outbox relay: taking over the rows of stopped relays failed", exc_info=True)
+                continue
+            outage_log.DATABASE.recovered()
+            if released:
+                self.taken_over += released
+                log.warning(
+                    "outbox relay: took over %d rows of a relay that stopped", released, extra={"rows": released}
+                )
+                self._on_released()

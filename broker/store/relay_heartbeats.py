@@ -26,25 +26,32 @@ DEAD_AFTER_S = 3.0
 
 class RelayHeartbeats:
     def __init__(self, engine: AsyncEngine, owner: str, *, dead_after_s: float = DEAD_AFTER_S) -> None:
-        self._engine = engine
+        self.engine = engine
         self.owner = owner
         self.dead_after = timedelta(seconds=dead_after_s)
         self._postgres = engine.dialect.name == "postgresql"
+
+    def on(self, engine: AsyncEngine) -> RelayHeartbeats:
+        """The same relay's heartbeats through another engine (a connection of its own, in another thread)."""
+        return RelayHeartbeats(engine, self.owner, dead_after_s=self.dead_after.total_seconds())
 
     def _now(self) -> sa.ColumnElement[datetime]:
         if self._postgres:
             return sa.func.now()
         return sa.literal(utc_now(), relay_heartbeats.c.beat_at.type)
 
-    async def beat(self) -> None:
-        """Say this relay is alive (insert or refresh its row)."""
+    async def beat(self) -> bool:
+        """Say this relay is alive (refresh its row, or insert it); whether the row was still there (False
+        after another relay took this one for dead and deleted it, and at the first beat)."""
         table = relay_heartbeats
-        async with self._engine.begin() as conn:
+        async with self.engine.begin() as conn:
             updated = await conn.execute(
                 sa.update(table).where(table.c.owner == self.owner).values(beat_at=self._now())
             )
             if updated.rowcount == 0:
                 await conn.execute(sa.insert(table).values(owner=self.owner, beat_at=self._now()))
+                return False
+            return True
 
     async def take_over_orphans(self) -> int:
         """Forget relays that stopped beating and release the rows they leased; how many rows were released."""
@@ -54,7 +61,7 @@ class RelayHeartbeats:
             if self._postgres
             else sa.literal(utc_now() - self.dead_after, table.c.beat_at.type)
         )
-        async with self._engine.begin() as conn:
+        async with self.engine.begin() as conn:
             await conn.execute(sa.delete(table).where(table.c.beat_at < stale, table.c.owner != self.owner))
             released = await conn.execute(
                 sa.update(outbox)
@@ -70,7 +77,7 @@ class RelayHeartbeats:
 
     async def stop(self) -> None:
         """A relay that stops in order releases what it still holds and removes its row."""
-        async with self._engine.begin() as conn:
+        async with self.engine.begin() as conn:
             await conn.execute(
                 sa.update(outbox)
                 .where(outbox.c.published_at.is_(None), outbox.c.leased_by == self.owner)

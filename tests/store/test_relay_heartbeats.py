@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from broker.domain.clock import utc_now
+from broker.routing.relay_liveness import RelayLiveness
+from broker.store.engine import create_engine
 from broker.store.relay_heartbeats import RelayHeartbeats
 from broker.store.tables import outbox, relay_heartbeats
 
@@ -68,3 +73,33 @@ async def test_rows_of_a_relay_that_never_beat_are_released_and_a_stop_releases_
     assert await _lease_of(engine, stranger) == (None, None)
     await relay.stop()
     assert await _lease_of(engine, mine) == (None, None)
+
+
+def _age_of_beat(url: URL, owner: str) -> float:
+    """Seconds since ``owner`` last beat, read on an engine of its own (from another thread)."""
+
+    async def read() -> float:
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as conn:
+                query = sa.select(relay_heartbeats.c.beat_at).where(relay_heartbeats.c.owner == owner)
+                beat_at = (await conn.execute(query)).scalar_one()
+        finally:
+            await engine.dispose()
+        return (utc_now() - beat_at).total_seconds()
+
+    return asyncio.run(read())
+
+
+async def test_a_relay_whose_event_loop_is_held_up_still_beats(engine: AsyncEngine) -> None:
+    liveness = RelayLiveness(RelayHeartbeats(engine, "busy"), lambda: None)
+    await liveness.start()
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            # Read while the loop is held up, as a long garbage collection or a starved CPU holds it.
+            age = pool.submit(lambda: (time.sleep(3.5), _age_of_beat(engine.url, "busy"))[1])
+            time.sleep(4.5)
+            seconds_since_beat = age.result()
+    finally:
+        await liveness.stop()
+    assert seconds_since_beat < 3.0  # beaten during the hold-up: the others do not take it for dead
