@@ -49,7 +49,7 @@ from bench.common import (
     wait_ready,
 )
 from bench.figures import percentile
-from bench.soak_breakdown import duplicates_by_fault, slowest
+from bench.soak_breakdown import delay_timeline, duplicates_by_fault, slowest
 from broker.routing.amqp_nodes import node_urls
 from broker.routing.rabbitmq import RabbitMqTransport
 from broker.routing.topology import Topology
@@ -307,7 +307,9 @@ def report(
             if "again" not in what
         },
         "duplicates_after_fault": duplicates_by_fault(soak.duplicate_at, soak.faults),
-        "faults": [f"+{at - soak.faults[0][0] if soak.faults else 0:.1f}s {what}" for at, what in soak.faults],
+        "faults": [f"+{at - min(soak.first_sent.values(), default=at):.1f}s {what}" for at, what in soak.faults],
+        "delay_by_send_time": delay_timeline(soak.first_sent, soak.delivered),
+        "load_average_1m_at_end": round(os.getloadavg()[0], 1),
     }
 
 

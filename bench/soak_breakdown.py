@@ -99,3 +99,26 @@ def duplicates_by_fault(
         kind = "redelivered" if redelivered else "published_twice"
         counts.setdefault(cause, {"redelivered": 0, "published_twice": 0})[kind] += 1
     return counts
+
+
+def delay_timeline(
+    first_sent: Mapping[str, float], delivered: Mapping[str, float], window_s: float = 10.0
+) -> list[dict[str, float | int]]:
+    """Delay by when messages were first sent, in windows of ``window_s`` from the first send: where in the
+    run (before, during or after a fault) the delays grew."""
+    if not first_sent:
+        return []
+    start = min(first_sent.values())
+    windows: dict[int, list[float]] = {}
+    for ref, sent in first_sent.items():
+        if ref in delivered:
+            windows.setdefault(int((sent - start) // window_s), []).append(delivered[ref] - sent)
+    return [
+        {
+            "from_s": index * window_s,
+            "messages": len(delays),
+            "p50_s": round(sorted(delays)[len(delays) // 2], 2),
+            "max_s": round(max(delays), 2),
+        }
+        for index, delays in sorted(windows.items())
+    ]
