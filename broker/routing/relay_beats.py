@@ -17,8 +17,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from broker.store.engine import create_engine
 from broker.store.relay_heartbeats import RelayHeartbeats
 
 JOIN_TIMEOUT_S = 5.0
@@ -61,14 +62,13 @@ async def beat_until(
 
 
 def _own_engine(engine: AsyncEngine) -> AsyncEngine | None:
-    """One connection of its own to the same database; None for an in-memory SQLite database."""
+    """An engine of its own on the same database (one beat at a time: one connection); None for an
+    in-memory SQLite database."""
     url = engine.url
-    if url.get_backend_name() == "sqlite":
-        database = url.database or ""
-        if database in ("", ":memory:") or database.startswith("file::memory:"):
-            return None
-        return create_async_engine(url)
-    return create_async_engine(url, pool_size=1, max_overflow=0, pool_pre_ping=True)
+    database = url.database or ""
+    if url.get_backend_name() == "sqlite" and (database in ("", ":memory:") or database.startswith("file::memory:")):
+        return None
+    return create_engine(url)
 
 
 class Beater:
