@@ -6,25 +6,19 @@ files named here (or made by ``dsve pki init``), never from the repository.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO_XSD_DIR = Path(__file__).resolve().parent.parent / "xsd"
+from broker.xml.settings import REPO_XSD_DIR, XmlLimits, limits_from_env, xsd_dir_from_env
+from broker.xml.settings import env_int as _env_int
+
+__all__ = ["REPO_XSD_DIR", "Settings", "XmlLimits"]
 
 
 def _env(environ: dict[str, str], name: str, default: str) -> str:
     value = environ.get(name, "").strip()
     return value or default
-
-
-def _env_int(environ: dict[str, str], name: str, default: int) -> int:
-    raw = environ.get(name, "").strip()
-    try:
-        return int(raw) if raw else default
-    except ValueError as exc:
-        raise ValueError(f"{name} must be a whole number, got {raw!r}") from exc
 
 
 def _env_float(environ: dict[str, str], name: str, default: float) -> float:
@@ -37,6 +31,10 @@ def _env_float(environ: dict[str, str], name: str, default: float) -> float:
 
 def _env_networks(environ: dict[str, str], name: str) -> tuple[str, ...]:
     entries = tuple(p.strip() for p in environ.get(name, "").split(",") if p.strip())
+    if not entries:
+        return ()
+    import ipaddress  # here: only a deployment behind proxies pays for the import
+
     for entry in entries:
         try:
             ipaddress.ip_network(entry, strict=False)
@@ -82,16 +80,6 @@ def _schema_sets(raw: str) -> tuple[tuple[str, Path], ...]:
             raise ValueError(f"DSVE_SCHEMA_SETS: {item.strip()!r} is not name=DIR")
         pairs.append((name.strip(), Path(directory.strip())))
     return tuple(pairs)
-
-
-@dataclass(frozen=True, slots=True)
-class XmlLimits:
-    """Structural limits applied while parsing, before any schema work: they bound memory and CPU."""
-
-    max_bytes: int = 10 * 1024 * 1024
-    max_depth: int = 64
-    max_elements: int = 100_000
-    max_text_bytes: int = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +161,7 @@ class Settings:
             amqp_url=env.get("DSVE_AMQP_URL", "").strip() or None,
             amqp_prefix=_env(env, "DSVE_AMQP_PREFIX", "dsve"),
             amqp_quorum_group_size=_env_int(env, "DSVE_AMQP_QUORUM_GROUP_SIZE", 0),
-            xsd_dir=Path(_env(env, "DSVE_XSD_DIR", str(REPO_XSD_DIR))),
+            xsd_dir=xsd_dir_from_env(env),
             trust_ca_files=tuple(Path(p) for p in ca_raw.split(os.pathsep) if p),
             token_key_file=Path(key_raw) if key_raw else None,
             token_audience=_env(env, "DSVE_TOKEN_AUDIENCE", "dsve-broker"),
@@ -183,12 +171,7 @@ class Settings:
             retention_s=_env_int(env, "DSVE_RETENTION", 90 * 24 * 3600),
             lifecycle_interval_s=_env_int(env, "DSVE_LIFECYCLE_INTERVAL", 60),
             refusal_flush_interval_s=_env_int(env, "DSVE_REFUSAL_FLUSH_INTERVAL", 5),
-            limits=XmlLimits(
-                max_bytes=_env_int(env, "DSVE_MAX_BODY_BYTES", 10 * 1024 * 1024),
-                max_depth=_env_int(env, "DSVE_MAX_DEPTH", 64),
-                max_elements=_env_int(env, "DSVE_MAX_ELEMENTS", 100_000),
-                max_text_bytes=_env_int(env, "DSVE_MAX_TEXT_BYTES", 4 * 1024 * 1024),
-            ),
+            limits=limits_from_env(env),
             host=_env(env, "DSVE_HOST", "127.0.0.1"),
             port=_env_int(env, "DSVE_PORT", 8080),
             access_log=_env_bool(env, "DSVE_ACCESS_LOG", False),

@@ -8,12 +8,19 @@ command builds its own parser only: each command module imports its heavy depend
 its command functions, every sub-parser costs argparse a few message-catalogue look-ups, and the plug-ins
 are looked up only when the command is not a built-in one (the entry-point scan reads the metadata of
 every installed distribution).
+
+``dsve validate`` run as a program (``main()`` without arguments) is one pass over its files with nothing
+to clean up, so it runs without the cyclic garbage collector (the imports alone trigger a dozen collections
+of objects that live until the end) and ends without the interpreter's teardown, which frees every module,
+schema and parser one object at a time: together about a fifth of a one-file run's CPU time.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -69,15 +76,37 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+# Commands that, run as the program, may skip the garbage collector and the interpreter's teardown: they
+# register no exit handlers, leave no files or processes behind, and write only to stdout and stderr.
+ONE_SHOT = frozenset({"validate"})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    one_shot = False
     if argv is None:
         argv = sys.argv[1:]
+        one_shot = bool(argv) and argv[0] in ONE_SHOT
+    if one_shot:
+        gc.disable()
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
-    return int(args.func(args))
+    code = int(args.func(args))
+    if one_shot:
+        _exit_now(code)
+    return code
+
+
+def _exit_now(code: int) -> None:
+    """Flush what was written, then end the process without the interpreter's teardown."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed pipe: the reader left; exit as the interpreter would on it
+        code = code or 1
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -47,13 +47,13 @@ class _Checker:
     calls, bound once, so the loop over thousands of files does no imports or lookups per file."""
 
     def __init__(self, xsd_dir: str, schema_file: str | None) -> None:
-        from broker.config import Settings
         from broker.domain.errors import Refusal
         from broker.xml.catalogue import Catalogue, CompiledSchema, compile_schema
         from broker.xml.parsing import parse_xml
+        from broker.xml.settings import limits_from_env
         from broker.xml.validation import validate_tree, validate_with_schema
 
-        self.limits = Settings.from_env().limits
+        self.limits = limits_from_env()
         self.catalogue: Catalogue | None = None
         self.compiled: CompiledSchema | None = None
         if schema_file is not None:
@@ -225,13 +225,13 @@ def _exit_code(invalid: int, unreadable: int) -> int:
 def validate_command(args: argparse.Namespace) -> int:
     """``dsve validate``: exit 0 when every file is valid, 1 when any is invalid, 2 on usage or I/O trouble."""
     from broker.cli.package_commands import package_validate_command, wants_package_mode
-    from broker.config import Settings
     from broker.xml.catalogue import CatalogueError
+    from broker.xml.settings import xsd_dir_from_env
 
     if wants_package_mode(args):
         return package_validate_command(args)
     try:
-        xsd_dir = str(args.xsd_dir or Settings.from_env().xsd_dir)
+        xsd_dir = str(args.xsd_dir or xsd_dir_from_env())
         checker = _Checker(xsd_dir, args.schema)
     except (CatalogueError, ValueError, OSError) as exc:
         print(f"dsve validate: {exc}", file=sys.stderr)

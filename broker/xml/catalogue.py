@@ -9,10 +9,8 @@ own directory only; a schema that reaches for the network or elsewhere on disk f
 from __future__ import annotations
 
 import threading
-import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, NoReturn
@@ -20,12 +18,14 @@ from urllib.parse import unquote, urlsplit
 
 from lxml import etree
 
+from broker.domain.errors import Error, Issue, Refusal
+from broker.domain.participants import Role
+from broker.xml.toml_cache import TomlError, load_toml
+
 if TYPE_CHECKING:
     from lxml.etree._docloader import _InputDocument
 
-from broker.domain.errors import Error, Issue, Refusal
-from broker.domain.participants import Role
-from broker.domain.routing_fields import RoutingFields
+    from broker.domain.routing_fields import RoutingFields
 
 CATALOGUE_FILE = "catalogue.toml"
 REQUIRED_PATHS = ("message_id", "sender", "recipient", "sender_reference")
@@ -37,11 +37,17 @@ class CatalogueError(ValueError):
     """The catalogue or one of its schemas is broken: a deployment fault, not a client's."""
 
 
-def _compile_path(path: str, namespace: str) -> etree.XPath:
-    """``hode/avsender/orgnr`` becomes an XPath with every step in the family namespace."""
+def _path_steps(path: str) -> list[str]:
+    """The element names of ``hode/avsender/orgnr``; a malformed path is a catalogue error."""
     steps = [step for step in path.strip().split("/") if step]
     if not steps or any(not step.isidentifier() for step in steps):
         raise CatalogueError(f"routing path {path!r} must be element names separated by '/'")
+    return steps
+
+
+def _compile_path(path: str, namespace: str) -> etree.XPath:
+    """``hode/avsender/orgnr`` becomes an XPath with every step in the family namespace."""
+    steps = _path_steps(path)
     return etree.XPath("/".join(f"{_PREFIX}:{step}" for step in steps), namespaces={_PREFIX: namespace})
 
 
@@ -57,15 +63,18 @@ class MessageTypeSpec:
     recipient_roles: frozenset[Role]
     paths: Mapping[str, str]
     description: str = ""
-    _xpaths: Mapping[str, etree.XPath] = field(init=False, repr=False, compare=False)
+    # Compiled on first use: loading the catalogue checks every path, but a run that reads the routing
+    # fields of one type (``dsve validate`` on one file) compiles that type's paths only.
+    _xpaths: dict[str, etree.XPath] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         missing = [key for key in REQUIRED_PATHS if key not in self.paths]
         if missing:
             raise CatalogueError(f"{self.name}: routing paths missing: {', '.join(missing)}")
-        compiled = {key: _compile_path(path, self.namespace) for key, path in self.paths.items()}
+        for path in self.paths.values():
+            _path_steps(path)
         object.__setattr__(self, "paths", MappingProxyType(dict(self.paths)))
-        object.__setattr__(self, "_xpaths", MappingProxyType(compiled))
+        object.__setattr__(self, "_xpaths", {})
 
     @property
     def root_qname(self) -> str:
@@ -75,7 +84,10 @@ class MessageTypeSpec:
     def _text(self, root: etree._Element, key: str) -> str | None:
         xpath = self._xpaths.get(key)
         if xpath is None:
-            return None
+            path = self.paths.get(key)
+            if path is None:
+                return None
+            xpath = self._xpaths.setdefault(key, _compile_path(path, self.namespace))
         found = xpath(root)
         if not found:
             return None
@@ -84,6 +96,10 @@ class MessageTypeSpec:
 
     def routing_fields(self, root: etree._Element) -> RoutingFields:
         """The routing fields read from ``root``; a missing required field is a schema refusal."""
+        from datetime import datetime  # here, not at the top: ``dsve validate`` reads no routing fields
+
+        from broker.domain.routing_fields import RoutingFields
+
         values = {key: self._text(root, key) for key in (*REQUIRED_PATHS, *OPTIONAL_PATHS)}
         issues = [
             Issue(
@@ -198,9 +214,8 @@ class Catalogue:
         """Read ``catalogue.toml`` in ``xsd_dir``; schemas compile on first use (or :meth:`compile_all`)."""
         xsd_dir = Path(xsd_dir).resolve()
         try:
-            with (xsd_dir / CATALOGUE_FILE).open("rb") as handle:
-                raw = tomllib.load(handle)
-        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raw = load_toml(xsd_dir / CATALOGUE_FILE)
+        except TomlError as exc:
             raise CatalogueError(f"cannot read {xsd_dir / CATALOGUE_FILE}: {exc}") from exc
         specs = []
         for name, table in raw.items():

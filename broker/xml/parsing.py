@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import re
 import threading
+from typing import NamedTuple
 
 from lxml import etree
 
-from broker.config import XmlLimits
 from broker.domain.errors import Error, Issue, Refusal
+from broker.xml.settings import XmlLimits
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -38,6 +39,8 @@ _UTF8 = frozenset({"utf-8", "utf8"})
 _SINGLE_BYTE = frozenset(
     {"iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "iso-8859-15", "latin-9", "windows-1252", "cp1252"}
 )
+# Encodings that write every ASCII character as its ASCII byte, so a byte scan sees all markup.
+_ASCII_SUPERSETS = _SINGLE_BYTE | {"us-ascii", "ascii", "iso-8859-2", "iso-8859-9", "windows-1250"}
 # libxml2's advice to switch its limits off is not advice for a client of the broker.
 _HUGE_HINT = re.compile(r",? *use XML_PARSE_HUGE option")
 _LIMIT_ERRORS = frozenset({"ERR_RESOURCE_LIMIT"})
@@ -89,14 +92,22 @@ class _LimitCheck:
             "(//text() | //@* | //comment() | //processing-instruction())[string-length(.) > $n]"
         )
 
-    def check(self, tree: etree._ElementTree, size: int) -> None:
+    def check(self, tree: etree._ElementTree, size: int, ascii_bytes: bytes | None = None) -> None:
+        """Refuse what breaks the limits; ``ascii_bytes``, the parsed bytes when their markup is written in ASCII
+        bytes (see :class:`_Encoding`), lets two checks be settled without a walk.
+
+        In such bytes every start tag and processing instruction begins with that byte: a document with at
+        most ``max_depth`` of them cannot be nested deeper, and one without ``<?`` after its XML declaration
+        holds no processing instruction. Only when the bytes do not settle it is the tree walked.
+        """
         limits = self.limits
-        instructions = self.inner_pi(tree)
-        if instructions:
-            line = instructions[0].sourceline or 0
-            issue = Issue(_NO_PI, line, 0, code=Error.XML_PROCESSING_INSTRUCTION.spec.slug)
-            raise Refusal(Error.XML_PROCESSING_INSTRUCTION, _NO_PI, [issue])
-        if self.too_deep(tree):
+        if ascii_bytes is None or _has_instruction_mark(ascii_bytes):
+            instructions = self.inner_pi(tree)
+            if instructions:
+                line = instructions[0].sourceline or 0
+                issue = Issue(_NO_PI, line, 0, code=Error.XML_PROCESSING_INSTRUCTION.spec.slug)
+                raise Refusal(Error.XML_PROCESSING_INSTRUCTION, _NO_PI, [issue])
+        if (ascii_bytes is None or ascii_bytes.count(b"<") > limits.max_depth) and self.too_deep(tree):
             raise _limit(f"the document is nested deeper than {limits.max_depth} elements")
         # A well-formed element takes at least four bytes (<a/>): small bodies cannot exceed the count.
         if size >= 4 * limits.max_elements:
@@ -111,15 +122,31 @@ class _LimitCheck:
                     raise _limit(f"a text node is longer than {limits.max_text_bytes} bytes")
 
 
+def _has_instruction_mark(data: bytes) -> bool:
+    """Whether ``<?`` occurs anywhere but at the very start (the XML declaration, after a byte order mark)."""
+    first = data.find(b"<?")
+    if first < 0:
+        return False
+    start = len(_UTF8_BOM) if data.startswith(_UTF8_BOM) else 0
+    return first != start or data.find(b"<?", first + 2) >= 0
+
+
 _checks: dict[XmlLimits, _LimitCheck] = {}
 _checks_lock = threading.Lock()
+# The last limits asked for and their checks: a run with one set of limits skips hashing them per document.
+_last_check: tuple[XmlLimits, _LimitCheck] | None = None
 
 
 def _limit_check(limits: XmlLimits) -> _LimitCheck:
+    global _last_check
+    last = _last_check
+    if last is not None and last[0] is limits:
+        return last[1]
     check = _checks.get(limits)
     if check is None:
         with _checks_lock:
             check = _checks.setdefault(limits, _LimitCheck(limits))
+    _last_check = (limits, check)
     return check
 
 
@@ -141,7 +168,19 @@ def _declared_encoding(prefix: str) -> str | None:
     return match.group(1).lower() if match else None
 
 
-def _check_encoding(data: bytes) -> str | None:
+class _Encoding(NamedTuple):
+    """What the encoding check learnt: the decoded text of 16-bit input, and whether markup is in ASCII bytes.
+
+    ``ascii_markup``: a UTF-8 or single-byte document that starts with ``<`` (after a byte order mark and
+    white space), so every ``<`` of its markup is the byte ``<``. Not so in 16-bit input, EBCDIC, UTF-7 or
+    anything else libxml2 may convert, where ``<`` can be other bytes.
+    """
+
+    text: str | None
+    ascii_markup: bool
+
+
+def _check_encoding(data: bytes) -> _Encoding:
     """Refuse bytes whose declared encoding contradicts them; answer the decoded text when it is 16-bit.
 
     The 16-bit text is returned so the DOCTYPE scan can run on characters rather than on bytes.
@@ -158,23 +197,25 @@ def _check_encoding(data: bytes) -> str | None:
         declared = _declared_encoding(text[:200])
         if declared is not None and declared not in _SIXTEEN_BIT:
             raise _mislabelled(f"the document declares encoding {declared!r} but its bytes are UTF-16")
-        return text
+        return _Encoding(text, False)
     bom = data.startswith(_UTF8_BOM)
     prefix = data[3:200] if bom else data[:200]
+    starts_with_markup = prefix.lstrip()[:1] == b"<"
     declared = _declared_encoding(prefix.decode("ascii", "replace"))
     if declared is None:
-        return None
+        return _Encoding(None, starts_with_markup)
     if declared in _SIXTEEN_BIT or declared.startswith(("utf-32", "ucs-4", "utf32")):
         raise _mislabelled(f"the document declares encoding {declared!r} but its bytes are not 16-bit")
     if bom and declared not in _UTF8:
         raise _mislabelled(f"the document declares encoding {declared!r} but starts with a UTF-8 byte order mark")
+    ascii_markup = starts_with_markup and (declared in _UTF8 or declared in _ASCII_SUPERSETS)
     if declared in _SINGLE_BYTE and not data.isascii():
         try:
             data.decode("utf-8")
         except UnicodeDecodeError:
-            return None
+            return _Encoding(None, ascii_markup)
         raise _mislabelled(f"the document declares encoding {declared!r} but its bytes are UTF-8")
-    return None
+    return _Encoding(None, ascii_markup)
 
 
 def _doctype_position(data: bytes, text: str | None) -> tuple[int, int] | None:
@@ -218,7 +259,7 @@ def parse_xml(data: bytes, limits: XmlLimits) -> etree._ElementTree:
         raise Refusal(Error.TOO_LARGE, detail, [Issue(detail, code=Error.TOO_LARGE.spec.slug)])
     if not data or data.isspace():
         raise Refusal(Error.XML_NOT_WELL_FORMED, "the body is empty", [Issue("the body is empty", code="xml")])
-    text = _check_encoding(data)
+    text, ascii_markup = _check_encoding(data)
     doctype_at = _doctype_position(data, text)
     if doctype_at is not None:
         raise _forbidden(_NO_DOCTYPE, *doctype_at)
@@ -230,5 +271,5 @@ def parse_xml(data: bytes, limits: XmlLimits) -> etree._ElementTree:
     tree = root.getroottree()
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
         raise _forbidden(_NO_DOCTYPE)
-    _limit_check(limits).check(tree, size)
+    _limit_check(limits).check(tree, size, data if ascii_markup else None)
     return tree

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from broker.config import XmlLimits
 from broker.domain.errors import Error, Issue, Refusal
 from broker.domain.identifiers import mask_fodselsnummer
 from broker.xml.catalogue import Catalogue, CompiledSchema
 from broker.xml.parsing import parse_xml
 from broker.xml.paths import Locator, local_name
 from broker.xml.rules import check_identifiers
+from broker.xml.settings import XmlLimits
 
 SCHEMA_CODE = "schema"
 UNKNOWN_TYPE_CODE = Error.UNKNOWN_MESSAGE_TYPE.spec.slug

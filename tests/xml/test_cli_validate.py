@@ -199,3 +199,40 @@ def test_validate_imports_nothing_of_the_store_or_the_signatures() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "[]"
+
+
+def test_validate_with_a_catalogue_directory_builds_no_broker_settings() -> None:
+    """The broker's settings check and convert fifty variables; validation needs the four XML limits."""
+    probe = (
+        "import sys; from broker.cli import main; main(['validate', '--xsd-dir', sys.argv[1], sys.argv[2]]); "
+        "print('broker.config' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(MINI), str(MINI / "pantedokument.xml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "False"
+
+
+def test_as_the_program_every_line_is_written_before_the_quick_exit(tmp_path: Path) -> None:
+    """Run as the program, ``dsve validate`` ends without the interpreter's teardown: nothing may be lost."""
+    for n in range(300):  # past the parallel threshold: the forked copies' answers are printed too
+        text = VALID.replace("<beloep>3500000", "<beloep>mange") if n % 3 == 0 else VALID
+        write(tmp_path / f"{n:03d}.xml", text)
+    program = "import sys; from broker.cli import main; sys.exit(main())"
+    for extra in ([], ["--format", "json"]):
+        result = subprocess.run(
+            [sys.executable, "-c", program, "validate", "--xsd-dir", str(MINI), *extra, str(tmp_path)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 1, result.stderr
+        if extra:
+            assert json.loads(result.stdout)["summary"] == {"files": 300, "valid": 200, "invalid": 100, "unreadable": 0}
+        else:
+            assert result.stdout.endswith("300 files: 200 valid, 100 invalid\n")
+            assert sum(1 for line in result.stdout.splitlines() if line.startswith(str(tmp_path))) >= 100

@@ -118,3 +118,32 @@ def test_xinclude_is_not_processed() -> None:
     data = b'<a xmlns:xi="http://www.w3.org/2001/XInclude"><xi:include href="file:///etc/passwd" parse="text"/></a>'
     tree = parse_xml(data, LIMITS)
     assert "root:" not in (tree.getroot().xpath("string()") or "")
+
+
+# Two checks are settled from the bytes when the markup is in ASCII bytes (a count of "<" bounds the depth,
+# no "<?" after the XML declaration means no processing instruction); these must still be found wherever
+# the bytes do not settle it.
+@pytest.mark.parametrize(
+    "prefix",
+    [b"", b'<?xml version="1.0"?>', b'\xef\xbb\xbf<?xml version="1.0" encoding="UTF-8"?>', b"\n  "],
+)
+def test_a_processing_instruction_inside_after_any_start_is_refused(prefix: bytes) -> None:
+    found = refusal(prefix + b"<a><?x y?></a>")
+    assert found.error is Error.XML_PROCESSING_INSTRUCTION
+
+
+@pytest.mark.parametrize("encoding", ["UTF-8", "ISO-8859-1", "US-ASCII", "UTF-16"])
+def test_nesting_over_the_depth_is_refused_in_every_encoding(encoding: str) -> None:
+    text = f'<?xml version="1.0" encoding="{encoding}"?>' + "<a>" * 65 + "</a>" * 65
+    found = refusal(text.encode(encoding.lower()))
+    assert found.error is Error.XML_LIMIT_EXCEEDED
+
+
+def test_a_processing_instruction_mark_in_a_comment_or_cdata_is_no_instruction() -> None:
+    tree = parse_xml(b'<?xml version="1.0"?><a><!-- <?x?> --><b><![CDATA[<?y?>]]></b></a>', LIMITS)
+    assert tree.getroot().find("b").text == "<?y?>"
+
+
+def test_nesting_at_the_depth_with_few_tags_is_accepted() -> None:
+    tree = parse_xml(b"<a>" * 64 + b"</a>" * 64, LIMITS)
+    assert tree.getroot().tag == "a"
