@@ -122,8 +122,14 @@ def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[Timed,
 
 
 def code_env(tree: Path) -> dict[str, str]:
-    """The environment that makes ``dsve`` run the code of ``tree`` (not the installed checkout's)."""
-    return {**os.environ, "PYTHONPATH": str(tree)}
+    """The environment that makes ``dsve`` run the code of ``tree`` (not the installed checkout's).
+
+    Without ``PYTHONDONTWRITEBYTECODE``: an installed command runs from compiled bytecode (pip compiles it on
+    installation) and ``dsve`` caches the parsed catalogue the same way, so the warm-up run writes both;
+    with the variable set, every timed run would compile the sources and parse the catalogue again.
+    """
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+    return {**env, "PYTHONPATH": str(tree)}
 
 
 def time_dsve(dsve: str, directory: Path, xsd_dir: Path, tree: Path) -> tuple[Timed, str]:

@@ -8,8 +8,10 @@ Variants (``--variants``, comma-separated, run in this order in one invocation):
 
 Every server runs as a subprocess, the load generator and the RabbitMQ consumers in this process, so the
 CPU time per message is the server's own (``/proc/<pid>/stat``, summed over its processes, from the start
-of the timed part until the last delivery). Messages are signed before anything is timed; tokens are
-fetched once. Run from the repository root::
+of the timed part until the last delivery). Each variant also gets the machine's physical bound for the
+workload (cores ÷ the CPU per message of the load generator, PostgreSQL and RabbitMQ: the msg/s if the
+servers under test cost nothing) and its msg/s as a share of it. Messages are signed before anything is
+timed; tokens are fetched once. Run from the repository root::
 
     python -m bench.e2e --duration 20                    # 128 clients, closed loop
     python -m bench.e2e --duration 20 --concurrency 32   # fewer clients: smaller batches, more CPU per message
@@ -48,7 +50,15 @@ from bench.common import (
     start_server,
     wait_ready,
 )
-from bench.figures import CpuShares, Figures, figures, load_average, machine_jiffies, services_cpu_s
+from bench.figures import (
+    CpuShares,
+    Figures,
+    figures,
+    load_average,
+    machine_jiffies,
+    services_cpu_s,
+    services_cpu_ticks,
+)
 from bench.load_generator import submit_load
 from participants.deployment import Deployment
 
@@ -157,7 +167,7 @@ async def _measure(
     timed = messages[warmup:]
     cpu_before = sum(s.cpu_s() for s in servers)
     own_before = time.process_time()
-    services_before = services_cpu_s()
+    services_before = services_cpu_ticks()
     busy_before, total_before = machine_jiffies()
     sampler = asyncio.create_task(_sample_rss(servers, args.rss_every, tally, args.rss_log))
     start = time.time()
@@ -175,12 +185,12 @@ async def _measure(
     cpu = CpuShares(
         server_s=sum(s.cpu_s() for s in servers) - cpu_before,
         loadgen_s=time.process_time() - own_before,
-        services_s={command: seconds - services_before[command] for command, seconds in services_cpu_s().items()},
+        services_s=services_cpu_s(services_before),
         machine_busy=(busy_after - busy_before) / max(total_after - total_before, 1),
     )
     sampler.cancel()
     peak = sum(s.peak_rss_kib() for s in servers)
-    result = figures(variant, tally, start, cpu, peak)
+    result = figures(variant, tally, start, cpu, peak, uses_services=variant != "embedded")
     if args.rss_every and any(s.rss_samples_kib for s in servers):
         for server in servers:
             samples = server.rss_samples_kib
@@ -287,10 +297,11 @@ async def _main(args: argparse.Namespace) -> int:
             results.append(result)
             print(result.line(), flush=True)
         naive = next((r for r in results if r.variant == "naive"), None)
-        if naive is not None and naive.per_s > 0:
-            for result in results:
-                if result is not naive:
-                    print(f"  {result.variant}: {result.per_s / naive.per_s:.1f}x the naive pipeline")
+        for result in results:
+            ratio = ""
+            if naive is not None and naive.per_s > 0 and result is not naive:
+                ratio = f"{result.per_s / naive.per_s:.1f}x the naive pipeline; "
+            print(f"  {result.variant}: {ratio}{result.bound_summary()}")
         print(f"  load after: {load_average()}")
         failed = any(r.delivered == 0 or r.errors or r.refused for r in results)
         return 1 if failed else 0

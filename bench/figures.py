@@ -1,5 +1,10 @@
 """The figures of one benchmark run: latency percentiles, CPU per message of the servers, the load generator,
-PostgreSQL and RabbitMQ, how busy the machine was, and the result line each variant prints."""
+PostgreSQL and RabbitMQ, how busy the machine was, and the result line each variant prints.
+
+The physical bound is what the machine could carry of this workload if the broker cost nothing: its cores
+divided by the CPU per message of everything else that must run on them (the load generator with its
+consumers, PostgreSQL, RabbitMQ). The broker's msg/s as a share of it says how much of the room its
+neighbours leave the broker actually uses."""
 
 from __future__ import annotations
 
@@ -42,6 +47,33 @@ class Figures:
     machine_busy: float  # share of all cores busy during the run, whoever used them
     refused: dict[int, int]
     errors: int
+    cores: int
+    uses_services: bool  # whether PostgreSQL and RabbitMQ are part of this variant's workload
+
+    @property
+    def others_cpu_ms_per_msg(self) -> float:
+        """CPU per message of all but the servers under test: the load generator, and PostgreSQL and RabbitMQ
+        when the variant uses them (without them, their figure is other users' load)."""
+        services = self.services_cpu_ms_per_msg if self.uses_services else 0.0
+        return self.loadgen_cpu_ms_per_msg + services
+
+    @property
+    def bound_per_s(self) -> float:
+        """msg/s of the machine for this workload if the servers under test took no CPU (cores ÷ the rest)."""
+        others = self.others_cpu_ms_per_msg
+        return self.cores * 1000 / others if others > 0 else float("inf")
+
+    @property
+    def share_of_bound(self) -> float:
+        return self.per_s / self.bound_per_s
+
+    def bound_summary(self) -> str:
+        others = "load generator + PostgreSQL + RabbitMQ" if self.uses_services else "load generator"
+        return (
+            f"physical bound {self.bound_per_s:,.0f} msg/s ({self.cores} cores ÷ "
+            f"{self.others_cpu_ms_per_msg:.2f} ms/msg of {others}), "
+            f"{self.variant} reaches {self.share_of_bound:.0%} of it"
+        )
 
     def line(self) -> str:
         extra = f" refused={self.refused}" if self.refused else ""
@@ -54,7 +86,8 @@ class Figures:
             f"peak RSS {self.peak_rss_mib:5.1f} MiB  load generator CPU {self.loadgen_cpu_ms_per_msg:4.2f} ms/msg  "
             f"PostgreSQL+RabbitMQ CPU {self.services_cpu_ms_per_msg:4.2f} ms/msg "
             f"({self.postgres_cpu_ms_per_msg:4.2f} + {self.rabbitmq_cpu_ms_per_msg:4.2f})  "
-            f"machine busy {self.machine_busy:.0%}{extra}"
+            f"machine busy {self.machine_busy:.0%}  "
+            f"bound {self.bound_per_s:6.0f} msg/s ({self.share_of_bound:.0%}){extra}"
         )
 
 
@@ -68,9 +101,12 @@ def machine_jiffies() -> tuple[int, int]:
 SERVICE_COMMANDS = frozenset({"postgres", "beam.smp"})
 
 
-def services_cpu_s() -> dict[str, float]:
-    """CPU seconds of every PostgreSQL and RabbitMQ process by command (other users' load on them included)."""
-    totals = dict.fromkeys(SERVICE_COMMANDS, 0)
+ServiceTicks = dict[tuple[str, int], int]
+
+
+def services_cpu_ticks() -> ServiceTicks:
+    """CPU ticks of every PostgreSQL and RabbitMQ process so far, by (command, pid)."""
+    ticks: ServiceTicks = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             raw = stat.read_text()
@@ -79,7 +115,21 @@ def services_cpu_s() -> dict[str, float]:
         command = raw[raw.index("(") + 1 : raw.rindex(")")]
         if command in SERVICE_COMMANDS:
             fields = raw.rsplit(")", 1)[1].split()
-            totals[command] += int(fields[11]) + int(fields[12])
+            ticks[(command, int(stat.parent.name))] = int(fields[11]) + int(fields[12])
+    return ticks
+
+
+def services_cpu_s(since: ServiceTicks) -> dict[str, float]:
+    """CPU seconds of PostgreSQL and RabbitMQ by command since ``since`` (other users' load on them included).
+
+    Per process: one that started meanwhile counts whole, one that ended meanwhile (a short-lived
+    ``rabbitmqctl``, a backend of a closed connection) is missed, rather than subtracted as a sum of
+    all processes would do, which could make the figure negative.
+    """
+    totals = dict.fromkeys(SERVICE_COMMANDS, 0)
+    for (command, pid), ticks in services_cpu_ticks().items():
+        before = since.get((command, pid), 0)
+        totals[command] += ticks - before if ticks >= before else ticks  # a smaller count: the pid was reused
     return {command: ticks / CLOCK_TICKS for command, ticks in totals.items()}
 
 
@@ -93,7 +143,9 @@ class CpuShares:
     machine_busy: float
 
 
-def figures(variant: str, tally: Tally, start: float, cpu: CpuShares, peak_rss_kib: int) -> Figures:
+def figures(
+    variant: str, tally: Tally, start: float, cpu: CpuShares, peak_rss_kib: int, *, uses_services: bool = True
+) -> Figures:
     answered = [r for r in tally.answered_at if r in tally.sent_at]
     done = [r for r in answered if r in tally.delivered_at]
     end = max((tally.delivered_at[r] for r in done), default=start)
@@ -119,6 +171,8 @@ def figures(variant: str, tally: Tally, start: float, cpu: CpuShares, peak_rss_k
         machine_busy=cpu.machine_busy,
         refused=dict(tally.refused),
         errors=tally.errors,
+        cores=os.cpu_count() or 1,
+        uses_services=uses_services,
     )
 
 

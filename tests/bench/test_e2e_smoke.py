@@ -12,7 +12,8 @@ import pytest
 from tests.conftest import require_service
 
 REPO = Path(__file__).resolve().parents[2]
-LINE = re.compile(r"^(\w+) +(\d+) msg/s +delivered (\d+)/(\d+) ")
+LINE = re.compile(r"^(\w+) +(\d+) msg/s +delivered (\d+)/(\d+) .* bound +(\d+|inf) msg/s \((\d+)%\)")
+SUMMARY = re.compile(r"^  (\w+): .*physical bound ([\d,]+|inf) msg/s \(\d+ cores ÷ [\d.]+ ms/msg .*\), \1 reaches \d+%")
 
 
 def run_bench(*args: str) -> dict[str, tuple[int, int, int]]:
@@ -22,10 +23,15 @@ def run_bench(*args: str) -> dict[str, tuple[int, int, int]]:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     rows = {}
+    summarized = set()
     for line in result.stdout.splitlines():
         match = LINE.match(line)
         if match:
             rows[match[1]] = (int(match[2]), int(match[3]), int(match[4]))
+        summary = SUMMARY.match(line)
+        if summary:
+            summarized.add(summary[1])
+    assert summarized == set(rows), result.stdout  # every variant with its physical bound in the summary
     return rows
 
 

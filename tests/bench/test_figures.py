@@ -1,0 +1,54 @@
+"""The physical bound: the machine's msg/s for the workload if the servers under test cost nothing."""
+
+from __future__ import annotations
+
+import math
+
+from bench.common import Tally
+from bench.figures import CpuShares, Figures, figures, services_cpu_s, services_cpu_ticks
+
+
+def _figures(
+    loadgen_s: float, postgres_s: float, rabbitmq_s: float, delivered: int, wall_s: float, *, uses_services: bool = True
+) -> Figures:
+    tally = Tally()
+    for n in range(delivered):
+        reference = f"r{n}"
+        tally.sent_at[reference] = 100.0
+        tally.answered_at[reference] = 100.0
+        tally.delivered_at[reference] = 100.0 + wall_s * (n + 1) / delivered
+    cpu = CpuShares(
+        server_s=1.0, loadgen_s=loadgen_s, services_s={"postgres": postgres_s, "beam.smp": rabbitmq_s}, machine_busy=0.5
+    )
+    return figures("pg1", tally, 100.0, cpu, 1024, uses_services=uses_services)
+
+
+def test_the_bound_is_the_cores_over_the_cpu_per_message_of_everything_but_the_broker() -> None:
+    # 1,000 messages in 1 s; the load generator 0.1 ms, PostgreSQL 0.2 ms, RabbitMQ 0.2 ms per message.
+    result = _figures(loadgen_s=0.1, postgres_s=0.2, rabbitmq_s=0.2, delivered=1000, wall_s=1.0)
+    assert math.isclose(result.others_cpu_ms_per_msg, 0.5)
+    assert math.isclose(result.bound_per_s, result.cores * 1000 / 0.5)
+    assert math.isclose(result.share_of_bound, 1000 / result.bound_per_s)
+    assert f"bound {result.bound_per_s:6.0f} msg/s" in result.line()
+    assert result.bound_summary().endswith(f"pg1 reaches {result.share_of_bound:.0%} of it")
+
+
+def test_without_any_other_cpu_the_bound_is_unlimited() -> None:
+    result = _figures(loadgen_s=0.0, postgres_s=0.0, rabbitmq_s=0.0, delivered=10, wall_s=1.0)
+    assert result.bound_per_s == float("inf") and result.share_of_bound == 0.0
+
+
+def test_a_variant_without_the_services_is_bound_by_the_load_generator_alone() -> None:
+    """The embedded broker uses neither PostgreSQL nor RabbitMQ: what they spend then is other users' load."""
+    result = _figures(loadgen_s=0.1, postgres_s=3.0, rabbitmq_s=3.0, delivered=1000, wall_s=1.0, uses_services=False)
+    assert math.isclose(result.bound_per_s, result.cores * 1000 / 0.1)
+    assert "ms/msg of load generator)" in result.bound_summary()
+
+
+def test_service_cpu_counts_each_process_from_its_own_start() -> None:
+    """A process that ended between the readings is missed, never subtracted: the figure cannot go negative."""
+    now = services_cpu_ticks()
+    gone = {("beam.smp", 2**22 + 1): 10**9, ("postgres", 2**22 + 2): 10**9}
+    since = services_cpu_s({**now, **gone})
+    assert all(seconds >= 0 for seconds in since.values())
+    assert set(since) == {"postgres", "beam.smp"}
