@@ -24,7 +24,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="native: signed XML on /api/v1; dsve: the official DSVE messages over the Altinn-compatible API",
     )
     demo.add_argument(
-        "--schema-dir", type=Path, help="--profile dsve: the dsve.xsd directory (default: DSVE_SCHEMA_SETS)"
+        "--schema-dir", type=Path, help="--profile dsve: the dsve.xsd directory (default: DSVE_SCHEMA_SETS dsve=)"
+    )
+    demo.add_argument(
+        "--kartverket-schema-dir",
+        type=Path,
+        help="--profile dsve: the innsending.xsd directory (default: DSVE_SCHEMA_SETS etinglysing=)",
     )
     demo.set_defaults(func=_demo)
 
@@ -59,13 +64,17 @@ def _official_demo(args: argparse.Namespace, console: Any) -> int:
     from broker.config import Settings
     from participants.official.demo import run_official_demo
 
-    schema_dir = args.schema_dir or dict(Settings.from_env().schema_sets).get("dsve")
-    if schema_dir is None:
+    configured = dict(Settings.from_env().schema_sets)
+    schema_dir = args.schema_dir or configured.get("dsve")
+    kartverket_dir = args.kartverket_schema_dir or configured.get("etinglysing")
+    if schema_dir is None or kartverket_dir is None:
         console.print(
-            "[bold red]FEIL[/]: --profile dsve needs the dsve.xsd directory: --schema-dir or DSVE_SCHEMA_SETS=dsve=DIR"
+            "[bold red]FEIL[/]: --profile dsve needs the dsve.xsd directory "
+            "(--schema-dir or DSVE_SCHEMA_SETS=dsve=DIR) and the innsending.xsd directory "
+            "(--kartverket-schema-dir or DSVE_SCHEMA_SETS=etinglysing=DIR)"
         )
         return 2
-    ok = asyncio.run(run_official_demo(Path(schema_dir), console, args.data_dir))
+    ok = asyncio.run(run_official_demo(Path(schema_dir), Path(kartverket_dir), console, args.data_dir))
     console.print(
         "[bold green]Demo fullført[/] (offisiell DSVE-profil)" if ok else "[bold red]FEIL[/]: the sale did not complete"
     )

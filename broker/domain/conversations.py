@@ -23,6 +23,8 @@ REPLIES: dict[str, str] = {
     "SignedMortgageDeedProcessed": "SignedMortgageDeed",
 }
 MEGLER_ROLES = frozenset({"megler", "oppgjoersforetak"})
+# Requests a megler opens with a bank (the sellers' bank at settlement): the conversation is the megler's case.
+MEGLER_OPENED = frozenset({"Restgjeldsforespoersel", "Innfrielsessaldoforespoersel"})
 
 
 class RuleMode(enum.StrEnum):

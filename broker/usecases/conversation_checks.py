@@ -13,7 +13,15 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from broker.domain.conversations import RULE_NAMES, ConversationMessage, RuleMode, Verdict, judge
+from broker.domain.conversations import (
+    MEGLER_OPENED,
+    REPLIES,
+    RULE_NAMES,
+    ConversationMessage,
+    RuleMode,
+    Verdict,
+    judge,
+)
 from broker.store.conversation_repository import ConversationRepository, RecordedMessage
 from broker.store.unit_of_work import UnitOfWork
 
@@ -64,7 +72,13 @@ class ConversationPolicy:
 
 
 def conversation_key(message: ConversationMessage) -> str:
-    """A conversation is one bank case: the bank's orgnr and its reference, which every reply must carry."""
+    """A conversation is one case: the orgnr of the party that opened it and its reference, which every reply
+    must carry. A bank opens most (its loan case); a megler opens the debt and payoff questions to the sellers'
+    bank (its sale), whose own reference the first request cannot know yet."""
+    if message.message_type in MEGLER_OPENED:
+        return f"{message.sender}/{message.sender_reference or '-'}"
+    if REPLIES.get(message.message_type) in MEGLER_OPENED and message.recipients:
+        return f"{message.recipients[0]}/{message.recipient_reference or '-'}"
     if message.sender_role == "bank" or not message.recipients:
         return f"{message.sender}/{message.sender_reference or '-'}"
     return f"{message.recipients[0]}/{message.recipient_reference or '-'}"

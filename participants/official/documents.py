@@ -8,7 +8,7 @@ it and refuses anything the schema does not allow. The correlation rule is kept 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from broker.xml.keys import SigningCredential
@@ -161,6 +161,69 @@ def debt_answer(request: Data, case: SaleCase, bank_reference: str, account: str
             ]
         },
         "sperretForVidereOpplaan": True,
+    }
+
+
+def payoff_request(case: SaleCase, bank_reference: str | None, dates: list[date]) -> tuple[str, Data]:
+    """``Innfrielsessaldoforespoersel``: close to settlement the megler asks the sellers' bank what it takes to
+    pay the loans off on the given dates (one to four); ``bank_reference`` is the bank's from its debt answer."""
+    return "innfrielsessaldoforespoersel", {
+        "avsender": organisation(case.megler, case.reference),
+        "mottaker": organisation(case.sellers_bank, bank_reference),
+        "registerenheterMedHjemmelshavere": {
+            "registerenhetMedHjemmelshavere": [
+                {
+                    **unit(case.unit),
+                    "hjemmelshavere": {"hjemmelshaver": [{"person": person(p)} for p in case.seller_persons]},
+                }
+            ]
+        },
+        "innfrielsesdatoer": {"innfrielsesdato": [d.isoformat() for d in dates]},
+    }
+
+
+def payoff_answer(
+    request: Data, case: SaleCase, bank_reference: str, account: str, kid: str, balances: list[tuple[date, int]]
+) -> tuple[str, Data]:
+    """``Innfrielsessaldosvar``: the amount per date, where to pay it (account and KID), and the mortgage the
+    bank deletes once it is paid."""
+    megler = request["avsender"]
+    mortgage = case.existing_mortgage
+    references = []
+    if mortgage is not None:
+        references.append(
+            {
+                "@dokumentnummer": mortgage.document_number,
+                "@dokumentaar": mortgage.year,
+                "@embetenummer": mortgage.office,
+                "@rettsstiftelsesnummer": mortgage.right_number,
+                "@beloep": case.existing_mortgage_amount or balances[-1][1],
+            }
+        )
+    return "innfrielsessaldosvar", {
+        "avsender": organisation(case.sellers_bank, bank_reference),
+        "mottaker": {"@id": megler["@id"], "foretaksnavn": megler["foretaksnavn"], "referanse": megler["referanse"]},
+        "laanliste": {
+            "laan": [
+                {
+                    "laantakerIkkeHjemmelshaver": False,
+                    "transporterklaering": False,
+                    "laanenummer": account,
+                    "kontonummer": account,
+                    "kidnummer": kid,
+                    "betalingsmelding": f"Innfrielse {case.reference}",
+                    "saldoerPerDato": {
+                        "saldoPerDato": [{"beloep": float(amount), "dato": day.isoformat()} for day, amount in balances]
+                    },
+                    "laantakereHjemmelshaver": {"navn": [p.name for p in case.seller_persons]},
+                }
+            ]
+        },
+        "registerenheterMedDokumentreferanser": {
+            "registerenhetMedDokumentreferanse": [
+                {**unit(case.unit), "pantedokumentreferanser": {"pantedokumentreferanse": references}}
+            ]
+        },
     }
 
 

@@ -10,6 +10,8 @@
   test certificates, which the broker verifies; the megler reads it for units and debtors.
 - ``Restgjeldsforespoersel`` → ``Restgjeldssvar``: ``RutetSuksessfullt`` with the loan and the mortgage to
   delete; ``LaanNedbetalt`` when the bank has no loan on the unit.
+- ``Innfrielsessaldoforespoersel`` → ``Innfrielsessaldosvar``: the payoff per date asked for, the account and
+  the KID to pay it with (the bank's loan book, ``payoff.py``); ``LaanNedbetalt`` as above.
 
 The first problem found decides the answer, as the specification's error handling says.
 """
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from lxml import etree
@@ -27,6 +29,7 @@ from lxml.builder import E
 from participants.cases import SaleCase
 from participants.messages.model import Matrikkelenhet, Registerenhet
 from participants.official import documents
+from participants.official.payoff import LoanAccount, LoanBook, kid_for
 from participants.official.schema import OfficialSchema
 
 Clock = Callable[[], datetime]
@@ -203,12 +206,27 @@ class SellersBankResponder:
     """The sellers' bank simulator's answers: outstanding debt for the units it holds mortgages on."""
 
     def __init__(
-        self, schema: OfficialSchema, cases: Sequence[SaleCase], loans: Sequence[Loan], reference: str = "RESTGJELD-1"
+        self,
+        schema: OfficialSchema,
+        cases: Sequence[SaleCase],
+        loans: Sequence[Loan],
+        reference: str = "RESTGJELD-1",
+        book: LoanBook | None = None,
     ) -> None:
         self.schema = schema
         self.cases = list(cases)
         self.loans = list(loans)
         self.reference = reference
+        self.book = book or LoanBook(
+            [LoanAccount(loan.account, loan.balance, date.today(), kid_for(loan.account, reference)) for loan in loans]
+        )
+
+    def _matching(self, request: Any, element: str) -> tuple[list[Loan], list[SaleCase]]:
+        keys = _official_unit_keys(request[element])
+        return (
+            [loan for loan in self.loans if _unit_key(loan.unit) in keys],
+            [case for case in self.cases if _unit_key(case.unit) in keys],
+        )
 
     def on_debt_request(self, data: bytes) -> Reply:
         kind = "Restgjeldssvar"
@@ -216,11 +234,30 @@ class SellersBankResponder:
             root, request = self.schema.decode(data)
         except ValueError as exc:
             return Reply(kind, "Feil", f"Ugyldig forespørsel: {exc}"[:500])
-        keys = _official_unit_keys(request["registerenheterMedHjemmelshavere"])
-        loans = [loan for loan in self.loans if _unit_key(loan.unit) in keys]
-        cases = [case for case in self.cases if _unit_key(case.unit) in keys]
+        loans, cases = self._matching(request, "registerenheterMedHjemmelshavere")
         if not loans or not cases:
             return Reply(kind, "LaanNedbetalt", "Banken har ingen lån med pant i registerenheten")
         root, answer = documents.debt_answer(request, cases[0], self.reference, loans[0].account, loans[0].balance)
         name = f"restgjeldssvar_{self.reference}.xml"
         return Reply(kind, "RutetSuksessfullt", "Restgjeld oppgitt", {name: self.schema.encode(root, answer)})
+
+    def on_payoff_request(self, data: bytes) -> Reply:
+        """``Innfrielsessaldoforespoersel`` → ``Innfrielsessaldosvar``: the payoff on each date asked for, the
+        account and KID to pay it to; ``LaanNedbetalt`` when the bank has no loan on the unit."""
+        kind = "Innfrielsessaldosvar"
+        try:
+            root, request = self.schema.decode(data)
+        except ValueError as exc:
+            return Reply(kind, "Feil", f"Ugyldig forespørsel: {exc}"[:500])
+        if root != "innfrielsessaldoforespoersel":
+            return Reply(kind, "Feil", f"Forventet innfrielsessaldoforespoersel, fikk {root}")
+        loans, cases = self._matching(request, "registerenheterMedHjemmelshavere")
+        if not loans or not cases or loans[0].account not in self.book.loans:
+            return Reply(kind, "LaanNedbetalt", "Banken har ingen lån med pant i registerenheten")
+        dates = [date.fromisoformat(str(d)) for d in request["innfrielsesdatoer"]["innfrielsesdato"]]
+        account = self.book.loans[loans[0].account]
+        root, answer = documents.payoff_answer(
+            request, cases[0], self.reference, account.account, account.kid, self.book.quote(account.account, dates)
+        )
+        name = f"innfrielsessaldosvar_{self.reference}.xml"
+        return Reply(kind, "RutetSuksessfullt", "Innfrielsessaldo oppgitt", {name: self.schema.encode(root, answer)})

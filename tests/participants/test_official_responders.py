@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import zipfile
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from lxml.builder import ElementMaker
 
 from broker.domain.conversations import ConversationMessage, judge
+from broker.domain.identifiers import is_valid_kid
 from broker.schemasets.configured import open_set
 from broker.schemasets.package import PackageValidator
 from participants.cases import SaleCase, demo_sale_case
 from participants.messages.model import Matrikkelenhet
 from participants.official import documents
+from participants.official.payoff import LoanAccount, LoanBook, Payment, UnknownPayment, kid_for
 from participants.official.responders import Loan, MeglerResponder, Reply, SellersBankResponder
 from participants.official.schema import OfficialSchema
 from tests.fixtures.third_party import DSVE_SPEC, require_third_party
@@ -167,3 +169,36 @@ def test_the_sellers_bank_answers_a_debt_request(
     )
     assert report.errors == [] and report.routing["recipient_reference"] == case.reference
     assert SellersBankResponder(schema, [case], []).on_debt_request(request).status == "LaanNedbetalt"
+
+
+def test_the_sellers_bank_quotes_the_payoff_and_books_the_payment(
+    schema: OfficialSchema, validator: PackageValidator, tmp_path: Path
+) -> None:
+    case = demo_sale_case()
+    day = date(2026, 12, 7)
+    bank = SellersBankResponder(
+        schema,
+        [case],
+        [Loan(case.unit, "12345678903", 1_000_000)],
+        book=LoanBook([LoanAccount("12345678903", 1_000_000, day, kid_for("12345678903", case.reference))]),
+    )
+    request = schema.encode(*documents.payoff_request(case, bank.reference, [day, day + timedelta(days=10)]))
+    reply = bank.on_payoff_request(request)
+    assert reply.status == "RutetSuksessfullt"
+    report = validator.check_zip(
+        _package(tmp_path, reply), reply.properties, "bank", case.sellers_bank.orgnr, [case.megler.orgnr]
+    )
+    assert report.errors == [], [str(f) for f in report.errors]
+    assert report.routing["recipient_reference"] == case.reference
+    _, answer = schema.decode(next(iter(reply.files.values())))
+    loan = answer["laanliste"]["laan"][0]
+    amounts = [int(float(b["beloep"])) for b in loan["saldoerPerDato"]["saldoPerDato"]]
+    assert amounts[0] == 1_000_000 and amounts[1] > amounts[0]  # interest accrues to the later date
+    kid = str(loan["kidnummer"])
+    assert is_valid_kid(kid)
+    # Only a payment that covers the payoff of its day, with the loan's KID, pays the loan off.
+    with pytest.raises(UnknownPayment):
+        bank.book.receive(Payment("12345678903", "0" + kid, 1_000_000, day))
+    assert not bank.book.receive(Payment("12345678903", kid, 999_999, day))
+    assert bank.book.receive(Payment("12345678903", kid, 1, day))
+    assert SellersBankResponder(schema, [case], []).on_payoff_request(request).status == "LaanNedbetalt"

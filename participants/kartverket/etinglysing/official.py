@@ -32,24 +32,38 @@ class KartverketRegistration:
 
     async def register(self, sale: SaleCase, reference: str, settle: Callable[[], Awaitable[None]]) -> bytes:
         """Send the sale's forsendelse and wait for its final status; the status as Kartverket sent it."""
-        await self.megler.initialize_and_upload(
-            pack(f"forsendelse_{reference}.xml", sale_forsendelse(sale, reference, self.kartverket.service.schema)),
-            file_name="forsendelse.zip",
-            resource_id=RESOURCE,
-            sender=self.megler_orgnr,
-            recipients=[self.kartverket.orgnr],
-            senders_reference=reference,
-            property_list={OPERATION: "sendTilTinglysing"},
-        )
-        await settle()
-        await self.kartverket.poll_once()
-        await settle()
-        final: bytes | None = None
-        for transfer_id in await self.megler.search(RESOURCE, status="Published", role="Recipient"):
-            status = unpack(await self.megler.download(transfer_id))
-            await self.megler.confirm_download(transfer_id)
-            if etree.fromstring(status).findtext(f"{{{NAMESPACE}}}saksstatus") == "AVSLUTTET":
-                final = status
-        if final is None or etree.fromstring(final).findtext(f"{{{NAMESPACE}}}behandlingsutfall") != "TINGLYST":
-            raise NotRegistered(f"{reference}: Kartverket did not register the sale")
-        return final
+        forsendelse = sale_forsendelse(sale, reference, self.kartverket.service.schema)
+        return await submit(self.megler, self.megler_orgnr, self.kartverket, forsendelse, reference, settle)
+
+
+async def submit(
+    client: FileTransferClient,
+    sender_orgnr: str,
+    kartverket: AltinnReceiver,
+    forsendelse: bytes,
+    reference: str,
+    settle: Callable[[], Awaitable[None]],
+) -> bytes:
+    """Send one forsendelse for registration (``sendTilTinglysing``) as ``sender_orgnr``, let Kartverket's
+    receiver answer, and return the final status; NotRegistered unless it is TINGLYST."""
+    await client.initialize_and_upload(
+        pack(f"forsendelse_{reference}.xml", forsendelse),
+        file_name="forsendelse.zip",
+        resource_id=RESOURCE,
+        sender=sender_orgnr,
+        recipients=[kartverket.orgnr],
+        senders_reference=reference,
+        property_list={OPERATION: "sendTilTinglysing"},
+    )
+    await settle()
+    await kartverket.poll_once()
+    await settle()
+    final: bytes | None = None
+    for transfer_id in await client.search(RESOURCE, status="Published", role="Recipient"):
+        status = unpack(await client.download(transfer_id))
+        await client.confirm_download(transfer_id)
+        if etree.fromstring(status).findtext(f"{{{NAMESPACE}}}saksstatus") == "AVSLUTTET":
+            final = status
+    if final is None or etree.fromstring(final).findtext(f"{{{NAMESPACE}}}behandlingsutfall") != "TINGLYST":
+        raise NotRegistered(f"{reference}: Kartverket did not register it")
+    return final
