@@ -13,7 +13,7 @@ from broker.domain.conversations import ConversationMessage
 from broker.usecases.conversation_checks import ConversationPolicy, check_conversation
 from broker.xml.pki import TestPki
 from tests.console.conftest import BANK_STAFF, OPERATOR, OTHER_BANK_STAFF, add_users, sign_in
-from tests.http.conftest import BANK, MEGLER, broker_settings
+from tests.http.conftest import BANK, MEGLER, broker_settings, register_demo
 
 T0 = datetime(2026, 3, 30, 12, tzinfo=UTC)
 
@@ -38,6 +38,7 @@ async def test_conversations_show_their_rules_and_broken_ones_by_name(
     app = create_app(broker_settings(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'b.db'}", test_pki))
     client = await aiohttp_client(app)
     services = app[SERVICES]
+    await register_demo(services, test_pki)  # staff sign in only for a registered, active participant
     await add_users(services)
     policy = ConversationPolicy.parse("")
     good = [

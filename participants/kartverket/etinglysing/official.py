@@ -1,39 +1,23 @@
-"""The registration step of a sale in the official DSVE profile: the megler sends the deed and the buyers'
-mortgage to Kartverket on ``kv_etinglysing``, Kartverket answers, and the megler keeps the final
-``forsendelsesstatus``, which goes to the buyers' bank with ``GjennomfoertEtinglysing`` as the specification
-prescribes (a ``forsendelsesstatus_*.xml`` file beside the message)."""
+"""A participant's submission to Kartverket in a sale of the official DSVE profile: one ``forsendelse`` on
+``kv_etinglysing``, Kartverket's receiver answers, and the sender keeps the final ``forsendelsesstatus``. The
+megler sends the deed and the buyers' mortgage this way and passes the status to the buyers' bank with
+``GjennomfoertEtinglysing`` (a ``forsendelsesstatus_*.xml`` file beside the message); the sellers' bank sends
+its sletting once its loan is paid (``participants/official/sale.py``)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from lxml import etree
 
-from participants.cases import SaleCase
 from participants.kartverket.etinglysing.altinn import OPERATION, RESOURCE, AltinnReceiver
 from participants.kartverket.etinglysing.container import pack, unpack
-from participants.kartverket.etinglysing.sale import sale_forsendelse
 from participants.kartverket.etinglysing.schema import NAMESPACE
 from participants.sdk.file_transfer_client import FileTransferClient
 
 
 class NotRegistered(RuntimeError):
     """Kartverket's final answer was no TINGLYST (or none came)."""
-
-
-@dataclass
-class KartverketRegistration:
-    """Kartverket's side (its receiver) and the megler's client on kv_etinglysing."""
-
-    kartverket: AltinnReceiver
-    megler: FileTransferClient
-    megler_orgnr: str
-
-    async def register(self, sale: SaleCase, reference: str, settle: Callable[[], Awaitable[None]]) -> bytes:
-        """Send the sale's forsendelse and wait for its final status; the status as Kartverket sent it."""
-        forsendelse = sale_forsendelse(sale, reference, self.kartverket.service.schema)
-        return await submit(self.megler, self.megler_orgnr, self.kartverket, forsendelse, reference, settle)
 
 
 async def submit(
