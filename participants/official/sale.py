@@ -4,14 +4,15 @@ the specification and of a settlement that keeps everyone's security:
 1. ``Restgjeldsforespoersel`` → ``Restgjeldssvar``: on taking the assignment the megler asks the sellers' bank
    what it holds on the unit;
 2. ``IntensjonFraBank`` → ``IntensjonssvarFraMegler``: the buyers' bank asks about the registration method;
-3. ``SignedMortgageDeed`` → ``SignedMortgageDeedProcessed``: the buyers' bank sends its mortgage deed;
+3. ``SignedMortgageDeed`` → ``SignedMortgageDeedProcessed``: the buyers' bank sends its mortgage deed with its
+   conditions letter (``coverletter_*.xml``), which asks for first priority;
 4. the megler sends the deed of sale and the mortgage to Kartverket (one ``forsendelse`` on
    ``kv_etinglysing``) and gets a ``forsendelsesstatus`` TINGLYST with document numbers, which it passes to
    the buyers' bank with ``GjennomfoertEtinglysing`` (``forsendelsesstatus_*.xml`` in the same ZIP);
 5. ``Innfrielsessaldoforespoersel`` → ``Innfrielsessaldosvar``: the payoff; the megler pays it, and only when
    the sellers' bank has confirmed the loan paid does that bank send Kartverket its ``sletting``;
 6. the megler reads the buyers' mortgage's priority in the grunnbok and sends ``OppnaaddPrioritetOk`` only
-   when it is the priority agreed (first); while the sellers' mortgage stands it is second.
+   when it is the priority the conditions letter asks for; while the sellers' mortgage stands it is second.
 
 Every DSVE step is a transfer the broker checks against the official schema and the conversation rules; each
 party finds its transfers by searching the API, reads the ZIP, answers and confirms, as a real system does.
@@ -29,6 +30,7 @@ from participants.kartverket.etinglysing.official import submit
 from participants.kartverket.etinglysing.sale import sale_forsendelse
 from participants.kartverket.priority import PriorityLookup
 from participants.official import documents
+from participants.official.cover_letter import CoverLetterSchema, agreed_priority, cover_letter
 from participants.official.inbox import Handler, OfficialInbox
 from participants.official.payoff import Payment, deletion_forsendelse
 from participants.official.registered import FinalStatus, read_status
@@ -41,7 +43,7 @@ RESOURCE = "kv_dsve"
 BANK_REFERENCE = "LAAN-2026-0412"
 DOCUMENT_REFERENCE = "NLS-2026-0412-9057"
 SELLERS_LOAN = "12345678903"
-AGREED_PRIORITY = 1  # the buyers' bank asks for first priority (``ForstePrioritet`` in its conditions letter)
+MEGLER_CLIENT_ACCOUNT = "15031234562"  # the megler's client account, where the buyers' bank pays the loan
 
 
 class SaleStopped(RuntimeError):
@@ -138,7 +140,7 @@ async def run_official_sale(
         {
             "IntensjonFraBank": _recording(log, "megler", lambda files: megler_answers.on_intention(_only_xml(files))),
             "SignedMortgageDeed": _recording(
-                log, "megler", lambda files: megler_answers.on_mortgage_deed({"coverLetter": "Omitted"}, files)
+                log, "megler", lambda files: megler_answers.on_mortgage_deed({"coverLetter": "XmlAttached"}, files)
             ),
             "Restgjeldssvar": _recording(log, "megler"),
             "Innfrielsessaldosvar": _recording(log, "megler"),
@@ -177,10 +179,15 @@ async def run_official_sale(
     request = Reply("IntensjonFraBank", None, "", {"intensjonfrabank.xml": intention})
     await step(bank, request, case.megler.orgnr, megler, bank)
     deed = documents.deed_stand_in(case, DOCUMENT_REFERENCE)
-    request = Reply("SignedMortgageDeed", None, "", {"signedmortgagedeed_1.xml": deed}, {"coverLetter": "Omitted"})
+    letters = CoverLetterSchema(schema.directory)
+    letter = cover_letter(letters, case, BANK_REFERENCE, MEGLER_CLIENT_ACCOUNT, case.takeover_date, now())
+    files = {"signedmortgagedeed_1.xml": deed, "coverletter_1.xml": letter}
+    request = Reply("SignedMortgageDeed", None, "", files, {"coverLetter": "XmlAttached"})
     await step(bank, request, case.megler.orgnr, megler, bank)
     if ("SignedMortgageDeedProcessed", "RoutedSuccessfully") not in log.received.get("buyers' bank", []):
         raise SaleStopped("the megler did not take the buyers' bank's mortgage deed")
+    received_letter = next(f["coverletter_1.xml"] for f in reversed(log.files["megler"]) if "coverletter_1.xml" in f)
+    agreed = agreed_priority(letters, received_letter)
 
     # 4. the deed of sale and the mortgage to Kartverket; its status to the buyers' bank
     log.note("megler", "sends the deed of sale and the buyers' mortgage to Kartverket (forsendelse)")
@@ -229,9 +236,13 @@ async def run_official_sale(
     if mortgage is None:
         raise SaleStopped("Kartverket's status names no registered mortgage")
     priority = await kartverket.priority(case.unit, mortgage.right)
-    log.note("megler", f"reads the grunnbok: the buyers' mortgage {mortgage.number} has priority {priority}")
-    if priority != AGREED_PRIORITY:
-        raise SaleStopped(f"priority {priority} reached, {AGREED_PRIORITY} agreed: OppnaaddPrioritetOk not sent")
+    log.note(
+        "megler",
+        f"reads the grunnbok: the buyers' mortgage {mortgage.number} has priority {priority} "
+        f"(the conditions letter asks for {agreed or 'a priority stated in words'})",
+    )
+    if agreed is None or priority != agreed:
+        raise SaleStopped(f"priority {priority} reached, {agreed} agreed: OppnaaddPrioritetOk not sent")
     reached = xml(documents.priority_reached(case, BANK_REFERENCE, DOCUMENT_REFERENCE, "payload.zip", now()))
     message = Reply("OppnaaddPrioritetOk", None, "", {f"oppnaaddprioritet_{case.reference}.xml": reached})
     await step(megler, message, case.buyers_bank.orgnr, bank)

@@ -22,7 +22,8 @@ class OfficialSchema:
     """The official schema, loaded once from the schema set's directory."""
 
     def __init__(self, directory: Path) -> None:
-        self.schema = xmlschema.XMLSchema10(str(Path(directory) / "dsve.xsd"))
+        self.directory = Path(directory)  # the set's other schemas (the conditions letter's) are beside it
+        self.schema = xmlschema.XMLSchema10(str(self.directory / "dsve.xsd"))
 
     def decode(self, data: bytes) -> tuple[str, Data]:
         """The root element's name and the document as data (``@id`` for attributes); ValueError if invalid."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,16 @@ from participants.kartverket.model import RightKind
 from participants.kartverket.priority import register_priority
 from participants.kartverket.register import LandRegister
 from participants.kartverket.seed import DEMO_SALE
+from participants.official.cover_letter import CoverLetterSchema, agreed_priority, cover_letter
 from participants.official.registered import read_status
-from participants.official.sale import BANK_REFERENCE, Kartverket, SaleLog, SaleStopped, run_official_sale
+from participants.official.sale import (
+    BANK_REFERENCE,
+    MEGLER_CLIENT_ACCOUNT,
+    Kartverket,
+    SaleLog,
+    SaleStopped,
+    run_official_sale,
+)
 from participants.official.schema import OfficialSchema
 from participants.sdk.file_transfer_client import FileTransferClient
 from tests.filetransfer.conftest import KARTVERKET, AltinnApi, start_altinn
@@ -122,7 +131,9 @@ async def test_the_whole_sale_in_order_through_kartverket(world: World) -> None:
     mortgages = [r for r in extract.rights if r.kind is RightKind.PANT]
     pant = sale.documents[f"{case.reference}-pant"].right
     assert [(m.ref.document.number, m.ref.document.year) for m in mortgages] == [(pant.document_number, pant.year)]
-    assert "has priority 1" in lines
+    assert "has priority 1 (the conditions letter asks for 1)" in lines
+    deed = log.files["megler"][[kind for kind, _ in log.received["megler"]].index("SignedMortgageDeed")]
+    assert sorted(deed) == ["coverletter_1.xml", "signedmortgagedeed_1.xml"]
 
     # Every conversation the broker followed passes all its rules: the bank's case, the deed between the
     # same parties, and the megler's debt and payoff questions to the sellers' bank.
@@ -180,3 +191,15 @@ def test_a_final_status_is_read_for_its_document_numbers() -> None:
     assert final.outcome == "TINGLYST"
     assert final.documents["A-pant"].number == "2026/77"
     assert final.documents["A-pant"].right.office == 200
+
+
+def test_the_conditions_letter_says_which_priority_the_megler_must_reach() -> None:
+    require_third_party()
+    letters = CoverLetterSchema(DSVE_SPEC)
+    case, day = demo_sale_case(), datetime(2026, 12, 6, 12, tzinfo=UTC)
+    first = cover_letter(letters, case, BANK_REFERENCE, MEGLER_CLIENT_ACCOUNT, day.date(), day)
+    assert agreed_priority(letters, first) == 1
+    stated = cover_letter(letters, case, BANK_REFERENCE, MEGLER_CLIENT_ACCOUNT, day.date(), day, first_priority=False)
+    assert agreed_priority(letters, stated) is None
+    with pytest.raises(ValueError):
+        agreed_priority(letters, b"<Forutsetningsbrev><Kreditor/></Forutsetningsbrev>")
