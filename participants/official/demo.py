@@ -131,8 +131,15 @@ async def _run_in(schema_dir: Path, kartverket_dir: Path, data_dir: Path, consol
                 AltinnReceiver(clients["kartverket"], service, case.kartverket.orgnr), register_priority(register)
             )
             try:
+                signers = [deployment.pki.credential(p.fodselsnummer) for p in case.buyer_persons]
                 await run_official_sale(
-                    case, OfficialSchema(schema_dir), clients, lambda: asyncio.sleep(0.05), kartverket, log=log
+                    case,
+                    OfficialSchema(schema_dir),
+                    clients,
+                    lambda: asyncio.sleep(0.05),
+                    kartverket,
+                    log=log,
+                    deed_signers=signers,
                 )
                 stopped = None
             except (SaleStopped, NotRegistered) as exc:

@@ -20,10 +20,11 @@ party finds its transfers by searching the API, reads the ZIP, answers and confi
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from broker.xml.keys import SigningCredential
 from participants.cases import SaleCase, kroner
 from participants.kartverket.etinglysing.altinn import AltinnReceiver
 from participants.kartverket.etinglysing.official import submit
@@ -110,10 +111,13 @@ async def run_official_sale(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     pays: Callable[[int], int] = lambda due: due,
     log: SaleLog | None = None,
+    deed_signers: Sequence[SigningCredential] = (),
 ) -> SaleLog:
     """Run the sale; ``clients`` by role (``bank``, ``megler``, ``sellers_bank``); ``settle`` lets the broker
     finish publishing between steps (a short wait in a demo, nothing in a test with an in-process broker).
-    ``pays`` is what the megler pays of the payoff due (all of it, unless a test says otherwise).
+    ``deed_signers``: the mortgagors' credentials that sign the mortgage deed (the broker refuses a deed its
+    mortgagors have not signed). ``pays`` is what the megler pays of the payoff due (all of it, unless a test
+    says otherwise).
     Raises SaleStopped (or Kartverket's NotRegistered) where a step fails; ``log`` (the caller's, or a new
     one returned at the end) says how far it came."""
     log = SaleLog() if log is None else log
@@ -178,7 +182,7 @@ async def run_official_sale(
     intention = xml(documents.intention_from_bank(case, BANK_REFERENCE, now()))
     request = Reply("IntensjonFraBank", None, "", {"intensjonfrabank.xml": intention})
     await step(bank, request, case.megler.orgnr, megler, bank)
-    deed = documents.deed_stand_in(case, DOCUMENT_REFERENCE)
+    deed = documents.deed_stand_in(case, DOCUMENT_REFERENCE, deed_signers)
     letters = CoverLetterSchema(schema.directory)
     letter = cover_letter(letters, case, BANK_REFERENCE, MEGLER_CLIENT_ACCOUNT, case.takeover_date, now())
     files = {"signedmortgagedeed_1.xml": deed, "coverletter_1.xml": letter}

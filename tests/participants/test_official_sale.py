@@ -15,6 +15,7 @@ import pytest
 from lxml import etree
 
 from broker.usecases.conversation_checks import conversation, recent_conversations
+from broker.xml.keys import SigningCredential
 from broker.xml.pki import TestPki
 from participants.cases import SaleCase, demo_sale_case
 from participants.kartverket.etinglysing.altinn import RESOURCE, AltinnReceiver, GrantTokens
@@ -47,6 +48,7 @@ class World:
     clients: dict[str, FileTransferClient]
     kartverket: Kartverket
     register: LandRegister
+    signers: list[SigningCredential]
 
 
 async def _settle() -> None:
@@ -81,14 +83,17 @@ async def world(aiohttp_client: Any, tmp_path: Path, test_pki: TestPki) -> Async
     register, service = await open_service(tmp_path / "kartverket")
     kartverket = Kartverket(AltinnReceiver(client(KARTVERKET), service, KARTVERKET), register_priority(register))
     try:
-        yield World(api, case, clients, kartverket, register)
+        signers = [test_pki.credential(p.fodselsnummer) for p in case.buyer_persons]
+        yield World(api, case, clients, kartverket, register, signers)
     finally:
         await register.close()
 
 
 async def test_the_whole_sale_in_order_through_kartverket(world: World) -> None:
     case = world.case
-    log = await run_official_sale(case, OfficialSchema(DSVE_SPEC), world.clients, _settle, world.kartverket)
+    log = await run_official_sale(
+        case, OfficialSchema(DSVE_SPEC), world.clients, _settle, world.kartverket, deed_signers=world.signers
+    )
 
     assert log.received["megler"] == [
         ("Restgjeldssvar", "RutetSuksessfullt"),
@@ -163,7 +168,14 @@ async def test_no_sletting_and_no_priority_message_before_the_payoff_is_paid(wor
     log = SaleLog()
     with pytest.raises(SaleStopped, match="not paid in full"):
         await run_official_sale(
-            case, OfficialSchema(DSVE_SPEC), world.clients, _settle, world.kartverket, pays=lambda due: due - 1, log=log
+            case,
+            OfficialSchema(DSVE_SPEC),
+            world.clients,
+            _settle,
+            world.kartverket,
+            pays=lambda due: due - 1,
+            log=log,
+            deed_signers=world.signers,
         )
     assert [kind for kind, _ in log.received["buyers' bank"]][-1] == "GjennomfoertEtinglysing"
     assert list(log.registered) == ["the deed of sale and the mortgage"]
