@@ -9,7 +9,9 @@ are published again after their lease, a duplicate at worst, and no receipt is e
 could not be published is enqueued by the settle, in the same transaction, as an outbox row that the next
 claim takes; when RabbitMQ confirms the receipts no receipt rows are written at all. A settle statement
 that meets a database outage (a restart, a failover) is kept and written when the database answers again,
-so its rows, already published, are not published a second time when their lease runs out.
+so its rows, already published, are not published a second time when their lease runs out. The ``published``
+receipt of a sender that is disabled is not published either: it is enqueued the same way, and its outbox row
+waits for the sender to be enabled again (``broker.store.outbox_queue``).
 """
 
 from __future__ import annotations
@@ -161,9 +163,10 @@ class Settler:
         failed = [row for p in taken for row in p.failed]
         events = [row for p in taken for row in p.events]
         by_sender: dict[str, list[tuple[str, bytes]]] = {}
+        held = [row.message_id for p in taken for row in p.done if row.sender is not None and not row.sender_active]
         for published in taken:
             for row in published.done:
-                if row.sender is not None:
+                if row.sender is not None and row.sender_active:
                     entry = receipt_entry(row.message_id, MessageStatus.PUBLISHED, published.confirmed_at)
                     by_sender.setdefault(row.sender, []).append((row.message_id, entry))
         joined, members = coalesce([m for m in map(outgoing, events) if m is not None])
@@ -180,6 +183,7 @@ class Settler:
         failed_sends = {order[i] for i in not_sent}
         failed_events = {row for sent in failed_sends if sent < len(joined) for row in members[sent]}
         unreceipted = [m for sent in failed_sends if sent >= len(joined) for m in carried[sent - len(joined)]]
+        unreceipted += held
         failed += [events[i] for i in sorted(failed_events)]
         settled = done + [row for i, row in enumerate(events) if i not in failed_events]
         settled += [row for p in taken for row in p.purged]

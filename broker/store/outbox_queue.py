@@ -6,6 +6,13 @@ conditional UPDATE on ``lease_until``), so several broker processes share one ou
 row twice while its lease holds. A crash anywhere leaves the row unpublished; its lease expires and some
 relay publishes it again: a duplicate at worst, which consumers drop by message id, never a loss. On
 PostgreSQL every call is one statement on a kept autocommit connection (``KeptConnections``).
+
+Rows for a disabled participant are held: not claimed, not counted as backlog, published in order once it is
+enabled again. A broker operator disables a participant to stop its traffic for a while (a compromised key, a
+lapsed agreement), not to lose it: senders are refused new messages to it at intake (``participant-inactive``),
+and what was accepted before waits here rather than landing on a queue its own credentials still read. Every
+routing key starts with the orgnr of the party it goes to (``<recipient>.<type>``, ``<party>.<status>``), nine
+digits, so the hold is one indexed look-up per candidate row, the same on both databases.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from broker.store.kept_connections import KeptConnections
 from broker.store.outbox_kind import OutboxKind
 from broker.store.outbox_repository import ClaimedRow
 from broker.store.status_moves import StatusMoves
-from broker.store.tables import messages, outbox
+from broker.store.tables import messages, outbox, participants
 
 _RESULT_TYPES: dict[str, sa.types.TypeEngine[Any]] = {
     "headers": sa.JSON(),
@@ -37,17 +44,29 @@ _PG_CLAIM = sa.text(
     WITH candidates AS (
         SELECT id FROM outbox
         WHERE published_at IS NULL AND (lease_until IS NULL OR lease_until < :now)
-        ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED
+          AND NOT EXISTS (
+              SELECT 1 FROM participants AS p WHERE p.orgnr = substr(outbox.routing_key, 1, 9) AND NOT p.active
+          )
+        ORDER BY id LIMIT :limit FOR UPDATE OF outbox SKIP LOCKED
     ), claimed AS (
         UPDATE outbox AS o SET lease_until = :lease_until, leased_by = :owner, attempts = o.attempts + 1
         FROM candidates WHERE o.id = candidates.id
         RETURNING o.id, o.kind, o.message_id, o.routing_key, o.headers, o.body, o.attempts
     )
-    SELECT claimed.*, m.content, m.sender
+    SELECT claimed.*, m.content, m.sender, sp.active AS sender_active
     FROM claimed LEFT JOIN messages AS m ON m.id = claimed.message_id
+    LEFT JOIN participants AS sp ON sp.orgnr = m.sender
     ORDER BY claimed.id
     """
 ).columns(**_RESULT_TYPES)
+
+
+# Not for a participant that is disabled (see above): no participant row, or an active one, lets a row go.
+_NOT_HELD = ~sa.exists().where(
+    participants.c.orgnr == sa.func.substr(outbox.c.routing_key, 1, 9), participants.c.active.is_(False)
+)
+
+_sender = participants.alias("sp")
 
 
 def _claimed(row: sa.Row[tuple[object, ...]]) -> ClaimedRow:
@@ -65,6 +84,7 @@ def _claimed(row: sa.Row[tuple[object, ...]]) -> ClaimedRow:
         body=bytes(body) if body is not None else None,
         attempts=int(values["attempts"]),
         sender=str(values["sender"]) if is_message and values["sender"] is not None else None,
+        sender_active=values["sender_active"] is not False,  # no registry row: nothing to hold it by
     )
 
 
@@ -90,7 +110,9 @@ class OutboxQueue:
                 )
                 return [_claimed(row) for row in rows]
             pending = sa.and_(
-                outbox.c.published_at.is_(None), sa.or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now)
+                outbox.c.published_at.is_(None),
+                sa.or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now),
+                _NOT_HELD,
             )
             candidates = sa.select(outbox.c.id).where(pending).order_by(outbox.c.id).limit(limit)
             result = await conn.execute(
@@ -105,8 +127,12 @@ class OutboxQueue:
     @staticmethod
     async def _load(conn: AsyncConnection, ids: Sequence[int]) -> list[ClaimedRow]:
         rows = await conn.execute(
-            sa.select(outbox, messages.c.content, messages.c.sender)
-            .select_from(outbox.outerjoin(messages, messages.c.id == outbox.c.message_id))
+            sa.select(outbox, messages.c.content, messages.c.sender, _sender.c.active.label("sender_active"))
+            .select_from(
+                outbox.outerjoin(messages, messages.c.id == outbox.c.message_id).outerjoin(
+                    _sender, _sender.c.orgnr == messages.c.sender
+                )
+            )
             .where(outbox.c.id.in_(list(ids)))
             .order_by(outbox.c.id)
         )
@@ -138,11 +164,12 @@ class OutboxQueue:
                 )
 
     async def backlog(self) -> int:
-        """Outbox rows not yet published (for flow control, metrics and readiness).
+        """Outbox rows not yet published, held ones left out (for flow control, metrics and readiness): rows
+        held for a disabled participant must not hold back everyone else's submissions.
 
         Flow control reads it up to 100 times a second under load: on PostgreSQL it takes a kept autocommit
         connection (one round trip) rather than a pooled one (a ping, BEGIN, the count and ROLLBACK)."""
-        query = sa.select(sa.func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+        query = sa.select(sa.func.count()).select_from(outbox).where(outbox.c.published_at.is_(None), _NOT_HELD)
         async with self._connections.transaction() as conn:
             return int(await conn.scalar(query) or 0)
 

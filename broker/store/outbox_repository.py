@@ -36,7 +36,8 @@ class ClaimedRow:
     already leased to it by the group commit.
 
     ``body`` is what to publish: an event's JSON, or for a message its stored content (None once purged).
-    ``sender`` is set on message rows: who is owed the ``published`` receipt.
+    ``sender`` is set on message rows: who is owed the ``published`` receipt; ``sender_active`` False when
+    that sender is disabled, so the receipt waits in the outbox with its other rows instead of being published.
     """
 
     outbox_id: int
@@ -47,6 +48,7 @@ class ClaimedRow:
     body: bytes | None
     attempts: int
     sender: str | None = None
+    sender_active: bool = True
 
     @classmethod
     def leased(cls, outbox_id: int, entry: OutboxEntry, message: StoredMessage) -> ClaimedRow:

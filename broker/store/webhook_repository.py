@@ -3,7 +3,8 @@
 Deliveries are made by ``fan_out`` in the transaction that appends the events, so an event committed is an
 event owed to every subscription that matched then. A delivering process leases the subscription (not the
 delivery): while the lease holds no other process posts to that endpoint, which keeps the deliveries of one
-subscription in order and never posts one event twice at the same time.
+subscription in order and never posts one event twice at the same time. The deliveries of a disabled
+participant are held, as its outbox rows are (``broker.store.outbox_queue``), and made once it is enabled.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker.events.altinn_event import AltinnEvent, AltinnEventType, SubjectRole
 from broker.events.webhooks import DeliveryRecord, DeliveryStatus, PendingDelivery, WebhookSubscription
-from broker.store.tables import file_transfer_events, webhook_deliveries, webhook_subscriptions
+from broker.store.tables import file_transfer_events, participants, webhook_deliveries, webhook_subscriptions
 
 _ERROR_LENGTH = 400
 _subs, _deliveries, _events = webhook_subscriptions, webhook_deliveries, file_transfer_events
@@ -110,7 +111,7 @@ class WebhookRepository:
     # Delivering.
 
     async def due(self, now: datetime, limit: int) -> list[str]:
-        """Subscriptions with a pending delivery, out of back-off and not leased by anyone."""
+        """Subscriptions with a pending delivery, out of back-off, not leased by anyone, of a party not disabled."""
         pending = sa.select(_deliveries.c.subscription_id).where(
             _deliveries.c.status == DeliveryStatus.PENDING.value, _deliveries.c.subscription_id == _subs.c.id
         )
@@ -118,6 +119,7 @@ class WebhookRepository:
             sa.select(_subs.c.id)
             .where(
                 sa.exists(pending),
+                ~sa.exists().where(participants.c.orgnr == _subs.c.party, participants.c.active.is_(False)),
                 sa.or_(_subs.c.retry_at.is_(None), _subs.c.retry_at <= now),
                 sa.or_(_subs.c.lease_until.is_(None), _subs.c.lease_until < now),
             )

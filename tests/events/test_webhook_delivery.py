@@ -157,3 +157,29 @@ async def test_two_broker_processes_never_post_to_one_subscription_at_once(webho
         await receiver.down()
     assert receiver.webhook_ids["/sender"] == expected  # each once, in order
     assert receiver.most_in_flight == 1
+
+
+async def test_a_disabled_participants_webhooks_wait_until_it_is_enabled(webhook_broker: Broker) -> None:
+    await webhook_broker.client.app[WEBHOOKS].stop()  # this test's dispatcher alone delivers, pass by pass
+    engine = webhook_broker.services.engine
+    dispatcher = WebhookDispatcher(engine, allow_loopback=True)
+    receiver = Receiver()
+    await _subscribe(webhook_broker, receiver, RECIPIENT, "/recipient")
+    await receiver.up()
+    try:
+        async with UnitOfWork(engine) as uow:
+            await uow.participants.set_active(RECIPIENT, False)
+            await uow.commit()
+        transfer = await _transfer(webhook_broker)
+        assert await dispatcher.run_once() == 0  # held: not one attempt
+        assert receiver.events.get("/recipient", []) == []
+
+        async with UnitOfWork(engine) as uow:
+            await uow.participants.set_active(RECIPIENT, True)
+            await uow.commit()
+        assert await dispatcher.run_once() > 0
+        expected = await _logged(webhook_broker, transfer, RECIPIENT)
+        assert [e["id"] for e in receiver.events["/recipient"]] == [e.id for e in expected]
+    finally:
+        await dispatcher.stop()
+        await receiver.down()
