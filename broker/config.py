@@ -89,6 +89,9 @@ class Settings:
     amqp_url: str | None = None
     amqp_prefix: str = "dsve"
     amqp_quorum_group_size: int = 0
+    # The management plugin's API: the registry commands revoke and grant participants' own RabbitMQ users.
+    amqp_management_url: str | None = None
+    amqp_participant_user: str = "{orgnr}"  # the name of a participant's RabbitMQ user
     xsd_dir: Path = REPO_XSD_DIR
     trust_ca_files: tuple[Path, ...] = ()
     token_key_file: Path | None = None
@@ -161,6 +164,8 @@ class Settings:
             amqp_url=env.get("DSVE_AMQP_URL", "").strip() or None,
             amqp_prefix=_env(env, "DSVE_AMQP_PREFIX", "dsve"),
             amqp_quorum_group_size=_env_int(env, "DSVE_AMQP_QUORUM_GROUP_SIZE", 0),
+            amqp_management_url=env.get("DSVE_AMQP_MANAGEMENT_URL", "").strip() or None,
+            amqp_participant_user=_env(env, "DSVE_AMQP_PARTICIPANT_USER", "{orgnr}"),
             xsd_dir=xsd_dir_from_env(env),
             trust_ca_files=tuple(Path(p) for p in ca_raw.split(os.pathsep) if p),
             token_key_file=Path(key_raw) if key_raw else None,

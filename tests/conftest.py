@@ -17,6 +17,7 @@ pytest_plugins = [
     "tests.fixtures.pki",
     "tests.fixtures.postgres_pair",
     "tests.fixtures.rabbitmq_cluster",
+    "tests.fixtures.rabbitmq_management",
 ]
 
 RUN_ID = uuid.uuid4().hex[:10]

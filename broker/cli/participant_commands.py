@@ -45,6 +45,38 @@ def _report_store_error(command: str, args: argparse.Namespace, exc: Exception) 
     return 1
 
 
+def _follow_in_rabbitmq(command: str, states: list[tuple[str, bool]]) -> int:
+    """After a registry write: revoke or grant the participants' own RabbitMQ users; the exit status."""
+    import asyncio
+
+    from broker.config import Settings
+    from broker.routing.amqp_access import AmqpAccessError
+    from broker.usecases.participant_access import MANUAL_REVOKE, amqp_access, follow_registry
+
+    try:
+        access = amqp_access(Settings.from_env())
+    except ValueError as exc:
+        print(f"dsve participants {command}: the registry is changed, RabbitMQ is not: {exc}", file=sys.stderr)
+        return 2
+    if access is None:
+        for orgnr, active in states:
+            if not active:
+                print(MANUAL_REVOKE.format(orgnr=orgnr))
+        return 0
+    try:
+        outcomes = asyncio.run(follow_registry(access, states))
+    except AmqpAccessError as exc:
+        print(
+            f"dsve participants {command}: the registry is changed, but not RabbitMQ: {exc} "
+            "(DSVE_AMQP_MANAGEMENT_URL); run the command again",
+            file=sys.stderr,
+        )
+        return 1
+    for outcome in outcomes:
+        print(outcome.done)
+    return 0
+
+
 def _add(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -75,7 +107,7 @@ def _add(args: argparse.Namespace) -> int:
         f"registered {participant.orgnr} {participant.name} ({participant.role.value}): "
         f"sends {len(participant.sends)} types, receives {len(participant.receives)}"
     )
-    return 0
+    return _follow_in_rabbitmq("add", [(participant.orgnr, participant.active)])
 
 
 def _add_client(args: argparse.Namespace) -> int:
@@ -177,7 +209,7 @@ def _set_active(active: bool) -> Callable[[argparse.Namespace], int]:
             print(f"dsve participants {command}: {args.orgnr} is not registered", file=sys.stderr)
             return 1
         print(f"{args.orgnr} {command}d")
-        return 0
+        return _follow_in_rabbitmq(command, [(args.orgnr, active)])
 
     return run
 
@@ -199,7 +231,7 @@ def _load(args: argparse.Namespace) -> int:
     except (SQLAlchemyError, OSError) as exc:
         return _report_store_error("load", args, exc)
     print(f"registered {count} participants from {args.file}")
-    return 0
+    return _follow_in_rabbitmq("load", [(p.orgnr, p.active) for p in participants])
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
