@@ -96,6 +96,10 @@ class AccessTokens:
         return caller
 
     def _verify(self, token: str) -> tuple[Caller, float]:
+        # A header byte that is not UTF-8 arrives as a surrogate, which PyJWT cannot even encode (a 500 before
+        # this check); a token is base64url and dots, so anything else is simply not a token.
+        if not token.isascii():
+            raise Refusal(Error.TOKEN_INVALID, "the access token is not valid: it is not ASCII")
         try:
             claims = jwt.decode(
                 token,

@@ -106,3 +106,19 @@ async def test_a_token_without_the_scope_is_403(sqlite_broker: Broker) -> None:
         headers={"Authorization": f"Bearer {receive_only.access_token}", "Content-Type": "application/xml"},
     )
     await _problem(response, Error.SCOPE_MISSING)
+
+
+async def test_a_token_with_bytes_that_are_not_utf8_is_401_not_500(sqlite_broker: Broker) -> None:
+    """aiohttp hands such header bytes over as surrogates, which the JWT library could not even encode (found
+    by the fuzz target of the bearer token)."""
+    import asyncio
+
+    server = sqlite_broker.client.server
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    writer.write(
+        b"GET /api/v1/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \xe5yJ0.e30.x\r\nConnection: close\r\n\r\n"
+    )
+    await writer.drain()
+    answer = await reader.read()
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
