@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 
 from participants.kartverket.etinglysing.schema import SchemaError, Unreadable
 
@@ -27,7 +28,15 @@ def unpack(payload: bytes, limit: int = MAX_UNPACKED) -> bytes:
             raise _refuse(f"the ZIP must hold exactly one file, it holds {len(files)}")
         with archive.open(files[0]) as entry:
             data = entry.read(limit + 1)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError, ValueError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        NotImplementedError,
+        RuntimeError,
+        EOFError,
+        ValueError,
+        zlib.error,
+    ) as exc:
         if isinstance(exc, Unreadable):
             raise
         raise _refuse(f"the ZIP cannot be read: {exc}") from None

@@ -100,12 +100,21 @@ class ETinglysing:
             raise Unreadable([st_error(f"unknown operation {operation!r}")]) from None
         root = parse_valid(unpack(payload), self.schema)
         if op is Operation.HENT_STATUS:
-            if root.tag != f"{{{NAMESPACE}}}innsendingId" or not (root.text or "").strip().isdigit():
+            text = (root.text or "").strip()
+            # ASCII digits of a number SQLite can hold: '²' is a digit to Python and 5000 digits are a number.
+            if root.tag != f"{{{NAMESPACE}}}innsendingId" or not (text.isascii() and text.isdigit() and len(text) < 19):
                 raise Unreadable([st_error("hentStatus takes an innsendingId")])
-            return [await self.status(int((root.text or "").strip()), sender)]
+            return [await self.status(int(text), sender)]
         if root.tag != f"{{{NAMESPACE}}}forsendelse":
             raise Unreadable([st_error(f"{op.value} takes a forsendelse")])
-        forsendelse, signature_results = open_signed(root, self.schema)
+        try:
+            forsendelse, signature_results = open_signed(root, self.schema)
+        except Unreadable:
+            raise
+        except (ValueError, LookupError, TypeError, ArithmeticError) as exc:
+            # Valid against the schema, yet a value the decoding cannot take (a number field the schema types as
+            # text, base64 that does not decode): the sender's mistake, answered as such, never a crash.
+            raise Unreadable([st_error(f"the forsendelse cannot be read: {str(exc)[:300]}")]) from None
         if op is Operation.VALIDER:
             return [await self.validate(forsendelse, signature_results)]
         return await self.send(forsendelse, signature_results, payload, sender)
