@@ -8,6 +8,7 @@ answered once, when the subscription is made.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -38,14 +39,22 @@ def _malformed(detail: str) -> Refusal:
     return Refusal(Error.MALFORMED_REQUEST, detail)
 
 
-async def _request_json(request: web.Request) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class SubscriptionRequest:
+    endpoint: str
+    resource: str
+    event_types: list[str]
+
+
+def read_subscription_request(raw: bytes) -> SubscriptionRequest:
+    """A subscription's body as a client sent it (untrusted bytes); a 400 refusal for anything else."""
     try:
-        body = json.loads(await request.read())
-    except (ValueError, UnicodeDecodeError):
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise _malformed("the body must be a JSON object") from None
     if not isinstance(body, dict):
         raise _malformed("the body must be a JSON object")
-    return body
+    return SubscriptionRequest(_text(body, "endPoint"), _text(body, "resourceFilter"), _type_filter(body))
 
 
 def _text(body: dict[str, Any], name: str) -> str:
@@ -70,9 +79,9 @@ def _type_filter(body: dict[str, Any]) -> list[str]:
 @requires()
 async def create(request: web.Request) -> web.Response:
     caller = caller_of(request)
-    body = await _request_json(request)
+    asked = read_subscription_request(await request.read())
     subscription, secret = await subscribe(
-        request.app[SERVICES], caller.orgnr, _text(body, "endPoint"), _text(body, "resourceFilter"), _type_filter(body)
+        request.app[SERVICES], caller.orgnr, asked.endpoint, asked.resource, asked.event_types
     )
     answer = {**subscription_json(subscription), "secret": secret}
     return web.json_response(answer, status=201, headers={"Location": answer["links"]["self"]})

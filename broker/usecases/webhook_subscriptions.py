@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from broker.domain.errors import Error, Refusal
 from broker.events.webhook_endpoints import EndpointRefused, check_endpoint
@@ -35,25 +36,41 @@ def resource_id_of(value: str) -> str:
     return resource_id
 
 
-async def subscribe(
-    services: Services, party: str, endpoint: str, resource: str, event_types: Sequence[str]
-) -> tuple[WebhookSubscription, str]:
-    """Make a subscription; returns it and its signing secret, which is never shown again."""
+def checked_subscription(
+    party: str,
+    endpoint: str,
+    resource: str,
+    event_types: Sequence[str],
+    *,
+    allow_loopback: bool,
+    now: datetime | None = None,
+) -> WebhookSubscription:
+    """The subscription a client asks for, checked (endpoint, resource, event types); a 400 refusal otherwise."""
     try:
-        checked = check_endpoint(endpoint, allow_loopback=services.settings.webhook_allow_loopback)
+        checked = check_endpoint(endpoint, allow_loopback=allow_loopback)
     except EndpointRefused as exc:
         raise _malformed(str(exc)) from None
     try:
         types = event_types_of(event_types)
     except ValueError:
-        raise _malformed(f"typeFilter names an unknown event type: {list(event_types)}") from None
-    subscription = WebhookSubscription(
+        raise _malformed(f"typeFilter names an unknown event type: {list(event_types)[:20]}") from None
+    return WebhookSubscription(
         id=str(uuid.uuid4()),
         party=party,
         resource_id=resource_id_of(resource),
         event_types=types,
         endpoint=checked,
-        created_at=services.clock(),
+        created_at=now or datetime.now(UTC),
+    )
+
+
+async def subscribe(
+    services: Services, party: str, endpoint: str, resource: str, event_types: Sequence[str]
+) -> tuple[WebhookSubscription, str]:
+    """Make a subscription; returns it and its signing secret, which is never shown again."""
+    allow_loopback = services.settings.webhook_allow_loopback
+    subscription = checked_subscription(
+        party, endpoint, resource, event_types, allow_loopback=allow_loopback, now=services.clock()
     )
     secret = new_secret()
     async with UnitOfWork(services.engine) as uow:

@@ -1,4 +1,8 @@
-"""The long fuzz run: ``python -m tests.fuzz.run --cpu-seconds 3600 --log fuzz.log [--workers 2]``.
+"""The long fuzz run: ``python -m tests.fuzz.run --cpu-seconds 3600 --log fuzz.log [--workers 2] [--targets T]``.
+
+``--targets`` picks the readers: ``native`` (the submit pipeline, the token grant, the upload ZIP reader;
+``targets.py``), ``intake`` (file-transfer packages of the official schema sets and their manifests, Kartverket's
+forsendelse intake, bearer tokens, webhook subscriptions; ``intake_targets.py``) or ``all`` (the default).
 
 Each worker builds its own world and runs inputs until its share of the CPU budget is spent (CPU time,
 not wall time: on a busy machine the run takes longer than its budget). Every ``--every`` seconds a JSON
@@ -20,8 +24,12 @@ import sys
 import time
 from pathlib import Path
 
-from tests.fuzz.targets import Finding, describe, one_execution
+from tests.fuzz.intake_targets import build_intake, one_intake_execution
+from tests.fuzz.targets import Finding, Outcome, describe, one_execution
 from tests.fuzz.world import build_world
+
+# The share of inputs that go to the intake targets when both kinds run.
+INTAKE_SHARE = 0.4
 
 
 def _log(path: Path, record: dict[str, object]) -> None:
@@ -29,8 +37,18 @@ def _log(path: Path, record: dict[str, object]) -> None:
         out.write(json.dumps(record, sort_keys=True) + "\n")
 
 
-def work(worker: int, seed: int, cpu_budget: float, log: Path, findings_dir: Path, every: float) -> None:
+def work(
+    worker: int, seed: int, cpu_budget: float, log: Path, findings_dir: Path, every: float, targets: str = "all"
+) -> None:
     world = build_world()
+    intake = build_intake(world) if targets != "native" else None
+    share = {"native": 0.0, "intake": 1.0}.get(targets, INTAKE_SHARE)
+
+    def execute(rnd: random.Random) -> Outcome:
+        if intake is not None and rnd.random() < share:
+            return one_intake_execution(world, intake, rnd)
+        return one_execution(world, rnd, used)
+
     used: set[str] = set()
     outcomes: collections.Counter[str] = collections.Counter()
     found: collections.Counter[str] = collections.Counter()
@@ -44,7 +62,7 @@ def work(worker: int, seed: int, cpu_budget: float, log: Path, findings_dir: Pat
             break
         rnd = random.Random(f"{seed}:{worker}:{executions}")
         try:
-            outcome = one_execution(world, rnd, used)
+            outcome = execute(rnd)
             outcomes[f"{outcome.target}:{outcome.label}"] += 1
         except Finding as finding:
             key = str(finding)[:200]
@@ -95,13 +113,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log", type=Path, default=Path("fuzz.log"))
     parser.add_argument("--findings", type=Path, default=Path("fuzz-findings"))
     parser.add_argument("--every", type=float, default=60.0, help="CPU seconds between progress lines")
+    parser.add_argument("--targets", choices=("all", "native", "intake"), default="all")
     args = parser.parse_args(argv)
     args.findings.mkdir(parents=True, exist_ok=True)
     share = args.cpu_seconds / args.workers
     settings = {key: str(value) for key, value in vars(args).items()}
     _log(args.log, {"start": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **settings})
     processes = [
-        multiprocessing.Process(target=work, args=(n, args.seed, share, args.log, args.findings, args.every))
+        multiprocessing.Process(
+            target=work, args=(n, args.seed, share, args.log, args.findings, args.every, args.targets)
+        )
         for n in range(args.workers)
     ]
     for process in processes:
