@@ -42,9 +42,10 @@ class ConsoleSession:
     expires_at: datetime
 
 
-# An operator is bound to no participant; a participant's staff only while their participant is active.
+# An operator is bound to no participant; a participant's staff unless their participant is disabled (staff
+# may be created before their organisation is registered: they see nothing until it sends or receives).
 _OWN_PARTICIPANT = console_users.outerjoin(participants, participants.c.orgnr == console_users.c.orgnr)
-_PARTICIPANT_ACTIVE = sa.or_(console_users.c.orgnr.is_(None), participants.c.active.is_(True))
+_PARTICIPANT_ACTIVE = sa.or_(console_users.c.orgnr.is_(None), participants.c.active.is_not(False))
 
 
 def _user(row: sa.Row[Any]) -> ConsoleUser:
@@ -76,7 +77,7 @@ class ConsoleUserRepository:
         return _user(row) if row else None
 
     async def get_for_sign_in(self, username: str) -> ConsoleUser | None:
-        """The user, if it is active and so is the participant it is bound to; None otherwise."""
+        """The user, if it is active and the participant it is bound to (if any) is not disabled; None otherwise."""
         result = await self._connection.execute(
             sa.select(console_users)
             .select_from(_OWN_PARTICIPANT)
