@@ -80,6 +80,8 @@ async def _json_body(request: web.Request) -> Any:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise _invalid(f"the body is not JSON: {exc}") from exc
+    except RecursionError:  # nested deeper than the parser goes: a few kilobytes of '[' (a 500 before)
+        raise _invalid("the body is not JSON: nested too deeply") from None
 
 
 @routes.post(BASE)

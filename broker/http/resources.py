@@ -80,6 +80,8 @@ async def configure(request: web.Request) -> web.Response:
         body = json.loads(await read_limited(request, MAX_BODY_BYTES))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise _invalid(f"the body is not JSON: {exc}") from exc
+    except RecursionError:  # nested deeper than the parser goes: a few kilobytes of '[' (a 500 before)
+        raise _invalid("the body is not JSON: nested too deeply") from None
     await configure_resource(request.app[SERVICES], request.match_info["resourceId"], resource_change(body))
     return web.Response(status=200)
 

@@ -197,3 +197,20 @@ async def test_a_stalled_streamed_upload_is_cut_off(aiohttp_client: Any, tmp_pat
         pass  # the broker may close the connection before the client finished sending
     seen = await api.overview(MEGLER, transfer_id, WRITE)
     assert seen["fileTransferStatus"] == "Failed"
+
+
+async def test_json_nested_deeper_than_the_parser_goes_is_400_not_500(sqlite_altinn: AltinnApi) -> None:
+    """A few kilobytes of '[' made json.loads raise RecursionError, which no handler caught; the webhook
+    subscriptions' body had the same gap (both found looking for siblings of a fuzz finding)."""
+    api = sqlite_altinn
+    deep = b"[" * 5000
+    json_type = {"Content-Type": "application/json"}
+    initialize = await api.client.post(BASE, data=deep, headers={**await api.auth(MEGLER, WRITE), **json_type})
+    assert initialize.status == 400, await initialize.text()
+    owner = {**await api.auth(KARTVERKET, "altinn:serviceowner"), **json_type}
+    configure = await api.client.put(f"/broker/api/v1/resource/{RESOURCE}", data=deep, headers=owner)
+    assert configure.status == 400, await configure.text()
+    subscribe = await api.client.post(
+        "/events/api/v1/subscriptions", data=deep, headers={**await api.auth(MEGLER, WRITE), **json_type}
+    )
+    assert subscribe.status == 400, await subscribe.text()
