@@ -19,10 +19,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker.events.altinn_event import AltinnEvent, AltinnEventType, SubjectRole, party_orgnr
+from broker.store.event_rows import append_event_rows
 from broker.store.outbox_kind import OutboxKind
-from broker.store.outbox_repository import OutboxEntry, OutboxRepository
+from broker.store.outbox_repository import OutboxEntry
 from broker.store.tables import file_transfer_events
-from broker.store.webhook_repository import WebhookRepository, event_of
+from broker.store.webhook_repository import event_of
 
 
 class HoldsConnection(Protocol):
@@ -65,26 +66,15 @@ async def append_event(
     return event
 
 
-async def append_events(transaction: Transaction, events: Iterable[AltinnEvent]) -> Sequence[AltinnEvent]:
-    """Append several events in one round trip (e.g. ``published`` for the sender and every recipient)."""
+async def append_events(
+    transaction: Transaction, events: Iterable[AltinnEvent], *, also: Iterable[OutboxEntry] = ()
+) -> Sequence[AltinnEvent]:
+    """Append several events in one round trip (e.g. ``published`` for the sender and every recipient).
+
+    ``also``: further publishes to queue in the same statement (a published transfer's notices to its
+    recipients), so a lifecycle step that announces itself costs one round trip for all it tells."""
     batch = list(events)
-    if not batch:
-        return batch
-    rows = [
-        {
-            "id": event.id,
-            "event_type": event.type.value,
-            "resource_id": event.resource_id,
-            "file_transfer_id": event.file_transfer_id,
-            "party": event.party,
-            "role": event.role.value if event.role is not None else None,
-            "at": event.time,
-        }
-        for event in batch
-    ]
-    connection = _connection_of(transaction)
-    await connection.execute(sa.insert(file_transfer_events), rows)
-    await OutboxRepository(connection).add_many(
+    entries = [
         OutboxEntry(
             OutboxKind.CLOUDEVENT,
             event.id,
@@ -92,8 +82,10 @@ async def append_events(transaction: Transaction, events: Iterable[AltinnEvent])
             body=json.dumps(event.cloud_event(), separators=(",", ":")).encode(),
         )
         for event in batch
-    )
-    await WebhookRepository(connection).fan_out(batch, datetime.now(UTC))
+    ]
+    entries += also
+    if entries:
+        await append_event_rows(_connection_of(transaction), batch, entries, datetime.now(UTC))
     return batch
 
 

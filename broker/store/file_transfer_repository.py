@@ -103,17 +103,29 @@ class FileTransferRepository:
         )
 
     async def get(self, transfer_id: str, *, for_update: bool = False) -> FileTransfer | None:
-        query = sa.select(file_transfers).where(file_transfers.c.id == transfer_id)
-        if for_update and self._connection.dialect.name == "postgresql":
-            query = query.with_for_update()
-        row = (await self._connection.execute(query)).first()
-        if row is None:
-            return None
-        recipients = await self._connection.execute(
-            sa.select(file_transfer_recipients)
-            .where(file_transfer_recipients.c.file_transfer_id == transfer_id)
-            .order_by(file_transfer_recipients.c.recipient)
+        """The transfer and its recipients, read in one statement (an outer join: one row per recipient).
+
+        ``for_update`` locks the transfer's row on PostgreSQL until the transaction ends (SQLite's writer lock
+        orders writers there); the recipients' rows are not locked, and are read as of the statement's start."""
+        ft, rc = file_transfers, file_transfer_recipients
+        query = (
+            sa.select(
+                ft,
+                rc.c.recipient.label("r_orgnr"),
+                rc.c.status.label("r_status"),
+                rc.c.status_text.label("r_status_text"),
+                rc.c.status_changed_at.label("r_status_changed_at"),
+            )
+            .select_from(ft.outerjoin(rc, rc.c.file_transfer_id == ft.c.id))
+            .where(ft.c.id == transfer_id)
+            .order_by(rc.c.recipient)
         )
+        if for_update and self._connection.dialect.name == "postgresql":
+            query = query.with_for_update(of=ft)
+        rows = (await self._connection.execute(query)).all()
+        if not rows:
+            return None
+        row = rows[0]
         return FileTransfer(
             id=row.id,
             resource_id=row.resource_id,
@@ -130,8 +142,9 @@ class FileTransferRepository:
             expires_at=row.expires_at,
             upload_length=row.upload_length,
             recipients=tuple(
-                RecipientState(r.recipient, RecipientStatus(r.status), r.status_text, r.status_changed_at)
-                for r in recipients
+                RecipientState(r.r_orgnr, RecipientStatus(r.r_status), r.r_status_text, r.r_status_changed_at)
+                for r in rows
+                if r.r_orgnr is not None
             ),
         )
 
@@ -146,19 +159,12 @@ class FileTransferRepository:
     ) -> bool:
         """Move the transfer to ``new`` if its current status allows it; False when it did not move."""
         allowed = [s.value for s in FileTransferStatus if can_move(s, new)]
-        result = await self._connection.execute(
+        update = (
             sa.update(file_transfers)
             .where(file_transfers.c.id == transfer_id, file_transfers.c.status.in_(allowed))
             .values(status=new.value, status_text=text, status_changed_at=at, **dict(values or {}))
         )
-        if result.rowcount != 1:
-            return False
-        await self._connection.execute(
-            sa.insert(file_transfer_history).values(
-                file_transfer_id=transfer_id, recipient=None, status=new.value, status_text=text, at=at
-            )
-        )
-        return True
+        return await self._moved_with_history(update, transfer_id, None, new.value, text, at)
 
     async def update(self, transfer_id: str, **values: object) -> None:
         """Set columns that are no status (size, checksum, the TUS upload's length)."""
@@ -171,7 +177,7 @@ class FileTransferRepository:
     ) -> bool:
         """Move one recipient forward to ``new``; False when it is there already or further."""
         earlier = [s.value for s in RecipientStatus][: list(RecipientStatus).index(new)]
-        result = await self._connection.execute(
+        update = (
             sa.update(file_transfer_recipients)
             .where(
                 file_transfer_recipients.c.file_transfer_id == transfer_id,
@@ -180,14 +186,33 @@ class FileTransferRepository:
             )
             .values(status=new.value, status_text=text, status_changed_at=at)
         )
-        if result.rowcount != 1:
-            return False
-        await self._connection.execute(
-            sa.insert(file_transfer_history).values(
-                file_transfer_id=transfer_id, recipient=recipient, status=new.value, status_text=text, at=at
+        return await self._moved_with_history(update, transfer_id, recipient, new.value, text, at)
+
+    async def _moved_with_history(
+        self, update: sa.Update, transfer_id: str, recipient: str | None, status: str, text: str, at: datetime
+    ) -> bool:
+        """Run the conditional ``update`` and, if it moved a row, append its history row.
+
+        On PostgreSQL both are one statement (the history row is inserted from the UPDATE's RETURNING), so a
+        step costs one round trip; SQLite has no data-modifying CTE, and takes two."""
+        row = {"file_transfer_id": transfer_id, "recipient": recipient, "status": status, "status_text": text, "at": at}
+        if self._connection.dialect.name != "postgresql":
+            if (await self._connection.execute(update)).rowcount != 1:
+                return False
+            await self._connection.execute(sa.insert(file_transfer_history).values(**row))
+            return True
+        moved = update.returning(sa.literal(1).label("moved")).cte("moved")
+        history = file_transfer_history.c
+        insert = (
+            sa.insert(file_transfer_history)
+            .from_select(
+                list(row),
+                sa.select(*(sa.literal(value, history[name].type) for name, value in row.items())).select_from(moved),
             )
+            .add_cte(moved)
+            .returning(history.id)
         )
-        return True
+        return len((await self._connection.execute(insert)).all()) == 1
 
     async def histories(self, transfer_id: str) -> tuple[list[StatusEvent], list[RecipientEvent]]:
         rows = await self._connection.execute(

@@ -66,25 +66,29 @@ class ClaimedRow:
         )
 
 
+def outbox_rows(entries: Iterable[OutboxEntry]) -> list[dict[str, Any]]:
+    """The rows of the ``outbox`` table that queue ``entries``, for an INSERT of the caller's."""
+    now = datetime.now(UTC)
+    return [
+        {
+            "kind": OutboxKind(entry.kind).value,
+            "message_id": entry.message_id,
+            "routing_key": entry.routing_key,
+            "headers": dict(entry.headers),
+            "body": entry.body,
+            "created_at": now,
+            "attempts": 0,
+        }
+        for entry in entries
+    ]
+
+
 class OutboxRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 
     async def add_many(self, entries: Iterable[OutboxEntry]) -> None:
         """Queue several publishes in one round trip, for batches of messages committed together."""
-        now = datetime.now(UTC)
-        rows = []
-        for entry in entries:
-            rows.append(
-                {
-                    "kind": OutboxKind(entry.kind).value,
-                    "message_id": entry.message_id,
-                    "routing_key": entry.routing_key,
-                    "headers": dict(entry.headers),
-                    "body": entry.body,
-                    "created_at": now,
-                    "attempts": 0,
-                }
-            )
+        rows = outbox_rows(entries)
         if rows:
             await self._connection.execute(sa.insert(outbox), rows)

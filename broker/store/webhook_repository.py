@@ -9,7 +9,7 @@ participant are held, as its outbox rows are (``broker.store.outbox_queue``), an
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -38,7 +38,12 @@ def event_of(row: Any) -> AltinnEvent:
     )
 
 
-def _subscription(row: Any) -> WebhookSubscription:
+def subscriptions_of(parties: Iterable[str]) -> sa.Select[Any]:
+    """The subscriptions of ``parties``: those an event for one of them may be owed to."""
+    return sa.select(_subs).where(_subs.c.party.in_(sorted(set(parties))))
+
+
+def subscription_of(row: Any) -> WebhookSubscription:
     return WebhookSubscription(
         id=row.id,
         party=row.party,
@@ -72,14 +77,14 @@ class WebhookRepository:
         rows = await self._connection.execute(
             sa.select(_subs).where(_subs.c.party == party).order_by(_subs.c.created_at, _subs.c.id)
         )
-        return [_subscription(row) for row in rows]
+        return [subscription_of(row) for row in rows]
 
     async def find(self, party: str, subscription_id: str) -> WebhookSubscription | None:
         rows = await self._connection.execute(
             sa.select(_subs).where(_subs.c.party == party, _subs.c.id == subscription_id)
         )
         row = rows.first()
-        return _subscription(row) if row is not None else None
+        return subscription_of(row) if row is not None else None
 
     async def delete(self, party: str, subscription_id: str) -> bool:
         result = await self._connection.execute(
@@ -89,9 +94,13 @@ class WebhookRepository:
 
     async def fan_out(self, events: Sequence[AltinnEvent], now: datetime) -> int:
         """Owe each event to every subscription of its party that wants it; returns how many deliveries."""
-        parties = sorted({event.party for event in events})
-        rows = await self._connection.execute(sa.select(_subs).where(_subs.c.party.in_(parties)))
-        subscriptions = [_subscription(row) for row in rows]
+        rows = await self._connection.execute(subscriptions_of({event.party for event in events}))
+        return await self.owe(events, [subscription_of(row) for row in rows], now)
+
+    async def owe(
+        self, events: Sequence[AltinnEvent], subscriptions: Sequence[WebhookSubscription], now: datetime
+    ) -> int:
+        """The deliveries of ``events`` to those of ``subscriptions`` that want them (no statement if none)."""
         owed = [
             {
                 "subscription_id": subscription.id,

@@ -11,7 +11,7 @@ from broker.domain.file_transfers import (
     RecipientStatus,
 )
 from broker.store.unit_of_work import UnitOfWork
-from broker.usecases.file_transfers.events import RECIPIENT, SENDER, TransferEvent, announce, announce_all
+from broker.usecases.file_transfers.events import RECIPIENT, SENDER, TransferEvent, announce_events, transfer_events
 from broker.usecases.file_transfers.visibility import recipient_transfer
 from broker.usecases.services import Services
 
@@ -20,8 +20,7 @@ async def confirm_download(services: Services, caller: str, transfer_id: str) ->
     """Idempotent: a second confirm by the same recipient changes nothing."""
     now = services.clock()
     async with UnitOfWork(services.engine) as uow:
-        transfer = await recipient_transfer(uow, transfer_id, caller)
-        transfer = await uow.file_transfers.get(transfer.id, for_update=True) or transfer
+        transfer = await recipient_transfer(uow, transfer_id, caller, for_update=True)
         mine = transfer.recipient(caller)
         assert mine is not None
         if mine.status is RecipientStatus.DOWNLOAD_CONFIRMED:
@@ -43,16 +42,16 @@ async def confirm_download(services: Services, caller: str, transfer_id: str) ->
         )
         if not moved:
             return
-        await announce_all(
-            uow,
+        events = transfer_events(
             TransferEvent.DOWNLOAD_CONFIRMED,
-            parties=[(caller, RECIPIENT), (transfer.sender, SENDER)],
             resource_id=transfer.resource_id,
             file_transfer_id=transfer.id,
+            parties=[(caller, RECIPIENT), (transfer.sender, SENDER)],
             at=now,
         )
-        # Read again after the write: on PostgreSQL the row lock above orders concurrent confirms; on SQLite the
-        # write took the database's lock, so this read sees every confirm committed before it.
+        # Read again after the write: on PostgreSQL the row lock above orders concurrent confirms (the read that
+        # took it may have seen the recipients as of before the lock was granted); on SQLite the write took the
+        # database's lock, so this read sees every confirm committed before it.
         fresh = await uow.file_transfers.get(transfer.id) or transfer
         if all(r.status is RecipientStatus.DOWNLOAD_CONFIRMED for r in fresh.recipients):
             resource = await uow.resources.get(transfer.resource_id)
@@ -67,14 +66,13 @@ async def confirm_download(services: Services, caller: str, transfer_id: str) ->
                 values={"purge_at": purge_at},
             )
             if done:
-                await announce(
-                    uow,
+                events += transfer_events(
                     TransferEvent.ALL_CONFIRMED_DOWNLOADED,
                     resource_id=transfer.resource_id,
                     file_transfer_id=transfer.id,
-                    party=transfer.sender,
-                    role=SENDER,
+                    parties=[(transfer.sender, SENDER)],
                     at=now,
                 )
+        await announce_events(uow, events)
         await uow.commit()
     services.outbox_written()

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from broker.events.altinn_event import AltinnEvent, AltinnEventType, SubjectRole
 from broker.events.event_log import append_event, append_events
+from broker.store.outbox_repository import OutboxEntry
 from broker.store.unit_of_work import UnitOfWork
 
 
@@ -48,6 +49,33 @@ async def announce(
     )
 
 
+def transfer_events(
+    event: TransferEvent,
+    *,
+    resource_id: str,
+    file_transfer_id: str,
+    parties: Sequence[tuple[str, str]],
+    at: datetime,
+) -> list[AltinnEvent]:
+    """One event for each (orgnr, role) of ``parties``, for ``announce_events``."""
+    return [
+        AltinnEvent(
+            type=AltinnEventType(event.value),
+            resource_id=resource_id,
+            file_transfer_id=file_transfer_id,
+            party=orgnr,
+            role=SubjectRole(role),
+            time=at,
+        )
+        for orgnr, role in parties
+    ]
+
+
+async def announce_events(uow: UnitOfWork, events: Sequence[AltinnEvent], *, also: Sequence[OutboxEntry] = ()) -> None:
+    """Append ``events`` (of one step or several) and queue ``also`` with them, in one round trip."""
+    await append_events(uow, events, also=also)
+
+
 async def announce_all(
     uow: UnitOfWork,
     event: TransferEvent,
@@ -61,15 +89,5 @@ async def announce_all(
     its sender and every recipient)."""
     await append_events(
         uow,
-        [
-            AltinnEvent(
-                type=AltinnEventType(event.value),
-                resource_id=resource_id,
-                file_transfer_id=file_transfer_id,
-                party=orgnr,
-                role=SubjectRole(role),
-                time=at,
-            )
-            for orgnr, role in parties
-        ],
+        transfer_events(event, resource_id=resource_id, file_transfer_id=file_transfer_id, parties=parties, at=at),
     )

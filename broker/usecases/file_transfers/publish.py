@@ -9,9 +9,11 @@ recipient downloads the file over HTTP.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from broker.domain.errors import Error, Refusal
 from broker.domain.file_transfers import STATUS_TEXT, FileTransfer, FileTransferStatus, party
+from broker.events.altinn_event import AltinnEvent
 from broker.routing.transport import (
     HEADER_MESSAGE_TYPE,
     HEADER_RECIPIENT,
@@ -22,7 +24,7 @@ from broker.routing.transport import (
 from broker.store.outbox_kind import OutboxKind
 from broker.store.outbox_repository import OutboxEntry
 from broker.store.unit_of_work import UnitOfWork
-from broker.usecases.file_transfers.events import RECIPIENT, SENDER, TransferEvent, announce_all
+from broker.usecases.file_transfers.events import RECIPIENT, SENDER, TransferEvent, announce_events, transfer_events
 from broker.usecases.services import Services
 
 NOTICE_TYPE = "filetransfer"
@@ -58,7 +60,22 @@ def notice(transfer: FileTransfer, recipient: str) -> OutboxEntry:
     )
 
 
+def published_step(transfer: FileTransfer, now: datetime) -> tuple[list[AltinnEvent], list[OutboxEntry]]:
+    """What publishing ``transfer`` tells: the ``published`` event for its sender and each recipient, and
+    each recipient's notice on its own queue."""
+    parties = [(transfer.sender, SENDER), *((r.orgnr, RECIPIENT) for r in transfer.recipients)]
+    events = transfer_events(
+        TransferEvent.PUBLISHED,
+        resource_id=transfer.resource_id,
+        file_transfer_id=transfer.id,
+        parties=parties,
+        at=now,
+    )
+    return events, [notice(transfer, r.orgnr) for r in transfer.recipients]
+
+
 async def publish_transfer(services: Services, transfer_id: str) -> None:
+    """Publish a transfer whose payload was checked after its ``UploadProcessing`` step committed."""
     now = services.clock()
     async with UnitOfWork(services.engine) as uow:
         published = await uow.file_transfers.move(
@@ -67,15 +84,7 @@ async def publish_transfer(services: Services, transfer_id: str) -> None:
         transfer = await uow.file_transfers.get(transfer_id)
         if not published or transfer is None:
             raise Refusal(Error.UPLOAD_FAILED, "the file transfer was ended before it could be published")
-        await uow.outbox.add_many([notice(transfer, r.orgnr) for r in transfer.recipients])
-        parties = [(transfer.sender, SENDER), *((r.orgnr, RECIPIENT) for r in transfer.recipients)]
-        await announce_all(
-            uow,
-            TransferEvent.PUBLISHED,
-            resource_id=transfer.resource_id,
-            file_transfer_id=transfer.id,
-            parties=parties,
-            at=now,
-        )
+        events, notices = published_step(transfer, now)
+        await announce_events(uow, events, also=notices)
         await uow.commit()
     services.outbox_written()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from broker.domain.errors import Error, Issue, Refusal
@@ -20,8 +20,8 @@ from broker.domain.file_transfers import STATUS_TEXT, FileTransfer, FileTransfer
 from broker.domain.payload_check import PayloadError, PayloadReport, PayloadSubject
 from broker.files.store import FileStore
 from broker.store.unit_of_work import UnitOfWork
-from broker.usecases.file_transfers.events import SENDER, TransferEvent, announce
-from broker.usecases.file_transfers.publish import publish_transfer
+from broker.usecases.file_transfers.events import SENDER, TransferEvent, announce, announce_events, transfer_events
+from broker.usecases.file_transfers.publish import publish_transfer, published_step
 from broker.usecases.file_transfers.visibility import sender_transfer
 from broker.usecases.services import Services
 
@@ -143,6 +143,9 @@ async def upload_stream(
 async def process_upload(services: Services, slot: UploadSlot, size: int, md5: str) -> None:
     """``UploadProcessing``: compare the checksum, check the payload, then publish or fail."""
     transfer = slot.transfer
+    if (not transfer.checksum or transfer.checksum == md5) and not slot.resource.schema_set:
+        await _process_and_publish(services, replace(transfer, size=size, checksum=transfer.checksum or md5))
+        return
     now = services.clock()
     async with UnitOfWork(services.engine) as uow:
         moved = await uow.file_transfers.move(
@@ -168,6 +171,37 @@ async def process_upload(services: Services, slot: UploadSlot, size: int, md5: s
         issues = [Issue(e.message, e.line, e.column, e.path, file=e.file) for e in report.errors]
         raise Refusal(Error.PAYLOAD_INVALID, f"{len(issues)} error(s) in the file; it is not published", issues)
     await publish_transfer(services, transfer.id)
+
+
+async def _process_and_publish(services: Services, transfer: FileTransfer) -> None:
+    """Nothing to wait for (the checksum matches, no schema set to check): ``UploadProcessing`` and
+    ``Published`` in one transaction, their events and the recipients' notices in one statement."""
+    now = services.clock()
+    async with UnitOfWork(services.engine) as uow:
+        moved = await uow.file_transfers.move(
+            transfer.id,
+            FileTransferStatus.UPLOAD_PROCESSING,
+            STATUS_TEXT[FileTransferStatus.UPLOAD_PROCESSING],
+            now,
+            values={"size": transfer.size, "checksum": transfer.checksum, "upload_activity_at": now},
+        )
+        if not moved:
+            raise Refusal(Error.UPLOAD_FAILED, "the upload was ended meanwhile (terminated or timed out)")
+        if not await uow.file_transfers.move(
+            transfer.id, FileTransferStatus.PUBLISHED, STATUS_TEXT[FileTransferStatus.PUBLISHED], now
+        ):
+            raise Refusal(Error.UPLOAD_FAILED, "the file transfer was ended before it could be published")
+        processing = transfer_events(
+            TransferEvent.UPLOAD_PROCESSING,
+            resource_id=transfer.resource_id,
+            file_transfer_id=transfer.id,
+            parties=[(transfer.sender, SENDER)],
+            at=now,
+        )
+        published, notices = published_step(transfer, now)
+        await announce_events(uow, processing + published, also=notices)
+        await uow.commit()
+    services.outbox_written()
 
 
 async def _check_payload(services: Services, slot: UploadSlot) -> PayloadReport:

@@ -16,8 +16,10 @@ def _not_found() -> Refusal:
     return Refusal(Error.FILE_TRANSFER_NOT_FOUND, NOT_FOUND_TEXT)
 
 
-async def visible_transfer(uow: UnitOfWork, transfer_id: str, caller: str) -> FileTransfer:
-    transfer = await uow.file_transfers.get(transfer_id) if _is_uuid(transfer_id) else None
+async def visible_transfer(uow: UnitOfWork, transfer_id: str, caller: str, *, for_update: bool = False) -> FileTransfer:
+    """``for_update``: the transfer's row stays locked until the transaction ends (``FileTransferRepository.get``)."""
+    valid = _is_uuid(transfer_id)
+    transfer = await uow.file_transfers.get(transfer_id, for_update=for_update) if valid else None
     if transfer is None or not transfer.is_party(caller):
         raise _not_found()
     return transfer
@@ -30,8 +32,10 @@ async def sender_transfer(uow: UnitOfWork, transfer_id: str, caller: str) -> Fil
     return transfer
 
 
-async def recipient_transfer(uow: UnitOfWork, transfer_id: str, caller: str) -> FileTransfer:
-    transfer = await visible_transfer(uow, transfer_id, caller)
+async def recipient_transfer(
+    uow: UnitOfWork, transfer_id: str, caller: str, *, for_update: bool = False
+) -> FileTransfer:
+    transfer = await visible_transfer(uow, transfer_id, caller, for_update=for_update)
     if not transfer.is_recipient(caller):
         raise Refusal(Error.NOT_RECIPIENT, "only a recipient of the file transfer may do this")
     return transfer
