@@ -61,46 +61,52 @@ class FileTransferRepository:
         self._connection = connection
 
     async def add(self, new: NewFileTransfer) -> None:
+        """The transfer, its recipients and their first history rows: one statement on PostgreSQL (the first
+        two INSERTs ride as data-modifying CTEs on the third), three on SQLite."""
         at = new.created_at
         initialized = FileTransferStatus.INITIALIZED.value
-        await self._connection.execute(
-            sa.insert(file_transfers).values(
-                id=new.id,
-                resource_id=new.resource_id,
-                file_name=new.file_name,
-                senders_reference=new.senders_reference,
-                sender=new.sender,
-                properties=dict(new.properties),
-                checksum=new.checksum,
-                size=0,
-                status=initialized,
-                status_text=new.status_text,
-                status_changed_at=at,
-                created_at=at,
-                expires_at=new.expires_at,
-            )
-        )
-        await self._connection.execute(
-            sa.insert(file_transfer_recipients),
-            [
-                {
-                    "file_transfer_id": new.id,
-                    "recipient": r,
-                    "status": RecipientStatus.INITIALIZED.value,
-                    "status_text": new.recipient_status_text,
-                    "status_changed_at": at,
-                }
-                for r in new.recipients
-            ],
-        )
+        transfer = {
+            "id": new.id,
+            "resource_id": new.resource_id,
+            "file_name": new.file_name,
+            "senders_reference": new.senders_reference,
+            "sender": new.sender,
+            "properties": dict(new.properties),
+            "checksum": new.checksum,
+            "size": 0,
+            "status": initialized,
+            "status_text": new.status_text,
+            "status_changed_at": at,
+            "created_at": at,
+            "expires_at": new.expires_at,
+        }
+        recipients = [
+            {
+                "file_transfer_id": new.id,
+                "recipient": r,
+                "status": RecipientStatus.INITIALIZED.value,
+                "status_text": new.recipient_status_text,
+                "status_changed_at": at,
+            }
+            for r in new.recipients
+        ]
         history = [{"recipient": None, "status": initialized, "status_text": new.status_text}]
         history += [
             {"recipient": r, "status": RecipientStatus.INITIALIZED.value, "status_text": new.recipient_status_text}
             for r in new.recipients
         ]
-        await self._connection.execute(
-            sa.insert(file_transfer_history), [{"file_transfer_id": new.id, "at": at, **h} for h in history]
-        )
+        history_rows = [{"file_transfer_id": new.id, "at": at, **h} for h in history]
+        if self._connection.dialect.name == "postgresql":
+            await self._connection.execute(
+                sa.insert(file_transfer_history)
+                .values(history_rows)
+                .add_cte(sa.insert(file_transfers).values(transfer).cte("transfer"))
+                .add_cte(sa.insert(file_transfer_recipients).values(recipients).cte("recipients"))
+            )
+            return
+        await self._connection.execute(sa.insert(file_transfers).values(transfer))
+        await self._connection.execute(sa.insert(file_transfer_recipients), recipients)
+        await self._connection.execute(sa.insert(file_transfer_history), history_rows)
 
     async def get(self, transfer_id: str, *, for_update: bool = False) -> FileTransfer | None:
         """The transfer and its recipients, read in one statement (an outer join: one row per recipient).

@@ -17,16 +17,22 @@ class ResourceRepository:
         self._connection = connection
 
     async def get(self, resource_id: str) -> ResourceSettings | None:
-        row = (
-            await self._connection.execute(sa.select(resources).where(resources.c.resource_id == resource_id))
-        ).first()
-        if row is None:
-            return None
-        access = await self._connection.execute(
-            sa.select(resource_access)
-            .where(resource_access.c.resource_id == resource_id)
+        """The settings and the access list, read in one statement (an outer join: one row per entry)."""
+        query = (
+            sa.select(
+                resources,
+                resource_access.c.orgnr.label("a_orgnr"),
+                resource_access.c.can_send.label("a_can_send"),
+                resource_access.c.can_receive.label("a_can_receive"),
+            )
+            .select_from(resources.outerjoin(resource_access, resource_access.c.resource_id == resources.c.resource_id))
+            .where(resources.c.resource_id == resource_id)
             .order_by(resource_access.c.orgnr)
         )
+        rows = (await self._connection.execute(query)).all()
+        if not rows:
+            return None
+        row = rows[0]
         return ResourceSettings(
             resource_id=row.resource_id,
             max_file_transfer_size=row.max_file_transfer_size,
@@ -35,7 +41,11 @@ class ResourceRepository:
             purge_grace_period=timedelta(seconds=row.purge_grace_period_s),
             use_manifest_file_shim=bool(row.use_manifest_file_shim),
             schema_set=row.schema_set,
-            access=tuple(ResourceAccess(a.orgnr, bool(a.can_send), bool(a.can_receive)) for a in access),
+            access=tuple(
+                ResourceAccess(a.a_orgnr, bool(a.a_can_send), bool(a.a_can_receive))
+                for a in rows
+                if a.a_orgnr is not None
+            ),
         )
 
     async def put(self, settings: ResourceSettings, *, replace_access: bool) -> None:

@@ -1,0 +1,63 @@
+"""What a small transfer costs the database on PostgreSQL, request by request: a status step with its history
+row, an event append with its outbox rows, a transfer read and a resource read are one statement each, and an
+upload with nothing to check processes and publishes in one transaction. The statements are counted on an
+engine of the test's own, so the relay's work (on the broker's engine) is not counted."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from broker.domain.file_transfers import FileTransferStatus
+from broker.store.engine import create_engine
+from broker.usecases.file_transfers.confirm import confirm_download
+from broker.usecases.file_transfers.download import open_download
+from broker.usecases.file_transfers.initialize import InitializeRequest, initialize_transfer
+from broker.usecases.file_transfers.upload import upload_stream
+from broker.xml.pki import TestPki
+from tests.filetransfer.conftest import BANK, MEGLER, RESOURCE, md5, start_altinn
+
+# Statements each request may send (BEGIN, COMMIT and the pool's liveness ping not counted): the resource,
+# the parties and the transfer with its history and its event; the transfer, the resource and the step to
+# UploadStarted, then UploadProcessing, Published and their events with the notices; the transfer and the
+# recipient's step; the transfer, the step, the transfer again, the resource, AllConfirmedDownloaded and the
+# events of both steps.
+BUDGET = {"initialize": 4, "upload": 6, "download": 2, "confirm": 6}
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+@pytest.mark.postgres
+async def test_statements_per_request(
+    postgres_url: str, aiohttp_client: Any, tmp_path: Path, test_pki: TestPki
+) -> None:
+    api = await start_altinn(aiohttp_client, tmp_path, test_pki, postgres_url)
+    engine = create_engine(postgres_url)
+    statements: list[str] = []
+    sa.event.listen(engine.sync_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    services = replace(api.broker.services, engine=engine)
+    data = b"PK\x03\x04" + bytes(range(256)) * 8
+    spent: dict[str, int] = {}
+    try:
+        request = InitializeRequest("small.zip", RESOURCE, f"0192:{MEGLER}", [f"0192:{BANK}"], checksum=md5(data))
+        transfer_id = await initialize_transfer(services, MEGLER, request)
+        spent["initialize"] = len(statements)
+        await upload_stream(services, MEGLER, transfer_id, _once(data), len(data))
+        spent["upload"] = len(statements) - sum(spent.values())
+        download = await open_download(services, BANK, transfer_id, None)
+        assert b"".join([chunk async for chunk in download.chunks]) == data
+        spent["download"] = len(statements) - sum(spent.values())
+        await confirm_download(services, BANK, transfer_id)
+        spent["confirm"] = len(statements) - sum(spent.values())
+    finally:
+        await engine.dispose()
+    assert spent == BUDGET, "\n".join(statements)
+    overview = await api.overview(MEGLER, transfer_id)
+    assert overview["fileTransferStatus"] == FileTransferStatus.ALL_CONFIRMED_DOWNLOADED.value
