@@ -25,8 +25,15 @@ CHUNK_BYTES = 1024 * 1024
 _KEY = re.compile(r"^[0-9a-f][0-9a-f-]{7,63}$")
 
 
+class Hash(Protocol):
+    """A running digest (``hashlib``'s objects)."""
+
+    def update(self, data: bytes, /) -> None: ...
+
+
 class FileWriter(Protocol):
-    async def write(self, chunk: bytes) -> None: ...
+    async def write(self, chunk: bytes, digest: Hash | None = None) -> None:
+        """Append ``chunk``; with ``digest``, hash it too, in the same hand-off to a worker thread."""
 
     async def close(self) -> None: ...
 
@@ -50,7 +57,8 @@ class FileStore(Protocol):
 
 
 # Written data is flushed to the disk every so often while the upload goes on, so the fsync that ends it has
-# little left to do (the flush overlaps with receiving the next bytes instead of following them).
+# little left to do. The flush runs beside the writes (at most one at a time), not between them: receiving,
+# hashing and writing go on at full speed while the disk catches up.
 SYNC_EVERY_BYTES = 64 * 1024 * 1024
 
 
@@ -58,17 +66,25 @@ class _DiskWriter:
     def __init__(self, handle: BinaryIO) -> None:
         self._handle = handle
         self._unsynced = 0
+        self._syncing: asyncio.Future[None] | None = None
 
-    def _write(self, chunk: bytes) -> None:
+    def _write(self, chunk: bytes, digest: Hash | None) -> None:
+        if digest is not None:
+            digest.update(chunk)
         self._handle.write(chunk)
-        self._unsynced += len(chunk)
-        if self._unsynced >= SYNC_EVERY_BYTES:
-            self._handle.flush()
-            os.fdatasync(self._handle.fileno())
-            self._unsynced = 0
 
-    async def write(self, chunk: bytes) -> None:
-        await asyncio.to_thread(self._write, chunk)
+    async def write(self, chunk: bytes, digest: Hash | None = None) -> None:
+        await asyncio.to_thread(self._write, chunk, digest)
+        self._unsynced += len(chunk)
+        if self._unsynced >= SYNC_EVERY_BYTES and (self._syncing is None or self._syncing.done()):
+            if self._syncing is not None:
+                await self._syncing  # done already; raises if that flush failed
+            self._unsynced = 0
+            self._syncing = asyncio.ensure_future(asyncio.to_thread(self._flush_to_disk))
+
+    def _flush_to_disk(self) -> None:
+        self._handle.flush()
+        os.fdatasync(self._handle.fileno())
 
     async def close(self) -> None:
         handle = self._handle
@@ -78,7 +94,11 @@ class _DiskWriter:
             os.fsync(handle.fileno())
             handle.close()
 
-        await asyncio.to_thread(finish)
+        try:
+            if self._syncing is not None:
+                await self._syncing
+        finally:
+            await asyncio.to_thread(finish)
 
 
 class DiskFileStore:

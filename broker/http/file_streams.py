@@ -25,22 +25,25 @@ async def chunks_of(
 
     A body may take as long as it needs while bytes keep coming; when none arrive for ``idle_timeout_s`` the
     read is cut off with a 408 (a stalled or trickling client holds no handler indefinitely)."""
-    buffer = bytearray()
+    pieces: list[bytes] = []
+    held = 0
     while True:
         try:
             async with asyncio.timeout(idle_timeout_s if idle_timeout_s > 0 else None):
-                piece = await read(chunk_bytes - len(buffer))
+                piece = await read(chunk_bytes - held)
         except TimeoutError as exc:
             detail = f"no bytes of the body arrived for {idle_timeout_s:g} seconds"
             raise Refusal(Error.BODY_TIMEOUT, detail) from exc
         if not piece:
             break
-        buffer += piece
-        if len(buffer) >= chunk_bytes:
-            yield bytes(buffer)
-            buffer.clear()
-    if buffer:
-        yield bytes(buffer)
+        pieces.append(piece)
+        held += len(piece)
+        if held >= chunk_bytes:
+            yield pieces[0] if len(pieces) == 1 else b"".join(pieces)  # one copy of each byte, not two
+            pieces.clear()
+            held = 0
+    if pieces:
+        yield b"".join(pieces)
 
 
 async def send_chunks(response: web.StreamResponse, request: web.Request, chunks: AsyncGenerator[bytes, None]) -> None:

@@ -89,8 +89,9 @@ async def write_chunks(
     digest = hashlib.md5(usedforsecurity=False)
     writer = await store.open_writer(key, offset)
     written = 0
-    # One chunk is written and hashed (in threads) while the next is received: at most two chunks in memory.
-    pending: asyncio.Future[tuple[None, None]] | None = None
+    # One chunk is hashed and written (in one hand-off to a worker thread) while the next is received: at most
+    # two chunks in memory.
+    pending: asyncio.Task[None] | None = None
     try:
         async for chunk in chunks:
             written += len(chunk)
@@ -98,7 +99,7 @@ async def write_chunks(
                 raise Oversize
             if pending is not None:
                 await pending
-            pending = asyncio.gather(writer.write(chunk), asyncio.to_thread(digest.update, chunk))
+            pending = asyncio.ensure_future(writer.write(chunk, digest))
         if pending is not None:
             await pending
             pending = None
