@@ -7,6 +7,7 @@ cannot both make the same step, and nothing moves backwards.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +28,30 @@ from broker.domain.file_transfers import (
 from broker.store.tables import file_transfer_history, file_transfer_recipients, file_transfers
 
 SEARCH_LIMIT = 100
+
+# A new transfer on PostgreSQL in one statement: its row, its recipients' and their history rows (the
+# transfer's own first), the lists as arrays so that the text is the same for any number of recipients and
+# is prepared once.
+_PG_ADD = sa.text(
+    """
+    WITH transfer AS (
+        INSERT INTO file_transfers (id, resource_id, file_name, senders_reference, sender, properties, checksum,
+                                    size, status, status_text, status_changed_at, created_at, expires_at)
+        VALUES (:id, :resource_id, :file_name, :senders_reference, :sender, CAST(:properties AS JSON), :checksum,
+                :size, :status, :status_text, :status_changed_at, :created_at, :expires_at)
+    ), recipients AS (
+        INSERT INTO file_transfer_recipients (file_transfer_id, recipient, status, status_text, status_changed_at)
+        SELECT CAST(:id AS VARCHAR), r.recipient, CAST(:recipient_status AS VARCHAR),
+               CAST(:recipient_status_text AS TEXT), CAST(:created_at AS TIMESTAMPTZ)
+        FROM unnest(CAST(:recipients AS VARCHAR[])) AS r(recipient)
+    )
+    INSERT INTO file_transfer_history (file_transfer_id, recipient, status, status_text, at)
+    SELECT CAST(:id AS VARCHAR), h.recipient, h.status, h.status_text, CAST(:created_at AS TIMESTAMPTZ)
+    FROM unnest(CAST(:h_recipients AS VARCHAR[]), CAST(:h_statuses AS VARCHAR[]), CAST(:h_texts AS TEXT[]))
+         WITH ORDINALITY AS h(recipient, status, status_text, n)
+    ORDER BY h.n
+    """
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,10 +123,17 @@ class FileTransferRepository:
         history_rows = [{"file_transfer_id": new.id, "at": at, **h} for h in history]
         if self._connection.dialect.name == "postgresql":
             await self._connection.execute(
-                sa.insert(file_transfer_history)
-                .values(history_rows)
-                .add_cte(sa.insert(file_transfers).values(transfer).cte("transfer"))
-                .add_cte(sa.insert(file_transfer_recipients).values(recipients).cte("recipients"))
+                _PG_ADD,
+                {
+                    **transfer,
+                    "properties": json.dumps(transfer["properties"]),
+                    "recipients": [r["recipient"] for r in recipients],
+                    "recipient_status": RecipientStatus.INITIALIZED.value,
+                    "recipient_status_text": new.recipient_status_text,
+                    "h_recipients": [h["recipient"] for h in history],
+                    "h_statuses": [h["status"] for h in history],
+                    "h_texts": [h["status_text"] for h in history],
+                },
             )
             return
         await self._connection.execute(sa.insert(file_transfers).values(transfer))
