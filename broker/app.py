@@ -155,6 +155,7 @@ def create_app(
         clock=clock,
         file_store=DiskFileStore(settings.effective_file_store_dir),
         payload_validator=payload_validator,
+        connections=connections,
     )
     metrics = BrokerMetrics()
     quiet_client_errors()

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from broker.config import Settings
     from broker.domain.payload_check import PayloadValidator
     from broker.files.store import FileStore
+    from broker.store.kept_connections import KeptConnections
     from broker.store.registry_cache import RegistryCache
     from broker.usecases.submissions import SubmissionWriter
     from broker.xml.catalogue import Catalogue
@@ -54,3 +55,6 @@ class Services:
     # for resources that name a schema set (None: such a transfer fails, it is never published unchecked).
     file_store: FileStore | None = None
     payload_validator: PayloadValidator | None = None
+    # Kept autocommit connections (PostgreSQL), for steps that read and then write one statement: no pool
+    # checkout, ping, BEGIN or COMMIT. None: such steps open an ordinary unit of work.
+    connections: KeptConnections | None = None

@@ -1,6 +1,7 @@
 """What a small transfer costs the database on PostgreSQL, request by request: a status step with its history
 row, an event append with its outbox rows, a transfer read and a resource read are one statement each, and an
-upload with nothing to check processes and publishes in one transaction. The statements are counted on an
+upload with nothing to check processes and publishes in one transaction (and the first download and the
+start of an upload take a kept autocommit connection, no transaction). The statements are counted on an
 engine of the test's own, so the relay's work (on the broker's engine) is not counted."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 
 from broker.domain.file_transfers import FileTransferStatus
 from broker.store.engine import create_engine
+from broker.store.kept_connections import KeptConnections
 from broker.usecases.file_transfers.confirm import confirm_download
 from broker.usecases.file_transfers.download import open_download
 from broker.usecases.file_transfers.initialize import InitializeRequest, initialize_transfer
@@ -42,7 +44,8 @@ async def test_statements_per_request(
     engine = create_engine(postgres_url)
     statements: list[str] = []
     sa.event.listen(engine.sync_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
-    services = replace(api.broker.services, engine=engine)
+    connections = KeptConnections(engine)
+    services = replace(api.broker.services, engine=engine, connections=connections)
     data = b"PK\x03\x04" + bytes(range(256)) * 8
     spent: dict[str, int] = {}
     try:
@@ -57,6 +60,7 @@ async def test_statements_per_request(
         await confirm_download(services, BANK, transfer_id)
         spent["confirm"] = len(statements) - sum(spent.values())
     finally:
+        await connections.close()
         await engine.dispose()
     assert spent == BUDGET, "\n".join(statements)
     overview = await api.overview(MEGLER, transfer_id)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from broker.domain.errors import Error, Refusal
 from broker.domain.file_transfers import RECIPIENT_STATUS_TEXT, FileTransferStatus, RecipientStatus
-from broker.store.unit_of_work import UnitOfWork
+from broker.usecases.file_transfers.units import one_write_unit
 from broker.usecases.file_transfers.upload import file_store
 from broker.usecases.file_transfers.visibility import recipient_transfer
 from broker.usecases.services import Services
@@ -66,7 +66,7 @@ def parse_range(header: str, total: int) -> ByteRange:
 
 async def open_download(services: Services, caller: str, transfer_id: str, range_header: str | None) -> Download:
     now = services.clock()
-    async with UnitOfWork(services.engine) as uow:
+    async with one_write_unit(services) as uow:
         transfer = await recipient_transfer(uow, transfer_id, caller)
         if transfer.status not in _DOWNLOADABLE:
             raise Refusal(

@@ -22,6 +22,7 @@ from broker.files.store import FileStore
 from broker.store.unit_of_work import UnitOfWork
 from broker.usecases.file_transfers.events import SENDER, TransferEvent, announce, announce_events, transfer_events
 from broker.usecases.file_transfers.publish import publish_transfer, published_step
+from broker.usecases.file_transfers.units import one_write_unit
 from broker.usecases.file_transfers.visibility import sender_transfer
 from broker.usecases.services import Services
 
@@ -55,7 +56,7 @@ def size_limit(services: Services, resource: ResourceSettings) -> int:
 async def start_upload(services: Services, caller: str, transfer_id: str, announced_length: int | None) -> UploadSlot:
     """Move the caller's ``Initialized`` transfer to ``UploadStarted``; a second upload is a conflict."""
     now = services.clock()
-    async with UnitOfWork(services.engine) as uow:
+    async with one_write_unit(services) as uow:
         transfer = await sender_transfer(uow, transfer_id, caller)
         resource = await uow.resources.get(transfer.resource_id)
         if resource is None:

@@ -1,0 +1,22 @@
+"""The unit of work for a step that reads and then makes one conditional write (the first download, the
+start of an upload): on PostgreSQL a kept autocommit connection, so the step pays no pool checkout, ping,
+BEGIN or COMMIT round trip; the write is one statement, its own transaction, and moves nothing that another
+request moved first. Elsewhere (SQLite, or no kept connections) an ordinary unit of work."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from broker.store.unit_of_work import UnitOfWork
+from broker.usecases.services import Services
+
+
+@contextlib.asynccontextmanager
+async def one_write_unit(services: Services) -> AsyncIterator[UnitOfWork]:
+    if services.connections is None:
+        async with UnitOfWork(services.engine) as uow:
+            yield uow
+        return
+    async with services.connections.unit_of_work() as uow:
+        yield uow
