@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from broker.domain.errors import Error, Refusal
 from broker.domain.file_transfers import FileTransferStatus
 from broker.store.engine import create_engine
 from broker.store.kept_connections import KeptConnections
@@ -65,3 +66,28 @@ async def test_statements_per_request(
     assert spent == BUDGET, "\n".join(statements)
     overview = await api.overview(MEGLER, transfer_id)
     assert overview["fileTransferStatus"] == FileTransferStatus.ALL_CONFIRMED_DOWNLOADED.value
+
+
+@pytest.mark.postgres
+async def test_a_refused_step_keeps_its_connection(
+    postgres_url: str, aiohttp_client: Any, tmp_path: Path, test_pki: TestPki
+) -> None:
+    """A download refused (not published yet) is no failed statement: the kept connection serves the next."""
+    api = await start_altinn(aiohttp_client, tmp_path, test_pki, postgres_url)
+    engine = create_engine(postgres_url)
+    opened: list[object] = []
+    sa.event.listen(engine.sync_engine, "connect", lambda *args: opened.append(args[0]))
+    connections = KeptConnections(engine)
+    services = replace(api.broker.services, engine=engine, connections=connections)
+    try:
+        request = InitializeRequest("early.zip", RESOURCE, f"0192:{MEGLER}", [f"0192:{BANK}"])
+        transfer_id = await initialize_transfer(services, MEGLER, request)
+        before = len(opened)
+        for _ in range(3):
+            with pytest.raises(Refusal) as refused:
+                await open_download(services, BANK, transfer_id, None)
+            assert refused.value.error is Error.FILE_NOT_AVAILABLE
+    finally:
+        await connections.close()
+        await engine.dispose()
+    assert len(opened) - before <= 1  # one connection (from the pool, or new) serves the three downloads

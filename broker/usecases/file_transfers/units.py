@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
+from broker.domain.errors import Refusal
 from broker.store.unit_of_work import UnitOfWork
 from broker.usecases.services import Services
 
@@ -18,5 +19,13 @@ async def one_write_unit(services: Services) -> AsyncIterator[UnitOfWork]:
         async with UnitOfWork(services.engine) as uow:
             yield uow
         return
+    refused: Refusal | None = None
     async with services.connections.unit_of_work() as uow:
-        yield uow
+        try:
+            yield uow
+        except Refusal as exc:
+            # The step refused the request (not found, not yet published, uploaded already): no statement
+            # failed, so the connection is kept for the next step instead of being dropped with the refusal.
+            refused = exc
+    if refused is not None:
+        raise refused
