@@ -77,6 +77,9 @@ def work(
             last = time.process_time()
             _progress(log, worker, executions, last - start_cpu, started, found, outcomes, final=False)
     _progress(log, worker, executions, time.process_time() - start_cpu, started, found, outcomes, final=True)
+    if intake is not None:
+        intake.close(world)
+    world.close()
 
 
 def _progress(

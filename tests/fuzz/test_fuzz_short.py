@@ -49,8 +49,10 @@ def test_the_seeds_reach_every_stage(world: World) -> None:
 
 
 @pytest.fixture(scope="module")
-def intake(world: World) -> Intake:
-    return build_intake(world)
+def intake(world: World) -> Iterator[Intake]:
+    built = build_intake(world)
+    yield built
+    built.close(world)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
