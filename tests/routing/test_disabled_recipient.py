@@ -59,6 +59,7 @@ async def test_rows_for_a_disabled_participant_wait_in_the_outbox_until_it_is_en
         assert transport.queue_depth("inbox", MEGLER) == 2
         assert {(await statuses(engine))[i] for i in held} == {"published"}
         assert await relay.backlog() == 0
+        await relay.stop()  # closes the outbox's kept connections
     await transport.close()
 
 
@@ -85,4 +86,5 @@ async def test_receipts_for_a_disabled_sender_wait_too(database_url: str) -> Non
             pass
         assert transport.queue_depth("events", BANK) > 0
         assert await relay.backlog() == 0
+        await relay.stop()  # closes the outbox's kept connections
     await transport.close()

@@ -8,6 +8,7 @@ operator runs them, in a process of their own, against the real RabbitMQ and its
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import secrets
 import sys
@@ -49,7 +50,8 @@ async def participant_user(amqp_management_url: str, amqp_prefix: str) -> AsyncI
     """A RabbitMQ user of the megler's own (the operator creates it; the broker never does), removed after."""
     url = URL(amqp_management_url)
     user, password = f"{amqp_prefix}-{MEGLER}", secrets.token_urlsafe(16)
-    auth = {"Authorization": aiohttp.helpers.BasicAuth(url.user or "", url.password or "").encode()}
+    credentials = base64.b64encode(f"{url.user or ''}:{url.password or ''}".encode()).decode("ascii")
+    auth = {"Authorization": f"Basic {credentials}"}
     api = str(url.with_user(None).with_password(None)).rstrip("/") + "/api/users/" + user
     async with aiohttp.ClientSession(headers=auth) as session:
         async with session.put(api, json={"password": password, "tags": ""}) as response:
