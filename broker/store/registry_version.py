@@ -8,10 +8,17 @@ compiled statement, about a quarter of the embedded broker's CPU per message. A 
 bumps ``registry_version.n`` on every insert, update and delete of a participant, by whichever connection;
 reading that one row on a connection kept for it is one trip, and the cached answers stay good while the
 number stays the same. The read runs in autocommit, so it sees every commit made before it began.
+
+Requests that ask at the same moment share a read: each gets the answer of a read that began after it
+asked (the one in flight when it asks began too early, so it joins the next), which is all "disabling
+takes effect on the next request" needs. Under load one read serves every request that arrived while the
+previous one ran, instead of a trip per request.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
 
 from broker.store import sqlite_driver
@@ -24,6 +31,12 @@ def _read(connection: sqlite3.Connection) -> int | None:
     return int(row[0]) if row is not None else None
 
 
+def _retrieve(future: asyncio.Future[int | None]) -> None:
+    """Mark a shared read's failure as seen: the callers that still wait get it, one that left needs not."""
+    if not future.cancelled():
+        future.exception()
+
+
 class RegistryVersion:
     """A connection of its own to the SQLite file, opened at the first read, that reads the counter."""
 
@@ -31,9 +44,41 @@ class RegistryVersion:
         self._database = database
         self._timeout_s = timeout_s
         self._connection: sqlite_driver.OneTripConnection | None = None
+        self._next: asyncio.Future[int | None] | None = None  # the read not begun yet, that callers join
+        self._running: asyncio.Task[None] | None = None
+        self._in_flight: asyncio.Future[int | None] | None = None  # the read under way's callers
 
     async def read(self) -> int | None:
-        """The counter; None when the database has no counter row (made without the migrations)."""
+        """The counter, read after this call began; None when the database has no counter row (made without
+        the migrations)."""
+        waiter = self._next
+        if waiter is None:
+            waiter = self._next = asyncio.get_running_loop().create_future()
+            waiter.add_done_callback(_retrieve)
+            if self._running is None:
+                self._begin()
+        return await asyncio.shield(waiter)
+
+    def _begin(self) -> None:
+        waiter, self._next = self._next, None
+        self._in_flight = waiter
+        if waiter is not None:
+            self._running = asyncio.get_running_loop().create_task(self._read_for(waiter))
+
+    async def _read_for(self, waiter: asyncio.Future[int | None]) -> None:
+        try:
+            value = await self._read_once()
+        except Exception as exc:
+            if not waiter.done():
+                waiter.set_exception(exc)
+        else:
+            if not waiter.done():
+                waiter.set_result(value)
+        finally:
+            self._running = None
+            self._begin()  # those who asked while this read ran
+
+    async def _read_once(self) -> int | None:
         connection = self._connection
         if connection is None:
             connection = sqlite_driver.connect(self._database, timeout=self._timeout_s, isolation_level=None)
@@ -42,10 +87,23 @@ class RegistryVersion:
         try:
             return await connection.run(_read)
         except BaseException:
-            await self.close()
+            await self._close_connection()
             raise
 
-    async def close(self) -> None:
+    async def _close_connection(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:
             await connection.close()
+
+    async def close(self) -> None:
+        """Stop reading; whoever still waits for a read is cancelled, not left waiting."""
+        for waiter in (self._next, self._in_flight):
+            if waiter is not None:
+                waiter.cancel()
+        self._next = self._in_flight = None
+        running = self._running
+        if running is not None:
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+        await self._close_connection()
