@@ -61,6 +61,7 @@ class Kontroll(enum.Enum):
     REGISTERENHETSRETT_FEIL_TYPE = Spec("Registerenhetsretten har feil type for registerenheten", _NO)
     SELGER_ER_IKKE_HJEMMELSHAVER = Spec("Avhender har ikke grunnbokshjemmel til den solgte andelen", _NO)
     ANDELER_STEMMER_IKKE = Spec("Kjøpte andeler er ikke lik solgte andeler", _NO)
+    ANDEL_UGYLDIG = Spec("Andelen er ikke en brøk større enn 0 og høyst 1", _NO)
     SELGER_HAR_IKKE_SIGNERT = Spec("Dokumentet er ikke signert av avhender", _NO)
     PANTSETTER_ER_IKKE_HJEMMELSHAVER = Spec("Pantsetter har ikke grunnbokshjemmel til pantobjektet", _NO)
     PANTSETTER_HAR_IKKE_SIGNERT = Spec("Pantedokumentet er ikke signert av pantsetter", _NO)

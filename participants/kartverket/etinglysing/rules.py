@@ -89,6 +89,11 @@ def _parties(rs: AnyRettsstiftelse) -> list[tuple[Party, str]]:
     return found
 
 
+def _is_share(andel: Andel) -> bool:
+    """A fraction the register can hold: more than nothing, at most the whole."""
+    return 0 < andel.teller <= andel.nevner
+
+
 class Judge:
     """Judges one submission against a working copy it changes as rettsstiftelser pass."""
 
@@ -237,6 +242,9 @@ class Judge:
             ]
             if strangers or len(sold) != len(omsatt.solgte) or not sold:
                 self.fail(Kontroll.SELGER_ER_IKKE_HJEMMELSHAVER, _names(strangers) or str(omsatt.del_av.unit))
+            broken = [a for a in (*omsatt.kjoepte, *omsatt.solgte) if not _is_share(a)]
+            if broken:  # 1/0 or 3/2: no share of anything, and nothing the register can hold
+                self.fail(Kontroll.ANDEL_UGYLDIG, ", ".join(f"{a.teller}/{a.nevner}" for a in broken))
             if sum(a.fraction for a in omsatt.kjoepte) != sum(a.fraction for a in omsatt.solgte) or any(
                 a.holder is None for a in omsatt.kjoepte
             ):
@@ -251,7 +259,8 @@ class Judge:
                     owned[a.holder] -= a.fraction
                     if owned[a.holder] <= 0:
                         del owned[a.holder]
-            self.work.add_owners(key, [Share(a.holder, a.teller, a.nevner) for a in omsatt.kjoepte if a.holder])
+            bought = [Share(a.holder, a.teller, a.nevner) for a in omsatt.kjoepte if a.holder and _is_share(a)]
+            self.work.add_owners(key, bought)
         self.sivilstand(sellers, rs.sivilstand)
 
     def heftelse(self, rs: Heftelse) -> None:

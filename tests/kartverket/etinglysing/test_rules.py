@@ -144,6 +144,13 @@ async def test_shares_bought_must_equal_shares_sold(world: World) -> None:
     assert only(await world.returned(edit.bytes())) == ("ANDELER_STEMMER_IKKE", "IKKE_GODKJENT", 1, 1)
 
 
+@pytest.mark.parametrize(("teller", "nevner"), [("1", "0"), ("0", "1"), ("3", "2")])
+async def test_a_share_must_be_a_fraction_of_the_whole(world: World, teller: str, nevner: str) -> None:
+    edit = Edit("overdragelse-festerett-uten-bygning.xml").set(f"{BOUGHT}/i:teller", teller)
+    edit.set(f"{BOUGHT}/i:nevner", nevner)
+    assert "ANDEL_UGYLDIG" in (await world.returned(edit.bytes())).codes  # not a ZeroDivisionError (found by fuzzing)
+
+
 async def test_the_seller_must_sign(world: World) -> None:
     edit = Edit("overdragelse-festerett-uten-bygning.xml").remove(
         "//i:signatur[i:personidentifikasjonsnummer='15048049622']"
