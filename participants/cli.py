@@ -6,6 +6,7 @@ Imports stay inside the commands: `dsve` loads this module whenever a command is
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -43,13 +44,18 @@ def _demo(args: argparse.Namespace) -> int:
 
     from rich.console import Console
 
+    from broker.startup import StartupError
     from participants.demo import DemoOptions, run_demo
 
     console = Console(highlight=False)
-    if args.profile == "dsve":
-        return _official_demo(args, console)
-    options = DemoOptions(args.data_dir, args.database_url, args.amqp_url, args.amqp_prefix)
-    result = asyncio.run(run_demo(options, console))
+    try:
+        if args.profile == "dsve":
+            return _official_demo(args, console)
+        options = DemoOptions(args.data_dir, args.database_url, args.amqp_url, args.amqp_prefix)
+        result = asyncio.run(run_demo(options, console))
+    except StartupError as exc:  # a setting or directory the user gave: said as such, without a traceback
+        print(f"dsve demo: cannot start the broker: {exc}", file=sys.stderr)
+        return 2
     if result.ok:
         console.print(f"[bold green]Demo fullført[/]: {result.messages} meldinger i saken, {result.seconds:.1f} s")
         return 0

@@ -4,6 +4,7 @@ port on the embedded defaults and prints a readable account with each conversati
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import pytest
 
@@ -28,6 +29,19 @@ def test_the_official_demo_says_which_schemas_it_needs(
     assert "--schema-dir" in out and "--kartverket-schema-dir" in out
     assert _run("--schema-dir", str(DSVE_SPEC)) == 2
     assert "--kartverket-schema-dir" in capsys.readouterr().out
+
+
+def test_a_schema_directory_without_its_schema_is_said_plainly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    require_third_party()
+    monkeypatch.delenv("DSVE_SCHEMA_SETS", raising=False)
+    # The directory above the one that holds innsending.xsd, an easy slip: one line, no traceback.
+    code = _run("--data-dir", str(tmp_path), "--schema-dir", str(DSVE_SPEC), "--kartverket-schema-dir", str(SCHEMA_DIR))
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "innsending.xsd not found" in err and "DSVE_SCHEMA_SETS" in err
+    assert "Traceback" not in err
 
 
 def test_the_official_demo_runs_the_whole_sale(
