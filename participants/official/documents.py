@@ -122,21 +122,26 @@ def debt_request(case: SaleCase, now: datetime) -> tuple[str, Data]:
     }
 
 
+def _mortgage_to_delete(case: SaleCase, balance: int) -> list[Data]:
+    """The sellers' mortgage the bank deletes once its loan is paid, as both answers name it (none if unknown)."""
+    mortgage = case.existing_mortgage
+    if mortgage is None:
+        return []
+    return [
+        {
+            "@dokumentnummer": mortgage.document_number,
+            "@dokumentaar": mortgage.year,
+            "@embetenummer": mortgage.office,
+            "@rettsstiftelsesnummer": mortgage.right_number,
+            "@beloep": case.existing_mortgage_amount or balance,
+        }
+    ]
+
+
 def debt_answer(request: Data, case: SaleCase, bank_reference: str, account: str, balance: int) -> tuple[str, Data]:
     """``Restgjeldssvar``: the sellers' loan to pay off and the mortgage the bank deletes when it is paid."""
     megler = request["avsender"]
-    mortgage = case.existing_mortgage
-    references = []
-    if mortgage is not None:
-        references.append(
-            {
-                "@dokumentnummer": mortgage.document_number,
-                "@dokumentaar": mortgage.year,
-                "@embetenummer": mortgage.office,
-                "@rettsstiftelsesnummer": mortgage.right_number,
-                "@beloep": case.existing_mortgage_amount or balance,
-            }
-        )
+    references = _mortgage_to_delete(case, balance)
     return "restgjeldssvar", {
         "avsender": organisation(case.sellers_bank, bank_reference),
         "mottaker": {"@id": megler["@id"], "foretaksnavn": megler["foretaksnavn"], "referanse": megler["referanse"]},
@@ -188,18 +193,7 @@ def payoff_answer(
     """``Innfrielsessaldosvar``: the amount per date, where to pay it (account and KID), and the mortgage the
     bank deletes once it is paid."""
     megler = request["avsender"]
-    mortgage = case.existing_mortgage
-    references = []
-    if mortgage is not None:
-        references.append(
-            {
-                "@dokumentnummer": mortgage.document_number,
-                "@dokumentaar": mortgage.year,
-                "@embetenummer": mortgage.office,
-                "@rettsstiftelsesnummer": mortgage.right_number,
-                "@beloep": case.existing_mortgage_amount or balances[-1][1],
-            }
-        )
+    references = _mortgage_to_delete(case, balances[-1][1])
     return "innfrielsessaldosvar", {
         "avsender": organisation(case.sellers_bank, bank_reference),
         "mottaker": {"@id": megler["@id"], "foretaksnavn": megler["foretaksnavn"], "referanse": megler["referanse"]},
