@@ -14,6 +14,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 RABBITMQ_SCRIPT = REPO / "scripts" / "rabbitmq-cluster.sh"
 POSTGRES_SCRIPT = REPO / "scripts" / "postgres-failover.sh"
+_DIST_OFFSET = 5000  # a node's distribution port, above its AMQP port
 
 
 def _run(script: Path, env: dict[str, str], args: tuple[str, ...], timeout: float) -> str:
@@ -30,16 +31,42 @@ def _run(script: Path, env: dict[str, str], args: tuple[str, ...], timeout: floa
     return done.stdout.strip()
 
 
-def _listening(port: int) -> bool:
+def _ephemeral_start() -> int:
+    """The lowest port the kernel hands out to outgoing connections (Linux reads it from /proc)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as sock:
-        sock.settimeout(0.2)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _quiet_ports(offsets: tuple[int, ...], span: int) -> int:
+    """A base port such that base + each offset is free now and below the ephemeral range.
+
+    A server killed and started again must get its port back. A port inside the ephemeral range can be taken in
+    between by any outgoing connection on the machine (the brokers' own, the load generator's), and a RabbitMQ
+    node whose distribution port is taken exits before it writes its pid file, so the start waits out its whole
+    timeout (seen as a soak test hanging once in CI).
+    """
+    top = min(_ephemeral_start(), 65536) - span - 1
+    for _ in range(200):
+        base = random.randrange(10000, top, 10)
+        if all(_bindable(base + offset) for offset in offsets):
+            return base
+    raise RuntimeError("no free ports below the ephemeral range")
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A free port below the ephemeral range (see :func:`_quiet_ports`)."""
+    return _quiet_ports((0,), 0)
 
 
 @dataclass(frozen=True)
@@ -50,17 +77,14 @@ class RabbitCluster:
 
     @classmethod
     def for_run(cls, run: str) -> RabbitCluster:
-        for _ in range(50):
-            port_base = random.randrange(30000, 40000, 10)
-            if not any(_listening(port_base + n) or _listening(port_base + 20000 + n) for n in (1, 2, 3)):
-                return cls(Path(f"/tmp/dsve-rmq-{run}"), port_base, f"dsve{run[:8]}-")
-        raise RuntimeError("no free ports for a RabbitMQ cluster")
+        port_base = _quiet_ports((1, 2, 3, _DIST_OFFSET + 1, _DIST_OFFSET + 2, _DIST_OFFSET + 3), _DIST_OFFSET + 10)
+        return cls(Path(f"/tmp/dsve-rmq-{run}"), port_base, f"dsve{run[:8]}-")
 
     def run(self, *args: str, timeout: float = 1800) -> str:
         env = {
             "DSVE_RABBIT_CLUSTER_DIR": str(self.base),
             "DSVE_RABBIT_PORT_BASE": str(self.port_base),
-            "DSVE_RABBIT_DIST_PORT_BASE": str(self.port_base + 20000),
+            "DSVE_RABBIT_DIST_PORT_BASE": str(self.port_base + _DIST_OFFSET),
             "DSVE_RABBIT_NODE_PREFIX": self.node_prefix,
         }
         return _run(RABBITMQ_SCRIPT, env, args, timeout)

@@ -34,14 +34,13 @@ from typing import Any
 import aiohttp
 import sqlalchemy as sa
 
-from bench.clusters import PostgresPair, RabbitCluster
+from bench.clusters import PostgresPair, RabbitCluster, free_port
 from bench.common import (
     RECIPIENTS,
     ServerProcess,
     SignedMessage,
     delete_topology,
     fetch_tokens,
-    free_port,
     new_deployment,
     new_run_id,
     presign,

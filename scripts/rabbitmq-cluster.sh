@@ -23,6 +23,7 @@ USER_NAME="${DSVE_RABBIT_USER:-guest}"
 PASSWORD="${DSVE_RABBIT_PASSWORD:-guest}"
 NODES=(1 2 3)
 WAIT_S="${DSVE_RABBIT_WAIT_S:-600}"  # seconds a node may take to start (long on a busy machine)
+REGISTER_S="${DSVE_RABBIT_REGISTER_S:-60}"  # seconds a node may take to appear in epmd before it counts as dead
 
 node_name() { echo "$PREFIX$1@localhost"; }
 amqp_port() { echo $((PORT_BASE + $1)); }
@@ -70,7 +71,19 @@ launch_node() {
 }
 
 await_node() {
-  ctl "$1" wait --timeout "$WAIT_S" "$BASE/node$1/pid" >/dev/null
+  # A node that cannot bind its distribution port exits before it writes its pid file, and rabbitmqctl wait
+  # would wait out its whole timeout for that file: give up as soon as the node is neither registered with
+  # epmd nor has written the file, after a grace of REGISTER_S seconds for a slow boot.
+  local n="$1" waited=0
+  while [ ! -s "$BASE/node$n/pid" ]; do
+    if [ "$waited" -ge "$REGISTER_S" ] && ! epmd -names 2>/dev/null | grep -q "^name $PREFIX$n at "; then
+      echo "$(node_name "$n") did not start: is port $(amqp_port "$n") or $(dist_port "$n") taken? (log: $BASE/node$n/log)" >&2
+      return 1
+    fi
+    sleep 1
+    waited=$((waited + 1))
+  done
+  ctl "$n" wait --timeout "$WAIT_S" "$BASE/node$n/pid" >/dev/null
 }
 
 start_node() {
