@@ -15,8 +15,6 @@ certificate chains, so steady-state cost is two c14n passes, one SHA-256 and one
 
 from __future__ import annotations
 
-import base64
-import binascii
 import copy
 import hashlib
 import hmac
@@ -30,18 +28,27 @@ from lxml import etree
 
 from broker.domain.clock import Clock, utc_now
 from broker.domain.errors import Error, Refusal
-from broker.xml.paths import tag_name
+from broker.xml.signature_profile import (
+    DS_NS,
+    ENVELOPED,
+    EXC_C14N,
+    RSA_SHA256,
+    SIGNATURE_TAG,
+    SignatureParts,
+    elements,
+    invalid,
+    read_signature,
+)
 from broker.xml.trust import SignerIdentity, TrustStore
 
-DS_NS = "http://www.w3.org/2000/09/xmldsig#"
-_DS = f"{{{DS_NS}}}"
-SIGNATURE_TAG = f"{_DS}Signature"
-EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
-ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
-SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
-RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
-ECDSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
-SIGNATURE_METHODS = (RSA_SHA256, ECDSA_SHA256)
+__all__ = [
+    "DS_NS",
+    "SIGNATURE_TAG",
+    "SignatureVerifier",
+    "VerifiedDocument",
+    "require_signer_orgnr",
+]
+
 _P256_HALF = 32
 
 
@@ -53,149 +60,35 @@ class VerifiedDocument:
     signer: SignerIdentity
 
 
-@dataclass(frozen=True, slots=True)
-class _SignatureParts:
-    signed_info: etree._Element
-    signature_method: str
-    reference_uri: str
-    digest_value: bytes
-    signature_value: bytes
-    certificates: tuple[bytes, ...]
-
-
-# Every element whose Id, ID or id is the one a signature references, the root included.
-_WITH_ID = etree.XPath("descendant-or-self::*[@Id = $id or @ID = $id or @id = $id]")
-
-
-def _invalid(detail: str) -> Refusal:
-    return Refusal(Error.SIGNATURE_INVALID, detail)
-
-
-def _elements(node: etree._Element, where: str) -> list[etree._Element]:
-    """Element children, refusing comments, processing instructions and non-blank text inside the signature."""
-    children: list[etree._Element] = []
-    if node.text is not None and node.text.strip():
-        raise _invalid(f"unexpected text in {where}")
-    for child in node:
-        if not isinstance(child.tag, str):
-            raise _invalid(f"comments and processing instructions are not allowed in {where}")
-        if child.tail is not None and child.tail.strip():
-            raise _invalid(f"unexpected text in {where}")
-        children.append(child)
-    return children
-
-
-def _expect(children: list[etree._Element], names: tuple[str, ...], where: str) -> None:
-    found = tuple(tag_name(c) for c in children)
-    wanted = tuple(_DS + n for n in names)
-    if found != wanted:
-        local = ", ".join(etree.QName(t).localname if etree.QName(t).namespace == DS_NS else str(t) for t in found)
-        raise _invalid(f"{where} must hold exactly {', '.join(names)}; it holds {local or 'nothing'}")
-
-
-def _attrs(node: etree._Element, allowed: set[str], where: str) -> None:
-    extra = set(node.attrib) - allowed
-    if extra:
-        raise _invalid(f"unexpected attribute {sorted(extra)[0]} on {where}")
-
-
-def _algorithm(node: etree._Element, where: str) -> str:
-    _attrs(node, {"Algorithm"}, where)
-    if len(node) or (node.text and node.text.strip()):
-        raise _invalid(f"{where} must be empty (no parameters are accepted)")
-    return node.get("Algorithm", "")
-
-
-def _refuse_weak(algorithm: str, where: str, accepted: tuple[str, ...]) -> None:
-    if algorithm in accepted:
-        return
-    lowered = algorithm.lower()
-    if "sha1" in lowered or lowered.endswith("#sha1"):
-        raise _invalid(f"{where} uses SHA-1 ({algorithm}), which is not accepted")
-    if "hmac" in lowered:
-        raise _invalid(f"{where} uses HMAC ({algorithm}), which is not accepted")
-    raise _invalid(f"{where} algorithm {algorithm or '(none)'} is not accepted; use {' or '.join(accepted)}")
-
-
-def _b64(node: etree._Element, where: str) -> bytes:
-    if len(node):
-        raise _invalid(f"{where} must hold base64 text only")
-    text = "".join((node.text or "").split())
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise _invalid(f"{where} is not valid base64") from exc
-
-
-def _parse_signature(signature: etree._Element, transforms: tuple[str, ...]) -> _SignatureParts:
-    """Read a ds:Signature that follows the profile exactly; refuse any deviation with a precise detail."""
-    _attrs(signature, {"Id"}, "Signature")
-    declared = signature.find(f"{_DS}SignedInfo/{_DS}SignatureMethod")
-    if declared is not None:
-        # Name a weak algorithm (SHA-1, HMAC) before any structural complaint it would otherwise cause.
-        _refuse_weak(declared.get("Algorithm", ""), "SignatureMethod", SIGNATURE_METHODS)
-    parts = _elements(signature, "Signature")
-    _expect(parts, ("SignedInfo", "SignatureValue", "KeyInfo"), "Signature")
-    signed_info, signature_value, key_info = parts
-    _attrs(signed_info, set(), "SignedInfo")
-    info = _elements(signed_info, "SignedInfo")
-    if len(info) > 3 and all(c.tag == f"{_DS}Reference" for c in info[2:]):
-        raise _invalid(f"SignedInfo must hold exactly one Reference; it holds {len(info) - 2}")
-    _expect(info, ("CanonicalizationMethod", "SignatureMethod", "Reference"), "SignedInfo")
-    c14n_node, method_node, reference = info
-    _refuse_weak(_algorithm(c14n_node, "CanonicalizationMethod"), "CanonicalizationMethod", (EXC_C14N,))
-    method = _algorithm(method_node, "SignatureMethod")
-    _refuse_weak(method, "SignatureMethod", SIGNATURE_METHODS)
-
-    _attrs(reference, {"URI", "Id"}, "Reference")
-    if "URI" not in reference.attrib:
-        raise _invalid("the Reference has no URI attribute")
-    ref_parts = _elements(reference, "Reference")
-    _expect(ref_parts, ("Transforms", "DigestMethod", "DigestValue"), "Reference")
-    transforms_node, digest_method, digest_value = ref_parts
-    _attrs(transforms_node, set(), "Transforms")
-    transform_nodes = _elements(transforms_node, "Transforms")
-    if any(t.tag != f"{_DS}Transform" for t in transform_nodes):
-        raise _invalid("Transforms may hold only Transform elements")
-    found = tuple(_algorithm(t, "Transform") for t in transform_nodes)
-    if found != transforms:
-        raise _invalid(f"the Reference transforms must be exactly {', '.join(transforms)}; found {', '.join(found)}")
-    _refuse_weak(_algorithm(digest_method, "DigestMethod"), "DigestMethod", (SHA256,))
-    _attrs(digest_value, set(), "DigestValue")
-    digest = _b64(digest_value, "DigestValue")
-
-    _attrs(signature_value, {"Id"}, "SignatureValue")
-    value = _b64(signature_value, "SignatureValue")
-    _attrs(key_info, set(), "KeyInfo")
-    key_parts = _elements(key_info, "KeyInfo")
-    _expect(key_parts, ("X509Data",), "KeyInfo")
-    cert_nodes = _elements(key_parts[0], "X509Data")
-    if not cert_nodes or any(c.tag != f"{_DS}X509Certificate" for c in cert_nodes):
-        raise _invalid("X509Data must hold one or more X509Certificate elements and nothing else")
-    certificates = tuple(_b64(c, "X509Certificate") for c in cert_nodes)
-    return _SignatureParts(signed_info, method, reference.get("URI", ""), digest, value, certificates)
+# Every element whose Id, ID or id is the one a signature references, the root included, once each and in
+# document order (``..`` of a node-set is a node-set: an element with both Id and id counts once). Selecting
+# on the attribute axis and stepping up costs a fifth of testing three attributes on every element (48 against
+# 11 µs on a 4 KB deed).
+_WITH_ID = etree.XPath(
+    "(descendant-or-self::*/@Id | descendant-or-self::*/@ID | descendant-or-self::*/@id)[. = $id]/.."
+)
 
 
 def _exc_c14n(node: etree._Element) -> bytes:
     return etree.tostring(node, method="c14n", exclusive=True, with_comments=False)
 
 
-def _check_signature_value(parts: _SignatureParts, public_key: object, signed_info: bytes) -> None:
+def _check_signature_value(parts: SignatureParts, public_key: object, signed_info: bytes) -> None:
     try:
         if parts.signature_method == RSA_SHA256:
             if not isinstance(public_key, rsa.RSAPublicKey):
-                raise _invalid("RSA-SHA256 signature from a certificate without an RSA key")
+                raise invalid("RSA-SHA256 signature from a certificate without an RSA key")
             public_key.verify(parts.signature_value, signed_info, padding.PKCS1v15(), hashes.SHA256())
         else:
             if not isinstance(public_key, ec.EllipticCurvePublicKey):
-                raise _invalid("ECDSA-SHA256 signature from a certificate without an EC key")
+                raise invalid("ECDSA-SHA256 signature from a certificate without an EC key")
             if len(parts.signature_value) != 2 * _P256_HALF:
-                raise _invalid("the ECDSA signature value must be 64 bytes (r and s of P-256)")
+                raise invalid("the ECDSA signature value must be 64 bytes (r and s of P-256)")
             r = int.from_bytes(parts.signature_value[:_P256_HALF], "big")
             s = int.from_bytes(parts.signature_value[_P256_HALF:], "big")
             public_key.verify(encode_dss_signature(r, s), signed_info, ec.ECDSA(hashes.SHA256()))
     except InvalidSignature as exc:
-        raise _invalid("the SignatureValue does not verify with the certificate's key") from exc
+        raise invalid("the SignatureValue does not verify with the certificate's key") from exc
 
 
 def _detach_signature(signed: etree._Element) -> etree._Element:
@@ -223,7 +116,7 @@ class SignatureVerifier:
     def trust(self) -> TrustStore:
         return self._trust
 
-    def _signer(self, parts: _SignatureParts) -> tuple[SignerIdentity, object]:
+    def _signer(self, parts: SignatureParts) -> tuple[SignerIdentity, object]:
         chain = self._trust.trusted_chain(parts.certificates, self._clock())
         return chain.identity, chain.public_key
 
@@ -241,33 +134,33 @@ class SignatureVerifier:
         else:
             root, tree = root_or_tree, root_or_tree.getroottree()
         if tree.docinfo.internalDTD is not None:
-            raise _invalid("documents with a DOCTYPE are not accepted")
+            raise invalid("documents with a DOCTYPE are not accepted")
         if root.getparent() is not None:
-            raise _invalid("verify the document's root element, not an element inside it")
+            raise invalid("verify the document's root element, not an element inside it")
         outside = (*root.itersiblings(preceding=True), *root.itersiblings())
         if any(isinstance(node, etree._ProcessingInstruction) for node in outside):
-            raise _invalid("processing instructions outside the root element are not accepted")
+            raise invalid("processing instructions outside the root element are not accepted")
         signatures = [child for child in root if child.tag == SIGNATURE_TAG]
         if not signatures:
             raise Refusal(Error.SIGNATURE_MISSING, "the root element has no ds:Signature child")
         if len(signatures) > 1:
-            raise _invalid(f"the root element holds {len(signatures)} ds:Signature elements; exactly one is accepted")
+            raise invalid(f"the root element holds {len(signatures)} ds:Signature elements; exactly one is accepted")
         if root[-1] is not signatures[0]:
-            raise _invalid("the ds:Signature must be the root element's last child; something follows it")
+            raise invalid("the ds:Signature must be the root element's last child; something follows it")
         if signatures[0].tail is not None and signatures[0].tail.strip():
-            raise _invalid("text follows the ds:Signature")
+            raise invalid("text follows the ds:Signature")
         # From here on only a private copy is touched: lxml's c14n of an inner element briefly relinks the
         # tree, so two threads canonicalising parts of one shared tree could corrupt it.
         own = root if owned else copy.deepcopy(root)
-        parts = _parse_signature(own[-1], (ENVELOPED, EXC_C14N))
+        parts = read_signature(own[-1], (ENVELOPED, EXC_C14N))
         if parts.reference_uri != "":
-            raise _invalid(f'the Reference must be URI="" (the whole document), not {parts.reference_uri!r}')
+            raise invalid(f'the Reference must be URI="" (the whole document), not {parts.reference_uri!r}')
         signer, public_key = self._signer(parts)
         signed_info = _exc_c14n(parts.signed_info)
         signed = _detach_signature(own)
         digest = hashlib.sha256(_exc_c14n(signed)).digest()
         if not hmac.compare_digest(digest, parts.digest_value):
-            raise _invalid("the document's digest does not match the signed DigestValue: the content was changed")
+            raise invalid("the document's digest does not match the signed DigestValue: the content was changed")
         _check_signature_value(parts, public_key, signed_info)
         return VerifiedDocument(root=signed, signer=signer)
 
@@ -297,20 +190,20 @@ class SignatureVerifier:
             container = container.getnext()
         if container is None or etree.QName(container).localname != "signaturer":
             raise Refusal(Error.SIGNATURE_MISSING, f"no signaturer element follows the element with Id {element_id!r}")
-        signatures = _elements(container, "signaturer")
+        signatures = elements(container, "signaturer")
         if not signatures:
             raise Refusal(Error.SIGNATURE_MISSING, f"the signaturer of {element_id!r} holds no signature")
         if any(s.tag != SIGNATURE_TAG for s in signatures):
-            raise _invalid(f"the signaturer of {element_id!r} may hold only ds:Signature elements")
+            raise invalid(f"the signaturer of {element_id!r} may hold only ds:Signature elements")
         digest = hashlib.sha256(_exc_c14n(element)).digest()
         signers: list[SignerIdentity] = []
         for position, signature in enumerate(signatures, start=1):
-            parts = _parse_signature(signature, (EXC_C14N,))
+            parts = read_signature(signature, (EXC_C14N,))
             if parts.reference_uri != f"#{element_id}":
-                raise _invalid(f"signature {position} of {element_id!r} references {parts.reference_uri!r}")
+                raise invalid(f"signature {position} of {element_id!r} references {parts.reference_uri!r}")
             signer, public_key = self._signer(parts)
             if not hmac.compare_digest(digest, parts.digest_value):
-                raise _invalid(f"signature {position} of {element_id!r}: the signed document was changed")
+                raise invalid(f"signature {position} of {element_id!r}: the signed document was changed")
             _check_signature_value(parts, public_key, _exc_c14n(parts.signed_info))
             signers.append(signer)
         return signers
