@@ -61,7 +61,7 @@ def _serve(args: argparse.Namespace) -> int:
     except StartupError as exc:
         print(f"dsve serve: cannot start: {exc}", file=sys.stderr)
         return 2
-    app.on_startup.append(_freeze_startup_heap)
+    app.on_startup.append(freeze_startup_heap)
     logging.getLogger("broker").info("listening", extra={"host": host, "port": port, "tls": tls is not None})
     try:
         web.run_app(
@@ -118,12 +118,12 @@ def tls_context(cert_file: Path | None, key_file: Path | None) -> ssl.SSLContext
 GC_YOUNG_THRESHOLD = 10_000
 
 
-async def _freeze_startup_heap(app: web.Application) -> None:
+async def freeze_startup_heap(app: web.Application) -> None:
     """Move what start-up built (schemas, metadata, certificates, the libraries' own objects) out of the
     cyclic collector's reach: a full collection over that heap took 84 ms, a pause every request in flight
     would wait out. What the server allocates afterwards is collected as before, but less often
-    (``GC_YOUNG_THRESHOLD``). The server's process only: in a test process the frozen objects would never
-    be collected."""
+    (``GC_YOUNG_THRESHOLD``). The server's process only (``dsve serve``, and the benchmark's embedded broker,
+    which must pause as the served one does): in a test process the frozen objects would never be collected."""
     gc.collect()
     gc.freeze()
     _, middle, old = gc.get_threshold()

@@ -67,9 +67,9 @@ def test_serve_answers_and_stops_on_sigterm(tmp_path: Path, test_pki: TestPki) -
 def test_serve_freezes_the_startup_heap_and_collects_young_objects_less_often() -> None:
     probe = (
         "import asyncio, gc\n"
-        "from broker.cli.server_commands import GC_YOUNG_THRESHOLD, _freeze_startup_heap\n"
+        "from broker.cli.server_commands import GC_YOUNG_THRESHOLD, freeze_startup_heap\n"
         "before = gc.get_threshold()\n"
-        "asyncio.run(_freeze_startup_heap(None))\n"
+        "asyncio.run(freeze_startup_heap(None))\n"
         "after = gc.get_threshold()\n"
         "assert after == (GC_YOUNG_THRESHOLD, before[1], before[2]), (before, after)\n"
         "assert gc.get_freeze_count() > 0\n"
