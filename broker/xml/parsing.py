@@ -122,13 +122,31 @@ class _LimitCheck:
                     raise _limit(f"a text node is longer than {limits.max_text_bytes} bytes")
 
 
+# Question marks looked at one by one before handing the rest to bytes.find (a body of "?" must not be slow).
+_QUESTION_MARKS_TRIED = 16
+
+
+def _find_instruction_mark(data: bytes, start: int) -> int:
+    """``data.find(b"<?", start)``, a fraction of its cost: a two-byte needle is searched byte by byte (11 µs
+    on an 8.7 KB document), one byte with memchr (0.5 µs), and ``?`` is rare in messages, so each ``?`` found
+    is checked for a ``<`` before it."""
+    at = data.find(b"?", start + 1)
+    for _ in range(_QUESTION_MARKS_TRIED):
+        if at < 0:
+            return -1
+        if data[at - 1] == 0x3C:  # "<"
+            return at - 1
+        at = data.find(b"?", at + 1)
+    return data.find(b"<?", at - 1) if at >= 0 else -1
+
+
 def _has_instruction_mark(data: bytes) -> bool:
     """Whether ``<?`` occurs anywhere but at the very start (the XML declaration, after a byte order mark)."""
-    first = data.find(b"<?")
+    first = _find_instruction_mark(data, 0)
     if first < 0:
         return False
     start = len(_UTF8_BOM) if data.startswith(_UTF8_BOM) else 0
-    return first != start or data.find(b"<?", first + 2) >= 0
+    return first != start or _find_instruction_mark(data, first + 2) >= 0
 
 
 _checks: dict[XmlLimits, _LimitCheck] = {}

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import random
 import threading
 
 import pytest
 
 from broker.config import XmlLimits
 from broker.domain.errors import Error, Refusal
-from broker.xml.parsing import hardened_parser, parse_xml
+from broker.xml.parsing import _find_instruction_mark, hardened_parser, parse_xml
 
 LIMITS = XmlLimits()
 
@@ -120,3 +121,19 @@ def test_parallel_parses_in_threads_give_their_own_results() -> None:
     for thread in threads:
         thread.join()
     assert failures == []
+
+
+def test_the_instruction_mark_search_finds_what_bytes_find_finds() -> None:
+    """The ``<?`` search that looks for ``?`` first answers as ``bytes.find`` on every start, including
+    bodies with many question marks (past the few it checks one by one)."""
+    rng = random.Random(14)
+    bodies = [bytes(rng.choice(b"<?a") for _ in range(rng.randint(0, 40))) for _ in range(3000)]
+    bodies += [b"?" * 40 + b"<?" + b"?" * 5, b"<?xml?>" + b"a?" * 30 + b"<?pi?>", b"?<" * 30 + b"<?"]
+    for body in bodies:
+        for start in range(len(body) + 2):
+            assert _find_instruction_mark(body, start) == body.find(b"<?", start), (body, start)
+
+
+def test_a_processing_instruction_after_many_question_marks_is_refused() -> None:
+    data = b'<?xml version="1.0"?><a>' + b"?" * 100 + b"<b/><?pi x?></a>"
+    assert refusal(data).error is Error.XML_PROCESSING_INSTRUCTION
