@@ -17,6 +17,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from broker.domain.errors import Error, Refusal
 from broker.http.problems import REFUSAL_KEY
 
+_MAX_CACHED = 1024  # labelled children kept per family; a method name is the client's to choose
+
 
 class BrokerMetrics:
     """The broker's counters and histograms, with the helpers the use cases and middleware call."""
@@ -43,8 +45,32 @@ class BrokerMetrics:
             "dsve_outbox_backlog", "Outbox rows not yet published (at the last scrape)", registry=self.registry
         )
 
+        # The labelled children by their labels: ``labels()`` validates and looks up its arguments on every
+        # call (6 of the 8 us the three per submission cost); a dict lookup does not. As bounded as the series.
+        self._http: dict[tuple[str, str, int], tuple[Histogram, Counter]] = {}
+        self._statuses: dict[tuple[str, str], Counter] = {}
+
+    def http_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        children = self._http.get((method, route, status))
+        if children is None:
+            if len(self._http) >= _MAX_CACHED:
+                self._http.clear()
+            children = self._http[(method, route, status)] = (
+                self.latency.labels(method=method, route=route),
+                self.requests.labels(method=method, route=route, status=str(status)),
+            )
+        children[0].observe(seconds)
+        children[1].inc()
+
     def message_status(self, message_type: str, status: str) -> None:
-        self.messages.labels(message_type=message_type, status=status).inc()
+        child = self._statuses.get((message_type, status))
+        if child is None:
+            if len(self._statuses) >= _MAX_CACHED:
+                self._statuses.clear()
+            child = self._statuses[(message_type, status)] = self.messages.labels(
+                message_type=message_type, status=status
+            )
+        child.inc()
 
     def refused(self, error: Error) -> None:
         self.refusals.labels(reason=error.spec.slug).inc()
@@ -79,9 +105,7 @@ def metrics_middleware(metrics: BrokerMetrics) -> Middleware:
             status = exc.status
             raise
         finally:
-            route = route_label(request)
-            metrics.latency.labels(method=request.method, route=route).observe(time.perf_counter() - started)
-            metrics.requests.labels(method=request.method, route=route, status=str(status)).inc()
+            metrics.http_request(request.method, route_label(request), status, time.perf_counter() - started)
             refusal = request.get(REFUSAL_KEY)
             if isinstance(refusal, Error):
                 metrics.refused(refusal)
