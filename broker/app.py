@@ -131,7 +131,7 @@ def create_app(
             after,
             max_batch=settings.group_commit_max,
             registry=registry,
-            hand_over=relay,  # new outbox rows go to the relay leased where the store can: no claim round trip
+            hand_over=relay,  # new outbox rows go to the relay already leased: no claim round trip
             backlog=relay.backlog,
             high_water=settings.outbox_high_water,
             publishing=bus.healthy,

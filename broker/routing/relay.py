@@ -1,7 +1,7 @@
 """The outbox relay: publishes what the broker committed, and marks it published only after the confirm.
 
-A pipeline of three stages: **claim** a batch of outbox rows under a lease (``OutboxQueue.claim``; on
-PostgreSQL the group commit also hands its rows over already leased, without a claim), **publish** its
+A pipeline of three stages: **claim** a batch of outbox rows under a lease (``OutboxQueue.claim``; the
+group commit also hands its rows over already leased, without a claim), **publish** its
 messages with all confirms in flight (``relay_publish``), and **settle** (``relay_settle``): publish the
 receipts the confirmed batches owe and record them in one statement. One loop claims while up to
 ``workers`` batches are being published and confirmed; confirmed batches go to the settle stage's flusher.

@@ -163,9 +163,10 @@ class MessageRepository:
         """Store the messages of ``batch`` whose (sender, message id) is not stored yet, with their first
         history entries and the ``outbox`` rows that announce them; report the others as skipped.
 
-        On PostgreSQL this is one statement (``ON CONFLICT DO NOTHING``), and with ``lease_until`` the outbox
-        rows are written leased until then to the caller's relay and returned, to be published from memory.
-        On SQLite the stored ids are looked up first and the rows are written unleased (the relay claims them).
+        With ``lease_until`` the outbox rows are written leased until then to the caller's relay and returned,
+        to be published from memory (no claim: at low rates a claim was a transaction per message of its own).
+        On PostgreSQL this is one statement (``ON CONFLICT DO NOTHING``); on SQLite the stored ids are looked
+        up first.
         """
         if not batch:
             return AddedMessages([], [], [])
@@ -175,9 +176,15 @@ class MessageRepository:
         else:
             found = await self.find_many_by_sender_message_ids([(m.sender, m.message_id) for m in batch])
             stored = await self.add_many([m for m in batch if (m.sender, m.message_id) not in found])
-            kept = {m.id for m in stored}
-            await OutboxRepository(self._connection).add_many(e for e in outbox if e.message_id in kept)
-            leased = []
+            by_id = {m.id: m for m in stored}
+            entries = [e for e in outbox if e.message_id in by_id]
+            repository = OutboxRepository(self._connection)
+            if lease_until is None or leased_by is None:
+                await repository.add_many(entries)
+                leased = []
+            else:
+                ids = await repository.add_many_leased(entries, lease_until, leased_by)
+                leased = [ClaimedRow.leased(i, e, by_id[e.message_id]) for i, e in zip(ids, entries, strict=True)]
         inserted = {m.id for m in stored}
         return AddedMessages(stored, leased, [m for m in batch if m.id not in inserted])
 

@@ -92,3 +92,20 @@ class OutboxRepository:
         rows = outbox_rows(entries)
         if rows:
             await self._connection.execute(sa.insert(outbox), rows)
+
+    async def add_many_leased(self, entries: Iterable[OutboxEntry], lease_until: datetime, leased_by: str) -> list[int]:
+        """Queue several publishes already leased to the relay ``leased_by`` (counted as its first attempt), in
+        one round trip; their ids, in order. If that relay never publishes them, the lease runs out and any
+        relay claims them.
+
+        The ids are matched by (message, kind), one row each, not by position: a returned order that must
+        follow the parameters makes SQLAlchemy insert one row per statement on SQLite."""
+        entries = list(entries)
+        rows = [dict(row, lease_until=lease_until, leased_by=leased_by, attempts=1) for row in outbox_rows(entries)]
+        if not rows:
+            return []
+        result = await self._connection.execute(
+            sa.insert(outbox).returning(outbox.c.id, outbox.c.message_id, outbox.c.kind), rows
+        )
+        ids = {(row.message_id, row.kind): row.id for row in result}
+        return [ids[(entry.message_id, OutboxKind(entry.kind).value)] for entry in entries]

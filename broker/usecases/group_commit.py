@@ -51,7 +51,7 @@ PUBLISHING_CHECK_S = 0.5
 
 
 class OutboxHandOver(Protocol):
-    """The relay, taking outbox rows written already leased to it (PostgreSQL): no claim round trip."""
+    """The relay, taking outbox rows written already leased to it: no claim round trip."""
 
     @property
     def lease_owner(self) -> str:
@@ -234,8 +234,8 @@ class GroupCommit:
                 future.set_result(outcome)
 
     async def _store(self, submissions: list[Submission]) -> list[Outcome]:
-        # The outbox rows are written leased to this process's relay where the store can (PostgreSQL) and
-        # handed to it after the statement: published without a claim round trip.
+        # The outbox rows are written leased to this process's relay and handed to it after the commit:
+        # published without a claim (on SQLite at low rates the claim was a transaction per message).
         hand_over = self._hand_over if not self._stopping else None
         lease_until = hand_over.lease_until() if hand_over is not None else None
         async with self._connections.unit_of_work() as uow:

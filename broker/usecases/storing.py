@@ -146,8 +146,8 @@ async def store_submissions(
 ) -> StoredBatch:
     """Apply the registry rules and the idempotency rule to each submission and store the new ones, all in
     the unit of work's transaction; the caller commits. One outcome per submission, in order. With
-    ``lease_until`` the store may write the outbox rows leased to the caller's relay (PostgreSQL does) and
-    returns them, for the relay to publish from memory (``MessageRepository.add_new``).
+    ``lease_until`` the store writes the outbox rows leased to the caller's relay and returns them, for the
+    relay to publish from memory (``MessageRepository.add_new``).
 
     The rules are those of one message at a time, applied in arrival order: a byte-identical repeat of a
     stored message, or of one earlier in the same batch, answers that message (200); other content under

@@ -173,7 +173,7 @@ async def _outbox(broker: Broker) -> list:
         return list(await conn.execute(sa.select(tables.outbox).order_by(tables.outbox.c.id)))
 
 
-async def test_on_postgresql_new_outbox_rows_go_to_the_relay_leased_and_it_publishes_them(broker: Broker) -> None:
+async def test_new_outbox_rows_go_to_the_relay_leased_and_it_publishes_them(broker: Broker) -> None:
     from broker.app_keys import RELAY
 
     services = broker.services
@@ -183,11 +183,6 @@ async def test_on_postgresql_new_outbox_rows_go_to_the_relay_leased_and_it_publi
     outcome = await writer.submit(await _submission(broker, broker.signed("intensjonFraBank")))
     await writer.stop()
     assert isinstance(outcome, SubmitResult) and outcome.created
-    if services.engine.dialect.name != "postgresql":
-        assert recorder.rows == []  # SQLite writes the rows unleased: the relay claims them
-        assert all(r.lease_until is None for r in await _outbox(broker))
-        return
-
     rows = await _outbox(broker)
     assert [(r.kind, r.attempts) for r in rows] == [("message", 1), ("event", 1)]
     assert all(r.lease_until is not None and r.published_at is None for r in rows)
@@ -211,9 +206,6 @@ async def test_on_postgresql_new_outbox_rows_go_to_the_relay_leased_and_it_publi
 async def test_rows_handed_over_but_never_published_are_claimed_after_their_lease(broker: Broker) -> None:
     from broker.app_keys import RELAY
 
-    services = broker.services
-    if services.engine.dialect.name != "postgresql":
-        return  # nothing is handed over on SQLite (see above)
     relay = broker.client.app[RELAY]
     writer = _group_commit(broker, hand_over=_RecordingHandOver(timedelta(seconds=-1), "gone"))  # a relay that died
     outcome = await writer.submit(await _submission(broker, broker.signed("intensjonFraBank")))
@@ -229,9 +221,6 @@ async def test_rows_handed_over_but_never_published_are_claimed_after_their_leas
 
 
 async def test_rows_leased_to_a_relay_that_stopped_beating_are_taken_over_within_seconds(broker: Broker) -> None:
-    services = broker.services
-    if services.engine.dialect.name != "postgresql":
-        return  # nothing is handed over on SQLite (see above)
     relay = broker.client.app[RELAY]
     # Leased for a day to a relay that never beats (a process killed right after its commit): the rows are
     # published only if the others see it stopped beating and take them over, long before the lease ends.
