@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -63,15 +63,26 @@ SYNC_EVERY_BYTES = 64 * 1024 * 1024
 
 
 class _DiskWriter:
-    def __init__(self, handle: BinaryIO) -> None:
-        self._handle = handle
+    """Opens its file in the same hand-off to a worker thread as the first chunk's write (or at ``close`` when
+    nothing was written), so a small upload costs two hand-offs (open and write, then fsync and close), not
+    three: each one is a wake-up of a worker thread and of the event loop."""
+
+    def __init__(self, open_file: Callable[[], BinaryIO]) -> None:
+        self._open_file = open_file
+        self._handle: BinaryIO | None = None
         self._unsynced = 0
         self._syncing: asyncio.Future[None] | None = None
 
+    def _opened(self) -> BinaryIO:
+        if self._handle is None:
+            self._handle = self._open_file()
+        return self._handle
+
     def _write(self, chunk: bytes, digest: Hash | None) -> None:
+        handle = self._opened()
         if digest is not None:
             digest.update(chunk)
-        self._handle.write(chunk)
+        handle.write(chunk)
 
     async def write(self, chunk: bytes, digest: Hash | None = None) -> None:
         await asyncio.to_thread(self._write, chunk, digest)
@@ -83,16 +94,18 @@ class _DiskWriter:
             self._syncing = asyncio.ensure_future(asyncio.to_thread(self._flush_to_disk))
 
     def _flush_to_disk(self) -> None:
-        self._handle.flush()
-        os.fdatasync(self._handle.fileno())
+        handle = self._opened()
+        handle.flush()
+        os.fdatasync(handle.fileno())
 
     async def close(self) -> None:
-        handle = self._handle
-
         def finish() -> None:
-            handle.flush()
-            os.fsync(handle.fileno())
-            handle.close()
+            handle = self._opened()
+            try:
+                handle.flush()
+                os.fsync(handle.fileno())
+            finally:
+                handle.close()
 
         try:
             if self._syncing is not None:
@@ -124,7 +137,7 @@ class DiskFileStore:
             handle.seek(offset)
             return handle
 
-        return _DiskWriter(await asyncio.to_thread(open_file))
+        return _DiskWriter(open_file)
 
     async def size(self, key: str) -> int | None:
         path = self.local_path(key)
@@ -138,10 +151,33 @@ class DiskFileStore:
         return await asyncio.to_thread(stat)
 
     async def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncGenerator[bytes, None]:
-        handle = await asyncio.to_thread(self.local_path(key).open, "rb")
+        path = self.local_path(key)
+        remaining = None if end is None else end - start
+
+        def first() -> tuple[BinaryIO | None, bytes]:
+            """Open, seek and read the first chunk in one hand-off; a file read whole by then is closed in it
+            too (a small file costs one hand-off to a worker thread instead of four)."""
+            handle = path.open("rb")
+            try:
+                handle.seek(start)
+                want = CHUNK_BYTES if remaining is None else min(CHUNK_BYTES, remaining)
+                chunk = handle.read(want)
+            except BaseException:
+                handle.close()
+                raise
+            if len(chunk) < want or remaining == len(chunk):
+                handle.close()
+                return None, chunk
+            return handle, chunk
+
+        handle, chunk = await asyncio.to_thread(first)
         try:
-            await asyncio.to_thread(handle.seek, start)
-            remaining = None if end is None else end - start
+            if chunk:
+                yield chunk
+            if handle is None:
+                return
+            if remaining is not None:
+                remaining -= len(chunk)
             while remaining is None or remaining > 0:
                 want = CHUNK_BYTES if remaining is None else min(CHUNK_BYTES, remaining)
                 chunk = await asyncio.to_thread(handle.read, want)
@@ -151,7 +187,8 @@ class DiskFileStore:
                     remaining -= len(chunk)
                 yield chunk
         finally:
-            handle.close()  # no await here: a reader abandoned mid-file is closed by the garbage collector too
+            if handle is not None:
+                handle.close()  # no await here: a reader abandoned mid-file is closed by the garbage collector too
 
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self.local_path(key).unlink, True)
