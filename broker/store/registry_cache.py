@@ -28,12 +28,14 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from broker.domain.file_transfers import ResourceSettings
 from broker.domain.participants import Participant
 from broker.periodic import cancel_and_wait
 from broker.store.engine import SQLITE_BUSY_TIMEOUT_MS
 from broker.store.outages import note_store_outage
 from broker.store.participant_repository import ParticipantRepository
 from broker.store.registry_version import RegistryVersion
+from broker.store.resource_repository import ResourceRepository
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,9 @@ class RegistryCache:
         self._engine = engine
         self._retry_s = retry_s
         self._entries: dict[str, Participant | None] = {}
+        # File-transfer resources (settings and access lists), kept on the same terms: their tables notify
+        # the same channel (migration 0014).
+        self._resources: dict[str, ResourceSettings | None] = {}
         self._generation = 0
         self._listening = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -147,12 +152,31 @@ class RegistryCache:
             return await repository.get_many(wanted)
         return {**{o: p for o, p in known.items() if p is not None}, **found}
 
+    async def resource(self, repository: ResourceRepository, resource_id: str) -> ResourceSettings | None:
+        """A resource's settings and access list: from the cache while listening, else read."""
+        if self.listening and resource_id in self._resources:
+            self.hits += 1
+            return self._resources[resource_id]
+        generation = self._generation
+        self.reads += 1
+        found = await repository.get(resource_id)
+        if generation == self._generation and self.listening:
+            if len(self._resources) >= MAX_ENTRIES:
+                self._resources.clear()
+            self._resources[resource_id] = found
+        return found
+
+    def changed(self) -> None:
+        """This process changed the registry: forget at once rather than when the notification arrives."""
+        self._forget()
+
     def _changed(self, *_: object) -> None:
         self._forget()
 
     def _forget(self) -> None:
         self._generation += 1
         self._entries.clear()
+        self._resources.clear()
 
     async def _listen(self) -> None:
         while True:

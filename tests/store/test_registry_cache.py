@@ -68,6 +68,54 @@ async def test_a_change_on_another_connection_reaches_the_cache(postgres_url: st
 
 
 @pytest.mark.postgres
+async def test_a_resource_changed_on_another_connection_reaches_the_cache(postgres_url: str) -> None:
+    """The file-transfer steps read their resource from the cache: a change of its settings or of its access
+    list made elsewhere (another broker process, an operator's SQL) must reach every process."""
+    from datetime import timedelta
+
+    from broker.domain.file_transfers import ResourceAccess, ResourceSettings
+    from broker.store import migrate
+    from broker.store.engine import create_engine
+
+    await migrate.upgrade(postgres_url)
+    broker, operator = create_engine(postgres_url), create_engine(postgres_url)
+    cache = RegistryCache(broker)
+
+    async def put(settings: ResourceSettings) -> None:
+        async with UnitOfWork(operator) as uow:
+            await uow.participants.upsert(bank())
+            await uow.resources.put(settings, replace_access=True)
+            await uow.commit()
+
+    async def read() -> ResourceSettings | None:
+        async with UnitOfWork(broker) as uow:
+            return await cache.resource(uow.resources, "cached_resource")
+
+    try:
+        await put(ResourceSettings("cached_resource", time_to_live=timedelta(hours=1)))
+        await cache.start()
+        assert cache.listening
+        assert (await read()) is not None
+        reads = cache.reads
+        assert (await read()) is not None and cache.reads == reads  # a hit
+
+        granted = ResourceSettings(
+            "cached_resource", time_to_live=timedelta(hours=2), access=(ResourceAccess(BANK, True, True),)
+        )
+        await put(granted)
+
+        async def changed() -> bool:
+            found = await read()
+            return found is not None and found.time_to_live == timedelta(hours=2) and found.may_send(BANK)
+
+        await _until(changed, within=2.0)
+    finally:
+        await cache.stop()
+        await broker.dispose()
+        await operator.dispose()
+
+
+@pytest.mark.postgres
 async def test_without_its_listening_connection_the_cache_reads_the_store(postgres_url: str) -> None:
     import sqlalchemy as sa
 

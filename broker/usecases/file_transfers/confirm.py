@@ -11,6 +11,7 @@ from broker.domain.file_transfers import (
     RecipientStatus,
 )
 from broker.store.unit_of_work import UnitOfWork
+from broker.usecases.file_transfers.cached_reads import resource_of
 from broker.usecases.file_transfers.events import RECIPIENT, SENDER, TransferEvent, announce_events, transfer_events
 from broker.usecases.file_transfers.visibility import recipient_transfer
 from broker.usecases.services import Services
@@ -54,7 +55,7 @@ async def confirm_download(services: Services, caller: str, transfer_id: str) ->
         # database's lock, so this read sees every confirm committed before it.
         fresh = await uow.file_transfers.get(transfer.id) or transfer
         if all(r.status is RecipientStatus.DOWNLOAD_CONFIRMED for r in fresh.recipients):
-            resource = await uow.resources.get(transfer.resource_id)
+            resource = await resource_of(services, uow, transfer.resource_id)
             purge_at = None
             if resource is not None and resource.purge_after_all_confirmed:
                 purge_at = now + resource.purge_grace_period

@@ -19,6 +19,7 @@ from broker.domain.file_transfers import (
 )
 from broker.store.file_transfer_repository import NewFileTransfer
 from broker.store.unit_of_work import UnitOfWork
+from broker.usecases.file_transfers.cached_reads import participants_of, resource_of
 from broker.usecases.file_transfers.events import SENDER, TransferEvent, announce
 from broker.usecases.services import Services
 
@@ -75,8 +76,10 @@ def _checked_parties(request: InitializeRequest, caller: str) -> tuple[str, list
     return sender, recipients
 
 
-async def _check_access(uow: UnitOfWork, resource: ResourceSettings, sender: str, recipients: list[str]) -> None:
-    known = await uow.participants.get_many([sender, *recipients])
+async def _check_access(
+    services: Services, uow: UnitOfWork, resource: ResourceSettings, sender: str, recipients: list[str]
+) -> None:
+    known = await participants_of(services, uow, [sender, *recipients])
     if not resource.may_send(sender) or sender not in known or not known[sender].active:
         raise Refusal(Error.NO_ACCESS_TO_RESOURCE, f"the sender may not send on the resource {resource.resource_id}")
     for recipient in recipients:
@@ -94,13 +97,13 @@ async def initialize_transfer(services: Services, caller: str, request: Initiali
     now = services.clock()
     transfer_id = str(uuid.uuid4())
     async with UnitOfWork(services.engine) as uow:
-        resource = await uow.resources.get(request.resource_id)
+        resource = await resource_of(services, uow, request.resource_id)
         if resource is None:
             raise Refusal(
                 Error.RESOURCE_NOT_CONFIGURED,
                 f"the resource {request.resource_id} is not configured for the broker",
             )
-        await _check_access(uow, resource, sender, recipients)
+        await _check_access(services, uow, resource, sender, recipients)
         await uow.file_transfers.add(
             NewFileTransfer(
                 id=transfer_id,

@@ -104,6 +104,8 @@ async def configure_resource(services: Services, resource_id: str, change: Resou
                 raise _invalid(f"not registered participants: {', '.join(unknown)}")
         await uow.resources.put(settings, replace_access=change.access is not None)
         await uow.commit()
+    if services.registry is not None:
+        services.registry.changed()
     return settings
 
 

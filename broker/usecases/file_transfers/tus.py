@@ -19,6 +19,7 @@ from weakref import WeakValueDictionary
 from broker.domain.errors import Error, Refusal
 from broker.domain.file_transfers import FileTransferStatus
 from broker.store.unit_of_work import UnitOfWork
+from broker.usecases.file_transfers.cached_reads import resource_of
 from broker.usecases.file_transfers.upload import (
     Oversize,
     UploadSlot,
@@ -63,7 +64,7 @@ async def tus_create(services: Services, caller: str, transfer_id: str, length: 
 async def _slot(services: Services, caller: str, transfer_id: str) -> UploadSlot:
     async with UnitOfWork(services.engine) as uow:
         transfer = await sender_transfer(uow, transfer_id, caller)
-        resource = await uow.resources.get(transfer.resource_id)
+        resource = await resource_of(services, uow, transfer.resource_id)
     if transfer.upload_length is None or resource is None:
         raise Refusal(Error.FILE_TRANSFER_NOT_FOUND, "no resumable upload was created for this file transfer")
     return UploadSlot(transfer, resource, min(size_limit(services, resource), transfer.upload_length))

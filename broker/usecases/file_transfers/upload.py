@@ -20,6 +20,7 @@ from broker.domain.file_transfers import STATUS_TEXT, FileTransfer, FileTransfer
 from broker.domain.payload_check import PayloadError, PayloadReport, PayloadSubject
 from broker.files.store import FileStore
 from broker.store.unit_of_work import UnitOfWork
+from broker.usecases.file_transfers.cached_reads import resource_of
 from broker.usecases.file_transfers.events import SENDER, TransferEvent, announce, announce_events, transfer_events
 from broker.usecases.file_transfers.publish import publish_transfer, published_step
 from broker.usecases.file_transfers.units import one_write_unit
@@ -58,7 +59,7 @@ async def start_upload(services: Services, caller: str, transfer_id: str, announ
     now = services.clock()
     async with one_write_unit(services) as uow:
         transfer = await sender_transfer(uow, transfer_id, caller)
-        resource = await uow.resources.get(transfer.resource_id)
+        resource = await resource_of(services, uow, transfer.resource_id)
         if resource is None:
             raise Refusal(Error.RESOURCE_NOT_CONFIGURED, f"the resource {transfer.resource_id} is no longer configured")
         limit = size_limit(services, resource)
