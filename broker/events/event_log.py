@@ -9,7 +9,6 @@ each webhook subscription that wants the event is owed a delivery, made in the s
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -19,8 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker.events.altinn_event import AltinnEvent, AltinnEventType, SubjectRole, party_orgnr
-from broker.store.event_rows import append_event_rows
-from broker.store.outbox_kind import OutboxKind
+from broker.store.event_rows import append_event_rows, cloud_event_entries
 from broker.store.outbox_repository import OutboxEntry
 from broker.store.tables import file_transfer_events
 from broker.store.webhook_repository import event_of
@@ -74,16 +72,7 @@ async def append_events(
     ``also``: further publishes to queue in the same statement (a published transfer's notices to its
     recipients), so a lifecycle step that announces itself costs one round trip for all it tells."""
     batch = list(events)
-    entries = [
-        OutboxEntry(
-            OutboxKind.CLOUDEVENT,
-            event.id,
-            event.routing_key,
-            body=json.dumps(event.cloud_event(), separators=(",", ":")).encode(),
-        )
-        for event in batch
-    ]
-    entries += also
+    entries = [*cloud_event_entries(batch), *also]
     if entries:
         await append_event_rows(_connection_of(transaction), batch, entries, datetime.now(UTC))
     return batch

@@ -29,12 +29,11 @@ from broker.store.tables import file_transfer_history, file_transfer_recipients,
 
 SEARCH_LIMIT = 100
 
-# A new transfer on PostgreSQL in one statement: its row, its recipients' and their history rows (the
+# A new transfer on PostgreSQL as data-modifying CTEs: its row, its recipients' and their history rows (the
 # transfer's own first), the lists as arrays so that the text is the same for any number of recipients and
-# is prepared once.
-_PG_ADD = sa.text(
-    """
-    WITH transfer AS (
+# is prepared once. ``transfer_steps`` adds the events that announce it to the same statement.
+PG_ADD_CTES = """
+    transfer AS (
         INSERT INTO file_transfers (id, resource_id, file_name, senders_reference, sender, properties, checksum,
                                     size, status, status_text, status_changed_at, created_at, expires_at)
         VALUES (:id, :resource_id, :file_name, :senders_reference, :sender, CAST(:properties AS JSON), :checksum,
@@ -44,14 +43,14 @@ _PG_ADD = sa.text(
         SELECT CAST(:id AS VARCHAR), r.recipient, CAST(:recipient_status AS VARCHAR),
                CAST(:recipient_status_text AS TEXT), CAST(:created_at AS TIMESTAMPTZ)
         FROM unnest(CAST(:recipients AS VARCHAR[])) AS r(recipient)
-    )
-    INSERT INTO file_transfer_history (file_transfer_id, recipient, status, status_text, at)
-    SELECT CAST(:id AS VARCHAR), h.recipient, h.status, h.status_text, CAST(:created_at AS TIMESTAMPTZ)
-    FROM unnest(CAST(:h_recipients AS VARCHAR[]), CAST(:h_statuses AS VARCHAR[]), CAST(:h_texts AS TEXT[]))
-         WITH ORDINALITY AS h(recipient, status, status_text, n)
-    ORDER BY h.n
-    """
-)
+    ), history AS (
+        INSERT INTO file_transfer_history (file_transfer_id, recipient, status, status_text, at)
+        SELECT CAST(:id AS VARCHAR), h.recipient, h.status, h.status_text, CAST(:created_at AS TIMESTAMPTZ)
+        FROM unnest(CAST(:h_recipients AS VARCHAR[]), CAST(:h_statuses AS VARCHAR[]), CAST(:h_texts AS TEXT[]))
+             WITH ORDINALITY AS h(recipient, status, status_text, n)
+        ORDER BY h.n
+    )"""
+_PG_ADD = sa.text("WITH " + PG_ADD_CTES + " SELECT 1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,13 +80,43 @@ class TransferSearch:
     role: SearchRole | None = None
 
 
+def pg_add_params(new: NewFileTransfer) -> dict[str, object]:
+    """The parameters of ``PG_ADD_CTES``."""
+    initialized = FileTransferStatus.INITIALIZED.value
+    recipient_initialized = RecipientStatus.INITIALIZED.value
+    return {
+        "id": new.id,
+        "resource_id": new.resource_id,
+        "file_name": new.file_name,
+        "senders_reference": new.senders_reference,
+        "sender": new.sender,
+        "properties": json.dumps(dict(new.properties)),
+        "checksum": new.checksum,
+        "size": 0,
+        "status": initialized,
+        "status_text": new.status_text,
+        "status_changed_at": new.created_at,
+        "created_at": new.created_at,
+        "expires_at": new.expires_at,
+        "recipients": list(new.recipients),
+        "recipient_status": recipient_initialized,
+        "recipient_status_text": new.recipient_status_text,
+        "h_recipients": [None, *new.recipients],
+        "h_statuses": [initialized] + [recipient_initialized] * len(new.recipients),
+        "h_texts": [new.status_text] + [new.recipient_status_text] * len(new.recipients),
+    }
+
+
 class FileTransferRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 
     async def add(self, new: NewFileTransfer) -> None:
         """The transfer, its recipients and their first history rows: one statement on PostgreSQL (the first
-        two INSERTs ride as data-modifying CTEs on the third), three on SQLite."""
+        INSERTs are data-modifying CTEs), three on SQLite."""
+        if self._connection.dialect.name == "postgresql":
+            await self._connection.execute(_PG_ADD, pg_add_params(new))
+            return
         at = new.created_at
         initialized = FileTransferStatus.INITIALIZED.value
         transfer = {
@@ -121,21 +150,6 @@ class FileTransferRepository:
             for r in new.recipients
         ]
         history_rows = [{"file_transfer_id": new.id, "at": at, **h} for h in history]
-        if self._connection.dialect.name == "postgresql":
-            await self._connection.execute(
-                _PG_ADD,
-                {
-                    **transfer,
-                    "properties": json.dumps(transfer["properties"]),
-                    "recipients": [r["recipient"] for r in recipients],
-                    "recipient_status": RecipientStatus.INITIALIZED.value,
-                    "recipient_status_text": new.recipient_status_text,
-                    "h_recipients": [h["recipient"] for h in history],
-                    "h_statuses": [h["status"] for h in history],
-                    "h_texts": [h["status_text"] for h in history],
-                },
-            )
-            return
         await self._connection.execute(sa.insert(file_transfers).values(transfer))
         await self._connection.execute(sa.insert(file_transfer_recipients), recipients)
         await self._connection.execute(sa.insert(file_transfer_history), history_rows)

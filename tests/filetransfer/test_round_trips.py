@@ -1,7 +1,7 @@
-"""What a small transfer costs the database on PostgreSQL, request by request: a status step with its history
-row, an event append with its outbox rows, a transfer read and a resource read are one statement each, and an
-upload with nothing to check processes and publishes in one transaction (and the first download and the
-start of an upload take a kept autocommit connection, no transaction). The statements are counted on an
+"""What a small transfer costs the database on PostgreSQL, request by request: each writing step (a new
+transfer, an upload published, a sole recipient's confirm) is one statement with its history rows and the
+events announcing it, on a kept autocommit connection; a transfer read is one statement; the resource and
+the parties come from the registry cache. The statements are counted on an
 engine of the test's own, so the relay's work (on the broker's engine) is not counted."""
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ import sqlalchemy as sa
 
 from broker.domain.errors import Error, Refusal
 from broker.domain.file_transfers import FileTransferStatus
+from broker.events.event_log import events_of_transfer
 from broker.store.engine import create_engine
+from broker.store.file_transfer_repository import FileTransferRepository
 from broker.store.kept_connections import KeptConnections
 from broker.usecases.file_transfers.confirm import confirm_download
 from broker.usecases.file_transfers.download import open_download
@@ -25,12 +27,12 @@ from broker.usecases.file_transfers.upload import upload_stream
 from broker.xml.pki import TestPki
 from tests.filetransfer.conftest import BANK, MEGLER, RESOURCE, md5, start_altinn
 
-# Statements each request may send (BEGIN, COMMIT and the pool's liveness ping not counted): the resource
-# and the parties (read once, then kept by the registry cache), the transfer with its history and its event;
-# the transfer and the step to UploadStarted, then UploadProcessing, Published and their events with the
-# notices; the transfer and the recipient's step; the transfer, the step, the transfer again,
-# AllConfirmedDownloaded and the events of both steps.
-BUDGET = {"initialize": 4, "upload": 5, "download": 2, "confirm": 5}
+# Statements each request may send: the resource and the parties (read once, then kept by the registry cache)
+# and one statement for the transfer, its history and its event; the transfer and the step to UploadStarted,
+# then one statement for UploadProcessing, Published, their history, their events and the notices; the
+# transfer and the recipient's step; the transfer and one statement for the confirm, AllConfirmedDownloaded
+# and the events of both. Every request runs on a kept autocommit connection: no BEGIN, COMMIT or ping.
+BUDGET = {"initialize": 3, "upload": 3, "download": 2, "confirm": 2}
 
 
 async def _once(data: bytes) -> AsyncIterator[bytes]:
@@ -66,6 +68,31 @@ async def test_statements_per_request(
     assert spent == BUDGET, "\n".join(statements)
     overview = await api.overview(MEGLER, transfer_id)
     assert overview["fileTransferStatus"] == FileTransferStatus.ALL_CONFIRMED_DOWNLOADED.value
+    # Each one-statement step wrote its history and announced itself, each event once.
+    async with api.broker.services.engine.connect() as conn:
+        logged = await events_of_transfer(conn, transfer_id)
+        own, recipients = await FileTransferRepository(conn).histories(transfer_id)
+    assert [(e.type.value.rsplit(".", 1)[1], e.party) for e in logged] == [
+        ("filetransferinitialized", MEGLER),
+        ("uploadprocessing", MEGLER),
+        ("published", MEGLER),
+        ("published", BANK),
+        ("downloadconfirmed", BANK),
+        ("downloadconfirmed", MEGLER),
+        ("allconfirmeddownloaded", MEGLER),
+    ]
+    assert [h.status for h in own] == [
+        "Initialized",
+        "UploadStarted",
+        "UploadProcessing",
+        "Published",
+        "AllConfirmedDownloaded",
+    ]
+    assert [(h.recipient, h.status) for h in recipients] == [
+        (BANK, "Initialized"),
+        (BANK, "DownloadStarted"),
+        (BANK, "DownloadConfirmed"),
+    ]
 
 
 @pytest.mark.postgres

@@ -18,9 +18,11 @@ from broker.domain.file_transfers import (
     property_list_problem,
 )
 from broker.store.file_transfer_repository import NewFileTransfer
+from broker.store.transfer_steps import add_announced
 from broker.store.unit_of_work import UnitOfWork
 from broker.usecases.file_transfers.cached_reads import participants_of, resource_of
-from broker.usecases.file_transfers.events import SENDER, TransferEvent, announce
+from broker.usecases.file_transfers.events import SENDER, TransferEvent, transfer_events
+from broker.usecases.file_transfers.units import one_write_unit
 from broker.usecases.services import Services
 
 MAX_RECIPIENTS = 100
@@ -96,7 +98,9 @@ async def initialize_transfer(services: Services, caller: str, request: Initiali
     sender, recipients = _checked_parties(request, caller)
     now = services.clock()
     transfer_id = str(uuid.uuid4())
-    async with UnitOfWork(services.engine) as uow:
+    # The reads (usually answered by the registry cache) and one statement: on PostgreSQL a kept autocommit
+    # connection, so the request costs one round trip.
+    async with one_write_unit(services) as uow:
         resource = await resource_of(services, uow, request.resource_id)
         if resource is None:
             raise Refusal(
@@ -104,31 +108,28 @@ async def initialize_transfer(services: Services, caller: str, request: Initiali
                 f"the resource {request.resource_id} is not configured for the broker",
             )
         await _check_access(services, uow, resource, sender, recipients)
-        await uow.file_transfers.add(
-            NewFileTransfer(
-                id=transfer_id,
-                resource_id=resource.resource_id,
-                file_name=request.file_name,
-                senders_reference=request.senders_reference,
-                sender=sender,
-                properties=dict(request.properties),
-                checksum=request.checksum or None,
-                recipients=recipients,
-                status_text=STATUS_TEXT[FileTransferStatus.INITIALIZED],
-                recipient_status_text=RECIPIENT_STATUS_TEXT[RecipientStatus.INITIALIZED],
-                created_at=now,
-                expires_at=now + resource.time_to_live,
-            )
+        new = NewFileTransfer(
+            id=transfer_id,
+            resource_id=resource.resource_id,
+            file_name=request.file_name,
+            senders_reference=request.senders_reference,
+            sender=sender,
+            properties=dict(request.properties),
+            checksum=request.checksum or None,
+            recipients=recipients,
+            status_text=STATUS_TEXT[FileTransferStatus.INITIALIZED],
+            recipient_status_text=RECIPIENT_STATUS_TEXT[RecipientStatus.INITIALIZED],
+            created_at=now,
+            expires_at=now + resource.time_to_live,
         )
-        await announce(
-            uow,
+        events = transfer_events(
             TransferEvent.INITIALIZED,
             resource_id=resource.resource_id,
             file_transfer_id=transfer_id,
-            party=sender,
-            role=SENDER,
+            parties=[(sender, SENDER)],
             at=now,
         )
+        await add_announced(uow.connection, new, events, now)
         await uow.commit()
     services.outbox_written()
     return transfer_id

@@ -19,9 +19,10 @@ from broker.domain.errors import Error, Issue, Refusal
 from broker.domain.file_transfers import STATUS_TEXT, FileTransfer, FileTransferStatus, ResourceSettings
 from broker.domain.payload_check import PayloadError, PayloadReport, PayloadSubject
 from broker.files.store import FileStore
+from broker.store.transfer_steps import publish_uploaded
 from broker.store.unit_of_work import UnitOfWork
 from broker.usecases.file_transfers.cached_reads import resource_of
-from broker.usecases.file_transfers.events import SENDER, TransferEvent, announce, announce_events, transfer_events
+from broker.usecases.file_transfers.events import SENDER, TransferEvent, announce, transfer_events
 from broker.usecases.file_transfers.publish import publish_transfer, published_step
 from broker.usecases.file_transfers.units import one_write_unit
 from broker.usecases.file_transfers.visibility import sender_transfer
@@ -178,22 +179,10 @@ async def process_upload(services: Services, slot: UploadSlot, size: int, md5: s
 
 async def _process_and_publish(services: Services, transfer: FileTransfer) -> None:
     """Nothing to wait for (the checksum matches, no schema set to check): ``UploadProcessing`` and
-    ``Published`` in one transaction, their events and the recipients' notices in one statement."""
+    ``Published``, their events and the recipients' notices in one statement on PostgreSQL (on a kept
+    autocommit connection: one round trip)."""
     now = services.clock()
-    async with UnitOfWork(services.engine) as uow:
-        moved = await uow.file_transfers.move(
-            transfer.id,
-            FileTransferStatus.UPLOAD_PROCESSING,
-            STATUS_TEXT[FileTransferStatus.UPLOAD_PROCESSING],
-            now,
-            values={"size": transfer.size, "checksum": transfer.checksum, "upload_activity_at": now},
-        )
-        if not moved:
-            raise Refusal(Error.UPLOAD_FAILED, "the upload was ended meanwhile (terminated or timed out)")
-        if not await uow.file_transfers.move(
-            transfer.id, FileTransferStatus.PUBLISHED, STATUS_TEXT[FileTransferStatus.PUBLISHED], now
-        ):
-            raise Refusal(Error.UPLOAD_FAILED, "the file transfer was ended before it could be published")
+    async with one_write_unit(services) as uow:
         processing = transfer_events(
             TransferEvent.UPLOAD_PROCESSING,
             resource_id=transfer.resource_id,
@@ -202,7 +191,11 @@ async def _process_and_publish(services: Services, transfer: FileTransfer) -> No
             at=now,
         )
         published, notices = published_step(transfer, now)
-        await announce_events(uow, processing + published, also=notices)
+        moved = await publish_uploaded(
+            uow.connection, transfer.id, transfer.size, transfer.checksum, now, processing + published, notices
+        )
+        if not moved:
+            raise Refusal(Error.UPLOAD_FAILED, "the upload was ended meanwhile (terminated or timed out)")
         await uow.commit()
     services.outbox_written()
 
