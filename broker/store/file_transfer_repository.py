@@ -11,11 +11,13 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker.domain.file_transfers import (
+    RECIPIENT_STATUS_TEXT,
     FileTransfer,
     FileTransferStatus,
     RecipientEvent,
@@ -107,6 +109,49 @@ def pg_add_params(new: NewFileTransfer) -> dict[str, object]:
     }
 
 
+def _read(transfer_id: str) -> sa.Select[Any]:
+    ft, rc = file_transfers, file_transfer_recipients
+    return (
+        sa.select(
+            ft,
+            rc.c.recipient.label("r_orgnr"),
+            rc.c.status.label("r_status"),
+            rc.c.status_text.label("r_status_text"),
+            rc.c.status_changed_at.label("r_status_changed_at"),
+        )
+        .select_from(ft.outerjoin(rc, rc.c.file_transfer_id == ft.c.id))
+        .where(ft.c.id == transfer_id)
+        .order_by(rc.c.recipient)
+    )
+
+
+def _transfer_of(rows: Sequence[Any]) -> FileTransfer | None:
+    if not rows:
+        return None
+    row = rows[0]
+    return FileTransfer(
+        id=row.id,
+        resource_id=row.resource_id,
+        file_name=row.file_name,
+        senders_reference=row.senders_reference,
+        sender=row.sender,
+        properties={str(k): str(v) for k, v in (row.properties or {}).items()},
+        checksum=row.checksum,
+        size=int(row.size),
+        status=FileTransferStatus(row.status),
+        status_text=row.status_text,
+        status_changed_at=row.status_changed_at,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        upload_length=row.upload_length,
+        recipients=tuple(
+            RecipientState(r.r_orgnr, RecipientStatus(r.r_status), r.r_status_text, r.r_status_changed_at)
+            for r in rows
+            if r.r_orgnr is not None
+        ),
+    )
+
+
 class FileTransferRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
@@ -159,46 +204,47 @@ class FileTransferRepository:
 
         ``for_update`` locks the transfer's row on PostgreSQL until the transaction ends (SQLite's writer lock
         orders writers there); the recipients' rows are not locked, and are read as of the statement's start."""
-        ft, rc = file_transfers, file_transfer_recipients
-        query = (
-            sa.select(
-                ft,
-                rc.c.recipient.label("r_orgnr"),
-                rc.c.status.label("r_status"),
-                rc.c.status_text.label("r_status_text"),
-                rc.c.status_changed_at.label("r_status_changed_at"),
-            )
-            .select_from(ft.outerjoin(rc, rc.c.file_transfer_id == ft.c.id))
-            .where(ft.c.id == transfer_id)
-            .order_by(rc.c.recipient)
-        )
+        query = _read(transfer_id)
         if for_update and self._connection.dialect.name == "postgresql":
-            query = query.with_for_update(of=ft)
-        rows = (await self._connection.execute(query)).all()
-        if not rows:
-            return None
-        row = rows[0]
-        return FileTransfer(
-            id=row.id,
-            resource_id=row.resource_id,
-            file_name=row.file_name,
-            senders_reference=row.senders_reference,
-            sender=row.sender,
-            properties={str(k): str(v) for k, v in (row.properties or {}).items()},
-            checksum=row.checksum,
-            size=int(row.size),
-            status=FileTransferStatus(row.status),
-            status_text=row.status_text,
-            status_changed_at=row.status_changed_at,
-            created_at=row.created_at,
-            expires_at=row.expires_at,
-            upload_length=row.upload_length,
-            recipients=tuple(
-                RecipientState(r.r_orgnr, RecipientStatus(r.r_status), r.r_status_text, r.r_status_changed_at)
-                for r in rows
-                if r.r_orgnr is not None
-            ),
+            query = query.with_for_update(of=file_transfers)
+        return _transfer_of((await self._connection.execute(query)).all())
+
+    async def get_starting_download(
+        self, transfer_id: str, recipient: str, downloadable: Iterable[FileTransferStatus], at: datetime
+    ) -> FileTransfer | None:
+        """PostgreSQL: the transfer as ``get`` reads it (as it was before this statement) and, in the same
+        statement, ``recipient``'s step to ``DownloadStarted`` with its history row when it is a recipient of
+        the transfer, not that far yet, and the transfer is ``downloadable``: a first download in one trip."""
+        ft, rc = file_transfers, file_transfer_recipients
+        started = RecipientStatus.DOWNLOAD_STARTED
+        earlier = [s.value for s in RecipientStatus][: list(RecipientStatus).index(started)]
+        text = RECIPIENT_STATUS_TEXT[started]
+        moved = (
+            sa.update(rc)
+            .where(
+                rc.c.file_transfer_id == transfer_id,
+                rc.c.recipient == recipient,
+                rc.c.status.in_(earlier),
+                sa.exists().where(ft.c.id == transfer_id, ft.c.status.in_(sorted(s.value for s in downloadable))),
+            )
+            .values(status=started.value, status_text=text, status_changed_at=at)
+            .returning(rc.c.file_transfer_id)
+            .cte("moved")
         )
+        row = {"file_transfer_id": transfer_id, "recipient": recipient, "status": started.value, "status_text": text}
+        history = file_transfer_history.c
+        logged = (
+            sa.insert(file_transfer_history)
+            .from_select(
+                [*row, "at"],
+                sa.select(
+                    *(sa.literal(value, history[name].type) for name, value in row.items()),
+                    sa.literal(at, history.at.type),
+                ).select_from(moved),
+            )
+            .cte("logged")
+        )
+        return _transfer_of((await self._connection.execute(_read(transfer_id).add_cte(moved, logged))).all())
 
     async def move(
         self,

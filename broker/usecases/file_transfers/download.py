@@ -9,10 +9,10 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
 from broker.domain.errors import Error, Refusal
-from broker.domain.file_transfers import RECIPIENT_STATUS_TEXT, FileTransferStatus, RecipientStatus
+from broker.domain.file_transfers import RECIPIENT_STATUS_TEXT, FileTransfer, FileTransferStatus, RecipientStatus
 from broker.usecases.file_transfers.units import one_write_unit
 from broker.usecases.file_transfers.upload import file_store
-from broker.usecases.file_transfers.visibility import recipient_transfer
+from broker.usecases.file_transfers.visibility import is_transfer_id, received, recipient_transfer
 from broker.usecases.services import Services
 
 _DOWNLOADABLE = frozenset({FileTransferStatus.PUBLISHED, FileTransferStatus.ALL_CONFIRMED_DOWNLOADED})
@@ -64,22 +64,36 @@ def parse_range(header: str, total: int) -> ByteRange:
     return ByteRange(start, end, total)
 
 
+def _downloadable(transfer: FileTransfer) -> FileTransfer:
+    if transfer.status not in _DOWNLOADABLE:
+        raise Refusal(
+            Error.FILE_NOT_AVAILABLE,
+            "The requested file transfer's file is not ready for download. See file transfer status.",
+        )
+    return transfer
+
+
 async def open_download(services: Services, caller: str, transfer_id: str, range_header: str | None) -> Download:
     now = services.clock()
     async with one_write_unit(services) as uow:
-        transfer = await recipient_transfer(uow, transfer_id, caller)
-        if transfer.status not in _DOWNLOADABLE:
-            raise Refusal(
-                Error.FILE_NOT_AVAILABLE,
-                "The requested file transfer's file is not ready for download. See file transfer status.",
+        if uow.connection.dialect.name == "postgresql":
+            # The read and the recipient's step in one statement: the step's conditions are the checks below
+            # (a recipient of it, the transfer downloadable), so a request they refuse moved nothing.
+            read = (
+                await uow.file_transfers.get_starting_download(transfer_id, caller, _DOWNLOADABLE, now)
+                if is_transfer_id(transfer_id)
+                else None
             )
-        await uow.file_transfers.move_recipient(
-            transfer.id,
-            caller,
-            RecipientStatus.DOWNLOAD_STARTED,
-            RECIPIENT_STATUS_TEXT[RecipientStatus.DOWNLOAD_STARTED],
-            now,
-        )
+            transfer = _downloadable(received(read, caller))
+        else:
+            transfer = _downloadable(await recipient_transfer(uow, transfer_id, caller))
+            await uow.file_transfers.move_recipient(
+                transfer.id,
+                caller,
+                RecipientStatus.DOWNLOAD_STARTED,
+                RECIPIENT_STATUS_TEXT[RecipientStatus.DOWNLOAD_STARTED],
+                now,
+            )
         await uow.commit()
     byte_range = parse_range(range_header, transfer.size) if range_header and transfer.size else None
     start, end = (byte_range.start, byte_range.end + 1) if byte_range else (0, transfer.size)

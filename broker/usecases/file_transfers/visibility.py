@@ -20,9 +20,27 @@ async def visible_transfer(uow: UnitOfWork, transfer_id: str, caller: str, *, fo
     """``for_update``: the transfer's row stays locked until the transaction ends (``FileTransferRepository.get``)."""
     valid = _is_uuid(transfer_id)
     transfer = await uow.file_transfers.get(transfer_id, for_update=for_update) if valid else None
+    return visible(transfer, caller)
+
+
+def visible(transfer: FileTransfer | None, caller: str) -> FileTransfer:
+    """``transfer`` (as read) if the caller is one of its parties; else "not found"."""
     if transfer is None or not transfer.is_party(caller):
         raise _not_found()
     return transfer
+
+
+def received(transfer: FileTransfer | None, caller: str) -> FileTransfer:
+    """``transfer`` (as read) if the caller is one of its recipients; else "not found" or "not a recipient"."""
+    found = visible(transfer, caller)
+    if not found.is_recipient(caller):
+        raise Refusal(Error.NOT_RECIPIENT, "only a recipient of the file transfer may do this")
+    return found
+
+
+def is_transfer_id(value: str) -> bool:
+    """Whether ``value`` can name a transfer at all (a UUID in its canonical form): no read for one that cannot."""
+    return _is_uuid(value)
 
 
 async def sender_transfer(uow: UnitOfWork, transfer_id: str, caller: str) -> FileTransfer:
@@ -35,10 +53,7 @@ async def sender_transfer(uow: UnitOfWork, transfer_id: str, caller: str) -> Fil
 async def recipient_transfer(
     uow: UnitOfWork, transfer_id: str, caller: str, *, for_update: bool = False
 ) -> FileTransfer:
-    transfer = await visible_transfer(uow, transfer_id, caller, for_update=for_update)
-    if not transfer.is_recipient(caller):
-        raise Refusal(Error.NOT_RECIPIENT, "only a recipient of the file transfer may do this")
-    return transfer
+    return received(await visible_transfer(uow, transfer_id, caller, for_update=for_update), caller)
 
 
 def _is_uuid(value: str) -> bool:
