@@ -17,7 +17,6 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker.domain.file_transfers import (
-    RECIPIENT_STATUS_TEXT,
     FileTransfer,
     FileTransferStatus,
     RecipientEvent,
@@ -109,7 +108,8 @@ def pg_add_params(new: NewFileTransfer) -> dict[str, object]:
     }
 
 
-def _read(transfer_id: str) -> sa.Select[Any]:
+def read_query(transfer_id: str) -> sa.Select[Any]:
+    """A transfer with its recipients: one row per recipient (an outer join), for ``transfer_of``."""
     ft, rc = file_transfers, file_transfer_recipients
     return (
         sa.select(
@@ -125,7 +125,7 @@ def _read(transfer_id: str) -> sa.Select[Any]:
     )
 
 
-def _transfer_of(rows: Sequence[Any]) -> FileTransfer | None:
+def transfer_of(rows: Sequence[Any]) -> FileTransfer | None:
     if not rows:
         return None
     row = rows[0]
@@ -204,47 +204,10 @@ class FileTransferRepository:
 
         ``for_update`` locks the transfer's row on PostgreSQL until the transaction ends (SQLite's writer lock
         orders writers there); the recipients' rows are not locked, and are read as of the statement's start."""
-        query = _read(transfer_id)
+        query = read_query(transfer_id)
         if for_update and self._connection.dialect.name == "postgresql":
             query = query.with_for_update(of=file_transfers)
-        return _transfer_of((await self._connection.execute(query)).all())
-
-    async def get_starting_download(
-        self, transfer_id: str, recipient: str, downloadable: Iterable[FileTransferStatus], at: datetime
-    ) -> FileTransfer | None:
-        """PostgreSQL: the transfer as ``get`` reads it (as it was before this statement) and, in the same
-        statement, ``recipient``'s step to ``DownloadStarted`` with its history row when it is a recipient of
-        the transfer, not that far yet, and the transfer is ``downloadable``: a first download in one trip."""
-        ft, rc = file_transfers, file_transfer_recipients
-        started = RecipientStatus.DOWNLOAD_STARTED
-        earlier = [s.value for s in RecipientStatus][: list(RecipientStatus).index(started)]
-        text = RECIPIENT_STATUS_TEXT[started]
-        moved = (
-            sa.update(rc)
-            .where(
-                rc.c.file_transfer_id == transfer_id,
-                rc.c.recipient == recipient,
-                rc.c.status.in_(earlier),
-                sa.exists().where(ft.c.id == transfer_id, ft.c.status.in_(sorted(s.value for s in downloadable))),
-            )
-            .values(status=started.value, status_text=text, status_changed_at=at)
-            .returning(rc.c.file_transfer_id)
-            .cte("moved")
-        )
-        row = {"file_transfer_id": transfer_id, "recipient": recipient, "status": started.value, "status_text": text}
-        history = file_transfer_history.c
-        logged = (
-            sa.insert(file_transfer_history)
-            .from_select(
-                [*row, "at"],
-                sa.select(
-                    *(sa.literal(value, history[name].type) for name, value in row.items()),
-                    sa.literal(at, history.at.type),
-                ).select_from(moved),
-            )
-            .cte("logged")
-        )
-        return _transfer_of((await self._connection.execute(_read(transfer_id).add_cte(moved, logged))).all())
+        return transfer_of((await self._connection.execute(query)).all())
 
     async def move(
         self,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from broker.domain.errors import Error, Refusal
 from broker.domain.file_transfers import RECIPIENT_STATUS_TEXT, FileTransfer, FileTransferStatus, RecipientStatus
+from broker.store.transfer_reads import get_starting_download
 from broker.usecases.file_transfers.units import one_write_unit
 from broker.usecases.file_transfers.upload import file_store
 from broker.usecases.file_transfers.visibility import is_transfer_id, received, recipient_transfer
@@ -80,7 +81,7 @@ async def open_download(services: Services, caller: str, transfer_id: str, range
             # The read and the recipient's step in one statement: the step's conditions are the checks below
             # (a recipient of it, the transfer downloadable), so a request they refuse moved nothing.
             read = (
-                await uow.file_transfers.get_starting_download(transfer_id, caller, _DOWNLOADABLE, now)
+                await get_starting_download(uow.connection, transfer_id, caller, _DOWNLOADABLE, now)
                 if is_transfer_id(transfer_id)
                 else None
             )

@@ -19,13 +19,14 @@ from broker.domain.errors import Error, Issue, Refusal
 from broker.domain.file_transfers import STATUS_TEXT, FileTransfer, FileTransferStatus, ResourceSettings
 from broker.domain.payload_check import PayloadError, PayloadReport, PayloadSubject
 from broker.files.store import FileStore
+from broker.store.transfer_reads import get_starting_upload
 from broker.store.transfer_steps import publish_uploaded
 from broker.store.unit_of_work import UnitOfWork
 from broker.usecases.file_transfers.cached_reads import resource_of
 from broker.usecases.file_transfers.events import SENDER, TransferEvent, announce, transfer_events
 from broker.usecases.file_transfers.publish import publish_transfer, published_step
 from broker.usecases.file_transfers.units import one_write_unit
-from broker.usecases.file_transfers.visibility import sender_transfer
+from broker.usecases.file_transfers.visibility import is_transfer_id, sender_transfer, sent_by
 from broker.usecases.services import Services
 
 _INTERRUPTED = "The upload was interrupted before the whole file was received"
@@ -59,30 +60,51 @@ async def start_upload(services: Services, caller: str, transfer_id: str, announ
     """Move the caller's ``Initialized`` transfer to ``UploadStarted``; a second upload is a conflict."""
     now = services.clock()
     async with one_write_unit(services) as uow:
-        transfer = await sender_transfer(uow, transfer_id, caller)
+        if uow.connection.dialect.name == "postgresql":
+            # The read and the step in one statement, the step conditioned on the checks below.
+            read, moved = (
+                await get_starting_upload(
+                    uow.connection,
+                    transfer_id,
+                    caller,
+                    announced_length,
+                    services.settings.max_file_transfer_size,
+                    now,
+                )
+                if is_transfer_id(transfer_id)
+                else (None, False)
+            )
+            transfer = sent_by(read, caller)
+        else:
+            transfer, moved = await sender_transfer(uow, transfer_id, caller), False
         resource = await resource_of(services, uow, transfer.resource_id)
         if resource is None:
             raise Refusal(Error.RESOURCE_NOT_CONFIGURED, f"the resource {transfer.resource_id} is no longer configured")
         limit = size_limit(services, resource)
-        if transfer.status is not FileTransferStatus.INITIALIZED:
-            raise Refusal(
-                Error.ALREADY_UPLOADED,
-                "A file transfer has already been, or attempted to be, created. "
-                "Create a new file transfer resource to try again.",
+        if not moved:
+            _check_startable(transfer, announced_length, limit)
+            moved = await uow.file_transfers.move(
+                transfer.id,
+                FileTransferStatus.UPLOAD_STARTED,
+                STATUS_TEXT[FileTransferStatus.UPLOAD_STARTED],
+                now,
+                values={"upload_activity_at": now, "upload_length": announced_length},
             )
-        if announced_length is not None and announced_length > limit:
-            raise Refusal(Error.FILE_SIZE_TOO_BIG, f"File size exceeds maximum ({limit} bytes on this resource)")
-        moved = await uow.file_transfers.move(
-            transfer.id,
-            FileTransferStatus.UPLOAD_STARTED,
-            STATUS_TEXT[FileTransferStatus.UPLOAD_STARTED],
-            now,
-            values={"upload_activity_at": now, "upload_length": announced_length},
-        )
         if not moved:
             raise Refusal(Error.ALREADY_UPLOADED, "the upload of this file transfer has started already")
         await uow.commit()
     return UploadSlot(transfer, resource, limit)
+
+
+def _check_startable(transfer: FileTransfer, announced_length: int | None, limit: int) -> None:
+    if transfer.status is not FileTransferStatus.INITIALIZED:
+        raise Refusal(
+            Error.ALREADY_UPLOADED,
+            "A file transfer has already been, or attempted to be, created. "
+            "Create a new file transfer resource to try again.",
+        )
+    if announced_length is not None and announced_length > limit:
+        raise Refusal(Error.FILE_SIZE_TOO_BIG, f"File size exceeds maximum ({limit} bytes on this resource)")
 
 
 async def write_chunks(

@@ -44,10 +44,15 @@ def is_transfer_id(value: str) -> bool:
 
 
 async def sender_transfer(uow: UnitOfWork, transfer_id: str, caller: str) -> FileTransfer:
-    transfer = await visible_transfer(uow, transfer_id, caller)
-    if transfer.sender != caller:
+    return sent_by(await visible_transfer(uow, transfer_id, caller), caller)
+
+
+def sent_by(transfer: FileTransfer | None, caller: str) -> FileTransfer:
+    """``transfer`` (as read) if the caller sent it; else "not found" or "not the sender"."""
+    found = visible(transfer, caller)
+    if found.sender != caller:
         raise Refusal(Error.SENDER_NOT_CALLER, "only the sender of a file transfer may upload its file")
-    return transfer
+    return found
 
 
 async def recipient_transfer(
