@@ -114,6 +114,10 @@ class OutboxQueue:
                 sa.or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now),
                 _NOT_HELD,
             )
+            # Nearly always nothing waits (the group commit hands its rows over): a read says so without a
+            # write transaction, which would take the file's write lock in the way of the submissions.
+            if not (await conn.execute(sa.select(sa.exists().where(pending)))).scalar():
+                return []
             candidates = sa.select(outbox.c.id).where(pending).order_by(outbox.c.id).limit(limit)
             result = await conn.execute(
                 sa.update(outbox)

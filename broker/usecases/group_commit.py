@@ -45,6 +45,9 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_BATCH = 256
 # How often the outbox backlog is read: rarely while it is well below the mark, often near or above it.
 BACKLOG_CHECK_S = 0.25
+# With nothing submitted to this process meanwhile, only other processes can grow the backlog, and the mark
+# only holds back this process's own submissions: an idle broker reads it this seldom (a submission wakes it).
+BACKLOG_IDLE_S = 5.0
 BACKLOG_NEAR_S = 0.05
 BACKLOG_WAIT_S = 0.01
 PUBLISHING_CHECK_S = 0.5
@@ -109,6 +112,7 @@ class GroupCommit:
         self.throttled_s = 0.0
         self._queue: deque[tuple[Submission, asyncio.Future[Outcome]]] = deque()
         self._wake = asyncio.Event()
+        self._submitted = asyncio.Event()  # set by each submission: the backlog watcher's idle wait ends
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self.batches = 0
@@ -126,6 +130,7 @@ class GroupCommit:
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._queue.append((submission, future))
         self._wake.set()
+        self._submitted.set()
         # The writer owns the outcome: a cancelled request must not cancel a transaction others share.
         return await asyncio.shield(future)
 
@@ -133,6 +138,7 @@ class GroupCommit:
         """Store what is queued, then end the writer; later submissions are stored one by one."""
         self._stopping = True
         self._wake.set()
+        self._submitted.set()
         self._below_mark.set()
         task, self._task = self._task, None
         if task is not None:
@@ -187,6 +193,7 @@ class GroupCommit:
         close the gate the writer waits at."""
         assert self._backlog is not None
         while not self._stopping:
+            self._submitted.clear()
             try:
                 rows = await self._backlog()
             except Exception as exc:
@@ -204,6 +211,9 @@ class GroupCommit:
                 await asyncio.sleep(BACKLOG_NEAR_S)
             else:
                 await asyncio.sleep(BACKLOG_CHECK_S)
+                if not self._submitted.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._submitted.wait(), BACKLOG_IDLE_S - BACKLOG_CHECK_S)
 
     async def _settle(self, batch: list[tuple[Submission, asyncio.Future[Outcome]]]) -> None:
         submissions = [submission for submission, _ in batch]

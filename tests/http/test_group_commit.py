@@ -6,12 +6,14 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from broker.app_keys import CONNECTIONS, RELAY
 from broker.domain.errors import Error, Refusal
 from broker.store import tables
 from broker.store.unit_of_work import UnitOfWork
+from broker.usecases import group_commit
 from broker.usecases.group_commit import GroupCommit, OutboxHandOver
 from broker.usecases.intake import verify_submission
 from broker.usecases.storing import AfterCommit, StoreEach, store_submissions
@@ -133,6 +135,31 @@ async def test_the_writer_waits_while_the_outbox_backlog_is_above_high_water(bro
     assert isinstance(outcome, SubmitResult) and outcome.created
     assert reads[-1] == 10  # it went ahead on a reading below the mark
     assert writer.throttled_s > 0
+    await writer.stop()
+
+
+async def test_far_below_the_mark_an_idle_writer_reads_the_backlog_again_when_a_submission_comes(
+    broker: Broker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(group_commit, "BACKLOG_CHECK_S", 0.01)
+    monkeypatch.setattr(group_commit, "BACKLOG_IDLE_S", 3600.0)
+    reads = []
+    read = asyncio.Event()
+
+    async def read_backlog() -> int:
+        reads.append(0)
+        read.set()
+        return 0
+
+    writer = _group_commit(broker, backlog=read_backlog, high_water=1000)
+    await writer.submit(await _submission(broker, broker.signed("intensjonFraBank")))
+    await asyncio.sleep(0.3)  # thirty check intervals with nothing submitted
+    idle = len(reads)
+    assert idle <= 2  # the first reading, and at most one after the submission it was woken by
+    read.clear()
+    await writer.submit(await _submission(broker, broker.signed("intensjonFraBank")))
+    await read.wait()  # woken by the submission, not by the hour-long idle wait
+    assert len(reads) > idle
     await writer.stop()
 
 
