@@ -9,6 +9,9 @@ large share of the embedded broker's CPU per message. The cursor here opens, exe
 and closes in one trip. SQLAlchemy's adapter reads every row right after executing anyway; the store uses
 no server-side cursors, which this cursor would turn into ones that read everything at once.
 
+Writers on the connections of one file queue in this process (``sqlite_write_gate``) instead of meeting
+in SQLite's busy wait.
+
 It relies on aiosqlite's connection internals (its call queue and thread); the version range in
 ``pyproject.toml`` is the one this was written and tested against.
 """
@@ -21,6 +24,8 @@ from typing import Any, TypeVar, cast
 
 import aiosqlite
 from aiosqlite.context import contextmanager
+
+from broker.store.sqlite_write_gate import WriteGate
 
 _T = TypeVar("_T")
 
@@ -42,8 +47,10 @@ class OneTripCursor(aiosqlite.Cursor):
         self._arraysize = 1
 
     @staticmethod
-    def _statement(connection: sqlite3.Connection, sql: str, parameters: Any, many: bool) -> _Outcome:
-        """On the connection's thread: run the statement, read every row, close the cursor."""
+    def _statement(connection: sqlite3.Connection, gate: WriteGate, sql: str, parameters: Any, many: bool) -> _Outcome:
+        """On the connection's thread: run the statement (its turn to write first, where it may write), read
+        every row, close the cursor."""
+        gate.before(connection, sql)
         cursor = connection.cursor()
         try:
             if many:
@@ -55,11 +62,12 @@ class OneTripCursor(aiosqlite.Cursor):
             return rows, description, cursor.rowcount, cursor.lastrowid
         finally:
             cursor.close()
+            gate.after(connection)
 
     async def _run(self, sql: str, parameters: Any, many: bool) -> OneTripCursor:
         conn = self._conn
         assert isinstance(conn, OneTripConnection)
-        outcome = await conn.run(self._statement, sql, parameters, many)
+        outcome = await conn.run(self._statement, conn.gate, sql, parameters, many)
         self._rows, self._description, self._rowcount, self._lastrowid = outcome
         return self
 
@@ -111,6 +119,10 @@ class OneTripCursor(aiosqlite.Cursor):
 class OneTripConnection(aiosqlite.Connection):
     """An aiosqlite connection whose cursors cost one trip per statement."""
 
+    def __init__(self, connector: Callable[[], sqlite3.Connection], iter_chunk_size: int, gate: WriteGate) -> None:
+        super().__init__(connector, iter_chunk_size)
+        self.gate = gate
+
     @property
     def chunk_size(self) -> int:
         return self._iter_chunk_size
@@ -125,6 +137,28 @@ class OneTripConnection(aiosqlite.Connection):
     async def cursor(self) -> aiosqlite.Cursor:
         return OneTripCursor(self)
 
+    async def commit(self) -> None:
+        await self.run(_end, self.gate, sqlite3.Connection.commit)
+
+    async def rollback(self) -> None:
+        await self.run(_end, self.gate, sqlite3.Connection.rollback)
+
+    async def close(self) -> None:
+        if self._connection is None:
+            return
+        try:
+            await self.run(_end, self.gate, sqlite3.Connection.close)  # what was left open is rolled back
+        finally:
+            await super().close()  # the thread ends (closing twice is allowed)
+
+
+def _end(connection: sqlite3.Connection, gate: WriteGate, end: Callable[[sqlite3.Connection], None]) -> None:
+    """On the connection's thread: end the transaction, then let the next writer in."""
+    try:
+        end(connection)
+    finally:
+        gate.after(connection)
+
 
 def connect(database: str, **kwargs: Any) -> OneTripConnection:
     """What ``aiosqlite.connect`` does, with the one-trip connection (SQLAlchemy's ``async_creator_fn``)."""
@@ -133,7 +167,7 @@ def connect(database: str, **kwargs: Any) -> OneTripConnection:
         connection: sqlite3.Connection = sqlite3.connect(database, **kwargs)
         return connection
 
-    connection = OneTripConnection(connector, 64)
+    connection = OneTripConnection(connector, 64, WriteGate(database, float(kwargs.get("timeout", 5.0))))
     # A connection nobody closed must not keep the process alive (SQLAlchemy does the same for aiosqlite's).
     connection._thread.daemon = True
     return connection
