@@ -41,6 +41,13 @@ _RECORDED_LATE = frozenset({MessageStatus.PUBLISHED})
 _FROM_ACCEPTED = frozenset({MessageStatus.ACCEPTED})
 _PUBLISHABLE = [s.value for s in _FROM_ACCEPTED if can_move(s, MessageStatus.PUBLISHED)]
 _BEYOND_PUBLISHED = [s.value for s in MessageStatus if overtaken(s, MessageStatus.PUBLISHED)]
+# The settle's outbox rows published, on SQLite: built once (a new statement per settle was built and
+# looked up in the compiled cache each time, at low rates once per message).
+_SQLITE_PUBLISHED = (
+    sa.update(outbox)
+    .where(outbox.c.id.in_(sa.bindparam("ids", expanding=True)), outbox.c.published_at.is_(None))
+    .values(published_at=sa.bindparam("now", type_=outbox.c.published_at.type), lease_until=None)
+)
 
 # The relay's settle on PostgreSQL in one statement (it runs in autocommit, so the statement is its own
 # transaction): mark the confirmed outbox rows published, move their messages from accepted to published
@@ -186,11 +193,7 @@ class StatusMoves:
             await self._settle_postgres(outbox_ids, confirmed_at, now, receipts_for)
             return
         if outbox_ids:
-            await self._connection.execute(
-                sa.update(outbox)
-                .where(outbox.c.id.in_(list(outbox_ids)), outbox.c.published_at.is_(None))
-                .values(published_at=now, lease_until=None)
-            )
+            await self._connection.execute(_SQLITE_PUBLISHED, {"ids": list(outbox_ids), "now": now})
         for at, message_ids in _by_time(confirmed_at).items():  # one per batch confirmed: a few per settle
             await self.move(
                 message_ids,
