@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import sqlalchemy as sa
 
 from bench.clusters import PostgresPair, RabbitCluster, free_port
 from bench.common import (
@@ -48,12 +47,13 @@ from bench.common import (
     wait_ready,
 )
 from bench.figures import percentile
-from bench.soak_breakdown import delay_timeline, duplicates_by_fault, slowest
+from bench.soak_breakdown import delay_timeline, duplicates_by_fault, not_yet_published, slowest
+from bench.soak_duplicates import Copy, trace_duplicates
 from broker.routing.amqp_nodes import node_urls
 from broker.routing.rabbitmq import RabbitMqTransport
+from broker.routing.relay_publish import HEADER_PUBLISHED_BY
 from broker.routing.topology import Topology
 from broker.routing.transport import Delivery
-from broker.store.engine import create_engine
 from participants.deployment import Deployment
 
 DSVE_COMMAND = [shutil.which("dsve") or "dsve"]
@@ -79,6 +79,7 @@ class Soak:
     # before its ack arrived (the rest were published twice by the broker).
     redelivered_duplicates: int = 0
     duplicate_at: list[tuple[float, bool]] = field(default_factory=list)  # when, and whether redelivered
+    copies: dict[str, list[Copy]] = field(default_factory=dict)  # every delivery, by reference
     answers: Counter[str] = field(default_factory=Counter)
     faults: list[tuple[float, str]] = field(default_factory=list)
     # Set when the last accepted message still missing arrives (``expect_all`` fills ``missing``).
@@ -86,8 +87,9 @@ class Soak:
     all_delivered: asyncio.Event = field(default_factory=asyncio.Event)
     _marks: dict[int, asyncio.Event] = field(default_factory=dict)
 
-    def deliver(self, reference: str, redelivered: bool) -> None:
+    def deliver(self, reference: str, redelivered: bool, published_by: str = "") -> None:
         self.deliveries += 1
+        self.copies.setdefault(reference, []).append((time.time(), redelivered, published_by))
         if reference in self.delivered:
             self.duplicate_at.append((time.time(), redelivered))
             self.redelivered_duplicates += redelivered
@@ -134,6 +136,7 @@ class Brokers:
     def __init__(self, count: int, env: dict[str, str], logs: Path) -> None:
         self.env, self.logs = env, logs
         self.ports = [free_port() for _ in range(count)]
+        self.names: dict[str, str] = {}  # process id -> broker index and start, for the duplicates' trace
         self.servers: list[ServerProcess] = [self._start(i) for i in range(count)]
 
     def _start(self, index: int) -> ServerProcess:
@@ -141,7 +144,11 @@ class Brokers:
         log = self.logs / f"broker{index}.log"
         with contextlib.suppress(FileNotFoundError):  # keep what the killed process wrote
             log.rename(log.with_suffix(f".{int(time.time())}.log"))
-        return start_server(f"broker{index}", [*DSVE_COMMAND, "serve"], env, self.ports[index], log)
+        server = start_server(f"broker{index}", [*DSVE_COMMAND, "serve"], env, self.ports[index], log)
+        self.names[str(server.process.pid)] = (
+            f"broker{index}#{sum(n.startswith(f'broker{index}#') for n in self.names.values()) + 1}"
+        )
+        return server
 
     @property
     def urls(self) -> list[str]:
@@ -237,8 +244,15 @@ async def inject(
         await asyncio.to_thread(rabbit.restart, node)
         soak.faults.append((time.time(), f"RabbitMQ node {node} started again"))
     elif kind == "postgres" and pg is not None:
+        killed = time.time()  # the script kills first, then promotes (which may take seconds on a busy machine)
         await asyncio.to_thread(pg.run, "failover")
-        soak.faults.append((time.time(), "PostgreSQL primary killed (SIGKILL), standby promoted"))
+        soak.faults.append(
+            (
+                killed,
+                f"PostgreSQL primary killed (SIGKILL), standby promoted (done {time.time() - killed:.1f} s later)",
+            )
+        )
+        soak.faults.sort()
 
 
 async def consume(amqp_url: str, prefix: str, soak: Soak) -> RabbitMqTransport:
@@ -247,28 +261,13 @@ async def consume(amqp_url: str, prefix: str, soak: Soak) -> RabbitMqTransport:
     await transport.start()
 
     async def handle(delivery: Delivery) -> None:
-        soak.deliver(delivery.headers.get("sender-reference", ""), delivery.redelivered)
+        headers = delivery.headers
+        soak.deliver(headers.get("sender-reference", ""), delivery.redelivered, headers.get(HEADER_PUBLISHED_BY, ""))
         await delivery.ack()
 
     for orgnr in RECIPIENTS:
         await transport.consume(orgnr, handle, prefetch=CONSUMER_PREFETCH)
     return transport
-
-
-async def not_yet_published(database_url: str, within_s: float) -> int:
-    """Messages still ``accepted`` (not yet recorded as published), waiting up to ``within_s`` for none."""
-    engine = create_engine(database_url)
-    deadline = time.time() + within_s
-    try:
-        while True:
-            async with engine.connect() as conn:
-                query = sa.text("SELECT count(*) FROM messages WHERE status = 'accepted'")
-                left = int(await conn.scalar(query) or 0)
-            if left == 0 or time.time() > deadline:
-                return left
-            await asyncio.sleep(0.5)
-    finally:
-        await engine.dispose()
 
 
 def report(
@@ -353,6 +352,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         elapsed = time.time() - started
         unpublished = await not_yet_published(database_url, args.drain_timeout)
         figures = report(soak, messages, unpublished, brokers.error_lines(), elapsed)
+        cpu_s = sum(server.cpu_s() for server in brokers.servers)  # the running ones: a killed one's is gone
+        figures["broker_cpu_ms_per_message"] = round(1000 * cpu_s / max(1, len(soak.accepted)), 3)
+        figures["duplicates_traced"] = trace_duplicates(soak.copies, soak.faults, brokers.names)
         figures["slowest"] = await slowest(database_url, soak.first_sent, soak.answered, soak.delivered)
         figures["logs"] = str(work)
         return figures

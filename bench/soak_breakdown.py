@@ -9,6 +9,8 @@ its outbox row was claimed or handed over: more than one means it was published 
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -122,3 +124,19 @@ def delay_timeline(
         }
         for index, delays in sorted(windows.items())
     ]
+
+
+async def not_yet_published(database_url: str, within_s: float) -> int:
+    """Messages still ``accepted`` (not yet recorded as published), waiting up to ``within_s`` for none."""
+    engine = create_engine(database_url)
+    deadline = time.time() + within_s
+    try:
+        while True:
+            async with engine.connect() as conn:
+                query = sa.text("SELECT count(*) FROM messages WHERE status = 'accepted'")
+                left = int(await conn.scalar(query) or 0)
+            if left == 0 or time.time() > deadline:
+                return left
+            await asyncio.sleep(0.5)
+    finally:
+        await engine.dispose()

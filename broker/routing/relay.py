@@ -1,12 +1,15 @@
 """The outbox relay: publishes what the broker committed, and marks it published only after the confirm.
 
 A pipeline of three stages: **claim** a batch of outbox rows under a lease (``OutboxQueue.claim``; the
-group commit also hands its rows over already leased, without a claim), **publish** its
-messages with all confirms in flight (``relay_publish``), and **settle** (``relay_settle``): publish the
-receipts the confirmed batches owe and record them in one statement. One loop claims while up to
-``workers`` batches are being published and confirmed; confirmed batches go to the settle stage's flusher.
-A crash anywhere leaves rows unpublished until their lease runs out, or until the other relays see that
-this one stopped beating (``relay_liveness``, about 3 s): a duplicate at worst, never a loss.
+group commit also hands its rows over already leased, without a claim), **publish** its messages with all
+confirms in flight (``relay_publish``) and record them as published the moment the confirms arrive, and
+**settle** (``relay_settle``): publish the receipts the recorded batches owe and mark their rows published
+in one statement. One loop claims while up to ``workers`` batches are being published, confirmed and
+recorded; recorded batches go to the settle stage's flusher.
+A crash anywhere leaves rows unsettled until their lease runs out, or until the other relays see that
+this one stopped beating (``relay_liveness``, about 3 s); a row whose publish was recorded is then settled
+without being published again, so only a crash between a confirm and its record publishes a message twice.
+Never a loss.
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ class OutboxRelay:
         self.retry_base_s = retry_base_s
         self.retry_max_s = retry_max_s
         self.workers = max(1, workers)  # batches in flight at once (published, waiting for confirms)
-        self._publisher = Publisher(transport)
+        self._publisher = Publisher(transport, outbox.owner)
         self._settler = Settler(
             outbox,
             self._publisher,
@@ -204,11 +207,11 @@ class OutboxRelay:
         return len(batch)
 
     async def _deliver(self, batch: Sequence[ClaimedRow]) -> None:
-        """Publish a batch's messages and wait for their confirms; its receipts and settle follow in the
-        settle stage (at once when that stage is not running)."""
+        """Publish a batch's messages, wait for their confirms and record them; its receipts and settle
+        follow in the settle stage (at once when that stage is not running)."""
         published = await self._publisher.publish_messages(batch)
         if self._settler.running:
-            self._settler.add(published)
+            await self._settler.record(published)  # holding this batch's slot until it is recorded
         else:
             await self._settler.settle([published])
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from broker import outage_log
@@ -38,18 +38,24 @@ _CONTENT_TYPES = {
 }
 # The kinds that go to the recipients' inboxes (the messages exchange); the others are events about them.
 _TO_INBOX = frozenset({OutboxKind.MESSAGE, OutboxKind.NOTICE})
+# On every message: the relay that published this copy (its ``leased_by`` name, process id first), so a
+# message delivered twice can be traced to the processes that published it (a takeover, a retry).
+HEADER_PUBLISHED_BY = "published-by"
 
 
 @dataclass(frozen=True, slots=True)
 class Published:
     """A batch after its messages' publish: confirmed, failed, its event rows (receipts not yet published),
-    the rows whose message was purged before it could be published, and when the confirms arrived."""
+    the rows whose message was purged before it could be published, when the confirms arrived, and the
+    message rows not published because their publish was recorded already (by a relay that stopped before
+    settling them: each carries the time of its confirm)."""
 
     done: list[ClaimedRow]
     failed: list[ClaimedRow]
     events: list[ClaimedRow]
     purged: list[ClaimedRow]
     confirmed_at: datetime
+    recorded: list[ClaimedRow] = field(default_factory=list)
 
 
 def outgoing(row: ClaimedRow) -> OutgoingMessage | None:
@@ -70,9 +76,10 @@ class Publisher:
     """Publishes for one relay; declares each addressee's queues once, so a publish is unroutable only on a
     real fault."""
 
-    def __init__(self, transport: Transport) -> None:
+    def __init__(self, transport: Transport, publisher_name: str = "") -> None:
         self._transport = transport
         self._ensured: set[str] = set()
+        self._name = publisher_name
 
     async def ensure_queues(self, batch: Sequence[OutgoingMessage]) -> None:
         for message in batch:
@@ -107,13 +114,18 @@ class Publisher:
         sent: list[OutgoingMessage] = []
         events: list[ClaimedRow] = []
         purged: list[ClaimedRow] = []
+        recorded: list[ClaimedRow] = []
         for row in batch:
             message = outgoing(row)
-            if message is None:
+            if row.published_at is not None:
+                recorded.append(row)  # on its queue already: published again it would be delivered twice
+            elif message is None:
                 log.warning("message %s was purged before it was published; skipping it", row.message_id)
                 purged.append(row)
             elif row.kind is OutboxKind.MESSAGE:
                 messages.append(row)
+                if self._name:
+                    message = replace(message, headers={**message.headers, HEADER_PUBLISHED_BY: self._name})
                 sent.append(message)
             else:
                 events.append(row)
@@ -122,4 +134,4 @@ class Publisher:
         if failed:
             self.report_unconfirmed(f"{len(failed)} of {len(sent)} not confirmed: {next(iter(failed.values()))}")
         done = [row for i, row in enumerate(messages) if i not in failed]
-        return Published(done, [messages[i] for i in sorted(failed)], events, purged, confirmed_at)
+        return Published(done, [messages[i] for i in sorted(failed)], events, purged, confirmed_at, recorded)

@@ -1,17 +1,22 @@
-"""The relay's settle stage: the receipts a confirmed batch owes, then one statement that records it.
+"""The relay's settle stage: record each confirmed publish at once, then the receipts, then settle the rows.
 
-Confirmed batches wait here for the flusher, which takes every batch confirmed meanwhile (lingering up to
-``linger_s`` when few wait), publishes the receipts they owe (their event rows, such as ``accepted``, and
-the ``published`` receipts of their messages) as receipt batches, one events message per sender and
-status, in lifecycle order, waits for those confirms, and only then settles them all in one statement
-(marks the rows published, records the status moves). A crash in between leaves the rows unsettled: they
-are published again after their lease, a duplicate at worst, and no receipt is ever lost. A receipt that
-could not be published is enqueued by the settle, in the same transaction, as an outbox row that the next
-claim takes; when RabbitMQ confirms the receipts no receipt rows are written at all. A settle statement
-that meets a database outage (a restart, a failover) is kept and written when the database answers again,
-so its rows, already published, are not published a second time when their lease runs out. The ``published``
-receipt of a sender that is disabled is not published either: it is enqueued the same way, and its outbox row
-waits for the sender to be enabled again (``broker.store.outbox_queue``).
+Two steps. **Record**: the moment a batch's confirms arrive, one statement of its own (``record``, in the
+task that published it) moves its messages to ``published`` (a history row each, dated at the confirm) and
+does nothing else; what meets a database outage waits in the record loop. **Settle**, in a task of its
+own: the receipts the recorded batches owe (their event rows, such as ``accepted``, and the ``published``
+receipts of their messages) are published as receipt batches, one events message per sender and status, in
+lifecycle order, and once RabbitMQ confirms them one statement marks the outbox rows published.
+
+The record comes first because a message whose publish is recorded is never published again: a relay that
+dies after the record leaves outbox rows that the next relay settles, with their receipts, without
+publishing the message (``ClaimedRow.published_at``). Only a death between the confirm and the record (one
+statement's time, where it used to be the receipts' round trip and the settle as well) makes a message be
+published twice (bench/README.md, the soak). A receipt is never lost: a crash before the settle leaves the
+rows to be settled, and their receipts published, again. A receipt that could not be published is enqueued
+by the settle as an outbox row that the next claim takes; so is the ``published`` receipt of a sender that
+is disabled, whose row waits for the sender to be enabled again (``broker.store.outbox_queue``). A record or
+settle that meets a database outage (a restart, a failover) is kept and written when the database answers
+again, so rows already published are not published a second time when their lease runs out.
 """
 
 from __future__ import annotations
@@ -30,8 +35,8 @@ from broker.routing.relay_publish import Published, Publisher, outgoing
 from broker.routing.transport import OutgoingMessage
 from broker.store.outages import note_store_outage
 from broker.store.outbox_queue import OutboxQueue
-from broker.store.outbox_repository import ClaimedRow
-from broker.store.status_moves import receipt_entry
+from broker.store.outbox_repository import ClaimedRow, OutboxEntry
+from broker.store.status_moves import receipt_entry, receipt_row
 
 log = logging.getLogger("broker.routing.relay")
 
@@ -46,18 +51,35 @@ def _rank(receipt: OutgoingMessage) -> int:
 
 @dataclass(frozen=True, slots=True)
 class _Record:
-    """What one settle statement records (``OutboxQueue.settle``'s arguments) and how many it publishes."""
+    """What one settle statement writes (``OutboxQueue.settle``'s arguments) and how many it publishes."""
 
     settled: list[ClaimedRow]
-    confirmed_at: dict[str, datetime]
     retry_at: dict[int, datetime]
     now: datetime
-    unreceipted: list[str]
+    receipts: list[OutboxEntry]
     published: int
 
 
+def _confirmed_at(taken: Sequence[Published]) -> dict[str, datetime]:
+    """Each message published by these batches, at the time its confirm arrived (what the record writes)."""
+    return {row.message_id: p.confirmed_at for p in taken for row in p.done}
+
+
+class _Retries:
+    """The pause before writing again what met a database outage: doubled each time, up to ``RETRY_MAX_S``."""
+
+    def __init__(self) -> None:
+        self.delay_s = RETRY_BASE_S
+
+    def failed(self) -> None:
+        self.delay_s = min(RETRY_MAX_S, self.delay_s * 2)
+
+    def succeeded(self) -> None:
+        self.delay_s = RETRY_BASE_S
+
+
 class Settler:
-    """Receipts and settles for one relay: ``settle`` directly, or ``add`` to the flusher's next round."""
+    """Records, receipts and settles for one relay: ``settle`` directly, or ``add`` to the running steps."""
 
     def __init__(
         self,
@@ -75,100 +97,171 @@ class Settler:
         self._receipts_enqueued = receipts_enqueued
         self.linger_s = linger_s
         self._batch_size = batch_size
-        self._unsettled: list[Published] = []
-        self._wake = asyncio.Event()
-        self._stop_requested = asyncio.Event()
+        self._confirmed: list[Published] = []  # waiting for the record
+        self._recorded: list[Published] = []  # recorded, waiting for their receipts and the settle
+        self._record_wake = asyncio.Event()
+        self._settle_wake = asyncio.Event()
+        self._stop_recording = asyncio.Event()
+        self._stop_settling = asyncio.Event()
+        self._recorder: asyncio.Task[None] | None = None
         self._flusher: asyncio.Task[None] | None = None
         self.published_count = 0
-        # Settles whose receipts went out but whose statement met a database outage: written when it returns,
-        # so the rows are not published again when their lease runs out.
+        # Records and settles that met a database outage: written when it returns, oldest first.
+        self._unrecorded: list[Published] = []
         self._to_write: list[_Record] = []
-        self._retry_delay_s = RETRY_BASE_S
+        self._record_retries = _Retries()
+        self._settle_retries = _Retries()
 
     @property
     def running(self) -> bool:
-        return self._flusher is not None and not self._flusher.done() and not self._stop_requested.is_set()
+        return self._recorder is not None and not self._recorder.done() and not self._stop_recording.is_set()
 
     def start(self) -> None:
-        if self._flusher is None:
-            self._stop_requested.clear()
-            self._flusher = asyncio.get_running_loop().create_task(self._flush_loop(), name="outbox relay settle")
+        if self._recorder is None:
+            self._stop_recording.clear()
+            self._stop_settling.clear()
+            loop = asyncio.get_running_loop()
+            self._recorder = loop.create_task(self._record_loop(), name="outbox relay record")
+            self._flusher = loop.create_task(self._settle_loop(), name="outbox relay settle")
 
     async def stop(self, grace_s: float) -> None:
-        """Settle what is waiting (cutting the linger short) and end the flusher; cancelled after ``grace_s``."""
-        flusher, self._flusher = self._flusher, None
-        if flusher is None:
+        """Record and settle what is waiting (cutting the linger short) and end both steps; cancelled after
+        ``grace_s``."""
+        recorder, flusher = self._recorder, self._flusher
+        self._recorder = self._flusher = None
+        if recorder is None or flusher is None:
             return
-        self._stop_requested.set()
-        self._wake.set()
-        _, unfinished = await asyncio.wait([flusher], timeout=grace_s)
+        deadline = asyncio.get_running_loop().time() + grace_s
+        self._stop_recording.set()
+        self._record_wake.set()
+        await self._finish(recorder, grace_s)
+        self._stop_settling.set()
+        self._settle_wake.set()
+        await self._finish(flusher, max(0.0, deadline - asyncio.get_running_loop().time()))
+
+    @staticmethod
+    async def _finish(task: asyncio.Task[None], within_s: float) -> None:
+        _, unfinished = await asyncio.wait([task], timeout=within_s)
         for left in unfinished:
             left.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await left
 
     def add(self, published: Published) -> None:
-        self._unsettled.append(published)
-        self._wake.set()
+        """Record the batch in the record loop's next statement (``record`` does it at once)."""
+        self._confirmed.append(published)
+        self._record_wake.set()
 
-    async def _flush_loop(self) -> None:
+    async def record(self, published: Published) -> None:
+        """Record the batch's publishes now, in a statement of its own rather than after another batch's
+        (any wait is time in which a dying relay leaves a delivered message unrecorded); then on to its
+        receipts and settle. A database outage leaves it to the record loop, which writes it when the
+        database answers again."""
+        try:
+            await self._outbox.record_published(_confirmed_at([published]), utc_now())
+        except Exception as exc:
+            if note_store_outage(exc):
+                self.add(published)
+            else:
+                log.exception("outbox relay: record failed; its rows are published again after the lease")
+            return
+        self._recorded.append(published)
+        self._settle_wake.set()
+
+    async def _record_loop(self) -> None:
+        """Record every batch confirmed since the last record, at once: no linger, the record is the step
+        that keeps a dead relay's messages from being published twice."""
+        while True:
+            if self._unrecorded:  # a database outage: try again after a pause even when nothing new arrives
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._record_wake.wait(), self._record_retries.delay_s)
+            else:
+                await self._record_wake.wait()
+            self._record_wake.clear()
+            taken = self._unrecorded + self._confirmed
+            self._unrecorded, self._confirmed = [], []
+            if taken:
+                try:
+                    await self._outbox.record_published(_confirmed_at(taken), utc_now())
+                except Exception as exc:
+                    if note_store_outage(exc):
+                        self._record_retries.failed()
+                        self._unrecorded = taken
+                    else:
+                        log.exception("outbox relay: record failed; its rows are published again after the lease")
+                else:
+                    self._record_retries.succeeded()
+                    self._recorded.extend(taken)
+                    self._settle_wake.set()
+            if self._stop_recording.is_set() and not self._confirmed:
+                return
+
+    async def _settle_loop(self) -> None:
         while True:
             if self._to_write:  # a database outage: try again after a pause even when nothing new arrives
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._retry_delay_s)
+                    await asyncio.wait_for(self._settle_wake.wait(), self._settle_retries.delay_s)
             else:
-                await self._wake.wait()
-            if not self._stop_requested.is_set() and self.linger_s > 0:
-                waiting = sum(len(p.done) + len(p.events) for p in self._unsettled)
+                await self._settle_wake.wait()
+            if not self._stop_settling.is_set() and self.linger_s > 0:
+                waiting = sum(len(p.done) + len(p.events) for p in self._recorded)
                 if waiting < self._batch_size:  # at low rates: let a few batches join (a stop cuts it short)
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._stop_requested.wait(), self.linger_s)
-            self._wake.clear()
+                        await asyncio.wait_for(self._stop_settling.wait(), self.linger_s)
+            self._settle_wake.clear()
             written = await self._write_waiting()
-            taken, self._unsettled = self._unsettled, []
+            taken, self._recorded = self._recorded, []
             if taken:
                 try:
                     record = await self._receipts(taken)
                 except Exception:
-                    log.exception("outbox relay: settle failed; its rows are published again after the lease")
+                    log.exception("outbox relay: settle failed; its rows are settled again after the lease")
                 else:
                     self._to_write.append(record)
                     if written:
                         await self._write_waiting()
-            if self._stop_requested.is_set() and not self._unsettled:
+            if self._stop_settling.is_set() and not self._recorded:
                 return
 
     async def _write_waiting(self) -> bool:
-        """Write the records waiting, oldest first; False when the database is still away (they stay, and the
+        """Write the settles waiting, oldest first; False when the database is still away (they stay, and the
         next try waits longer, up to ``RETRY_MAX_S``)."""
         while self._to_write:
             try:
                 await self._write(self._to_write[0])
             except Exception as exc:
                 if note_store_outage(exc):
-                    self._retry_delay_s = min(RETRY_MAX_S, self._retry_delay_s * 2)
+                    self._settle_retries.failed()
                     return False
-                log.exception("outbox relay: settle failed; its rows are published again after the lease")
+                log.exception("outbox relay: settle failed; its rows are settled again after the lease")
             self._to_write.pop(0)
-        self._retry_delay_s = RETRY_BASE_S
+        self._settle_retries.succeeded()
         return True
 
     async def settle(self, taken: Sequence[Published]) -> None:
-        """Publish the receipts the batches owe in one go, then settle everything in one statement."""
+        """Record the batches' publishes, publish the receipts they owe in one go, then settle their rows."""
+        await self._outbox.record_published(_confirmed_at(taken), utc_now())
         await self._write(await self._receipts(taken))
 
     async def _receipts(self, taken: Sequence[Published]) -> _Record:
-        """Publish the receipts the batches owe; what the settle statement is to record."""
+        """Publish the receipts the batches owe; what the settle statement is to write."""
         done = [row for p in taken for row in p.done]
+        recorded = [row for p in taken for row in p.recorded]
         failed = [row for p in taken for row in p.failed]
         events = [row for p in taken for row in p.events]
+        # Each message's publish at the time its confirm arrived, as its receipt says.
+        owed = [(row, p.confirmed_at) for p in taken for row in p.done]
+        owed += [(row, row.published_at) for row in recorded if row.published_at is not None]
         by_sender: dict[str, list[tuple[str, bytes]]] = {}
-        held = [row.message_id for p in taken for row in p.done if row.sender is not None and not row.sender_active]
-        for published in taken:
-            for row in published.done:
-                if row.sender is not None and row.sender_active:
-                    entry = receipt_entry(row.message_id, MessageStatus.PUBLISHED, published.confirmed_at)
-                    by_sender.setdefault(row.sender, []).append((row.message_id, entry))
+        held: list[OutboxEntry] = []
+        for row, at in owed:
+            if row.sender is None:
+                continue
+            if row.sender_active:
+                entry = receipt_entry(row.message_id, MessageStatus.PUBLISHED, at)
+                by_sender.setdefault(row.sender, []).append((row.message_id, entry))
+            else:
+                held.append(receipt_row(row.message_id, row.sender, MessageStatus.PUBLISHED, at))
         joined, members = coalesce([m for m in map(outgoing, events) if m is not None])
         receipts = [receipt_message(sender, MessageStatus.PUBLISHED, entries) for sender, entries in by_sender.items()]
         carried = [[message_id for message_id, _ in entries] for entries in by_sender.values()]
@@ -182,19 +275,21 @@ class Settler:
             )
         failed_sends = {order[i] for i in not_sent}
         failed_events = {row for sent in failed_sends if sent < len(joined) for row in members[sent]}
-        unreceipted = [m for sent in failed_sends if sent >= len(joined) for m in carried[sent - len(joined)]]
-        unreceipted += held
+        unsent = {m for sent in failed_sends if sent >= len(joined) for m in carried[sent - len(joined)]}
+        held += [
+            receipt_row(row.message_id, row.sender, MessageStatus.PUBLISHED, at)
+            for row, at in owed
+            if row.sender is not None and row.message_id in unsent
+        ]
         failed += [events[i] for i in sorted(failed_events)]
-        settled = done + [row for i, row in enumerate(events) if i not in failed_events]
+        settled = done + recorded + [row for i, row in enumerate(events) if i not in failed_events]
         settled += [row for p in taken for row in p.purged]
-        # Each message's publish is recorded at the time its confirm arrived, as its receipt says.
-        confirmed_at = {row.message_id: p.confirmed_at for p in taken for row in p.done}
         now = utc_now()
         retry_at = {row.outbox_id: now + timedelta(seconds=self._backoff(row.attempts)) for row in failed}
-        return _Record(settled, confirmed_at, retry_at, now, unreceipted, len(done))
+        return _Record(settled, retry_at, now, held, len(done))
 
     async def _write(self, record: _Record) -> None:
-        await self._outbox.settle(record.settled, record.confirmed_at, record.retry_at, record.now, record.unreceipted)
+        await self._outbox.settle(record.settled, record.retry_at, record.now, record.receipts)
         self.published_count += record.published
-        if record.unreceipted:
+        if record.receipts:
             self._receipts_enqueued()  # enqueued as outbox rows: the claim loop takes them next

@@ -19,23 +19,25 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from broker.domain.lifecycle import MessageStatus
 from broker.store.kept_connections import KeptConnections
 from broker.store.outbox_kind import OutboxKind
-from broker.store.outbox_repository import ClaimedRow
+from broker.store.outbox_repository import ClaimedRow, OutboxEntry, OutboxRepository
 from broker.store.status_moves import StatusMoves
-from broker.store.tables import messages, outbox, participants
+from broker.store.tables import UTC_TIMESTAMP, messages, outbox, participants, status_history
 
 _RESULT_TYPES: dict[str, sa.types.TypeEngine[Any]] = {
     "headers": sa.JSON(),
     "body": sa.LargeBinary(),
     "content": sa.LargeBinary(),
+    "recorded_at": UTC_TIMESTAMP,
 }
 
 # Claim: lease the oldest unleased rows nobody else holds, and read what publishing them needs, in one statement.
@@ -53,7 +55,11 @@ _PG_CLAIM = sa.text(
         FROM candidates WHERE o.id = candidates.id
         RETURNING o.id, o.kind, o.message_id, o.routing_key, o.headers, o.body, o.attempts
     )
-    SELECT claimed.*, m.content, m.sender, sp.active AS sender_active
+    SELECT claimed.*, m.content, m.sender, sp.active AS sender_active,
+           CASE WHEN claimed.kind = :message_kind THEN (
+               SELECT min(h.at) FROM status_history AS h
+               WHERE h.message_id = claimed.message_id AND h.status = :published
+           ) END AS recorded_at
     FROM claimed LEFT JOIN messages AS m ON m.id = claimed.message_id
     LEFT JOIN participants AS sp ON sp.orgnr = m.sender
     ORDER BY claimed.id
@@ -67,6 +73,13 @@ _NOT_HELD = ~sa.exists().where(
 )
 
 _sender = participants.alias("sp")
+_PUBLISHED = MessageStatus.PUBLISHED.value
+# A message row's publish already recorded by a relay that stopped before it settled the row (see ``claim``).
+_RECORDED_AT = (
+    sa.select(sa.func.min(status_history.c.at))
+    .where(status_history.c.message_id == outbox.c.message_id, status_history.c.status == _PUBLISHED)
+    .scalar_subquery()
+)
 
 
 def _claimed(row: sa.Row[tuple[object, ...]]) -> ClaimedRow:
@@ -85,6 +98,7 @@ def _claimed(row: sa.Row[tuple[object, ...]]) -> ClaimedRow:
         attempts=int(values["attempts"]),
         sender=str(values["sender"]) if is_message and values["sender"] is not None else None,
         sender_active=values["sender_active"] is not False,  # no registry row: nothing to hold it by
+        published_at=values["recorded_at"] if is_message else None,
     )
 
 
@@ -106,7 +120,15 @@ class OutboxQueue:
         async with self._connections.transaction() as conn:
             if self._connections.autocommit:
                 rows = await conn.execute(
-                    _PG_CLAIM, {"now": now, "limit": limit, "lease_until": lease_until, "owner": self.owner}
+                    _PG_CLAIM,
+                    {
+                        "now": now,
+                        "limit": limit,
+                        "lease_until": lease_until,
+                        "owner": self.owner,
+                        "message_kind": OutboxKind.MESSAGE.value,
+                        "published": _PUBLISHED,
+                    },
                 )
                 return [_claimed(row) for row in rows]
             pending = sa.and_(
@@ -131,7 +153,13 @@ class OutboxQueue:
     @staticmethod
     async def _load(conn: AsyncConnection, ids: Sequence[int]) -> list[ClaimedRow]:
         rows = await conn.execute(
-            sa.select(outbox, messages.c.content, messages.c.sender, _sender.c.active.label("sender_active"))
+            sa.select(
+                outbox,
+                messages.c.content,
+                messages.c.sender,
+                _sender.c.active.label("sender_active"),
+                _RECORDED_AT.label("recorded_at"),
+            )
             .select_from(
                 outbox.outerjoin(messages, messages.c.id == outbox.c.message_id).outerjoin(
                     _sender, _sender.c.orgnr == messages.c.sender
@@ -142,23 +170,31 @@ class OutboxQueue:
         )
         return [_claimed(row) for row in rows]
 
+    async def record_published(self, confirmed_at: Mapping[str, datetime], now: datetime) -> None:
+        """Record the messages RabbitMQ confirmed as ``published`` at the time of their confirm, and nothing
+        else: written the moment the confirms arrive, so a relay that dies afterwards leaves rows whose
+        publish is known (``ClaimedRow.published_at``) and that the next relay settles without publishing
+        them again. Their outbox rows and receipts are settled after (``settle``)."""
+        if confirmed_at:
+            async with self._connections.transaction() as conn:
+                await StatusMoves(conn).settle_published([], confirmed_at, now, frozenset())
+
     async def settle(
         self,
         done: Sequence[ClaimedRow],
-        confirmed_at: Mapping[str, datetime],
         retry_at: Mapping[int, datetime],
         now: datetime,
-        unreceipted: Collection[str] = (),
+        receipts: Sequence[OutboxEntry] = (),
     ) -> None:
-        """Record the ``done`` rows as published (at ``now``) and their messages' move to ``published`` at the
-        time of their publish confirm (``confirmed_at`` by message id); the rows in ``retry_at`` wait until
-        then (their lease becomes the back-off every relay respects). Receipts are enqueued for
-        ``unreceipted`` only: the relay published the others itself."""
+        """Record the ``done`` rows as published (at ``now``), their messages' publish being recorded already
+        (``record_published``); the rows in ``retry_at`` wait until then (their lease becomes the back-off
+        every relay respects). ``receipts`` are enqueued first: the receipts the relay could not publish
+        itself (a crash in between leaves the rows to be settled again, their receipts sent twice at worst)."""
         async with self._connections.transaction() as conn:
+            if receipts:
+                await OutboxRepository(conn).add_many(receipts)
             if done:
-                await StatusMoves(conn).settle_published(
-                    [row.outbox_id for row in done], confirmed_at, now, frozenset(unreceipted)
-                )
+                await StatusMoves(conn).settle_published([row.outbox_id for row in done], {}, now, frozenset())
             if retry_at:
                 await conn.execute(
                     sa.update(outbox)

@@ -38,6 +38,8 @@ class ClaimedRow:
     ``body`` is what to publish: an event's JSON, or for a message its stored content (None once purged).
     ``sender`` is set on message rows: who is owed the ``published`` receipt; ``sender_active`` False when
     that sender is disabled, so the receipt waits in the outbox with its other rows instead of being published.
+    ``published_at`` is set on a message row whose publish is already recorded (the time of its confirm): a
+    relay that stopped between recording it and settling the row; it is not published again, only settled.
     """
 
     outbox_id: int
@@ -49,6 +51,7 @@ class ClaimedRow:
     attempts: int
     sender: str | None = None
     sender_active: bool = True
+    published_at: datetime | None = None
 
     @classmethod
     def leased(cls, outbox_id: int, entry: OutboxEntry, message: StoredMessage) -> ClaimedRow:
