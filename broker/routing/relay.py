@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from broker import outage_log
 from broker.domain.clock import utc_now
 from broker.routing.relay_liveness import RelayLiveness
-from broker.routing.relay_publish import Publisher
+from broker.routing.relay_publish import Published, Publisher
 from broker.routing.relay_settle import Settler
 from broker.routing.transport import Transport
 from broker.store.outages import note_store_outage
@@ -74,6 +74,7 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._holding_slot: set[asyncio.Task[None]] = set()  # claimed batches until their confirms arrive
         self._slots = asyncio.Semaphore(self.workers)
         self._stopping = False
         # Beats for this relay and takes over the rows of relays that stopped beating (several processes).
@@ -139,7 +140,8 @@ class OutboxRelay:
 
     async def _deliver_handed_over(self, batch: list[ClaimedRow]) -> None:
         async with self._slots:
-            await self._deliver(batch)
+            published = await self._publisher.publish_messages(batch)
+        await self._record(published)
 
     def _handed_over_done(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
@@ -178,8 +180,9 @@ class OutboxRelay:
                 await asyncio.sleep(delay)
                 continue
             if batch:
-                task = asyncio.get_running_loop().create_task(self._deliver(batch))
+                task = asyncio.get_running_loop().create_task(self._deliver_claimed(batch))
                 self._in_flight.add(task)
+                self._holding_slot.add(task)
                 task.add_done_callback(self._delivered)
             else:
                 self._slots.release()
@@ -189,9 +192,14 @@ class OutboxRelay:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_interval_s)
 
+    def _free_slot(self, task: asyncio.Task[None] | None) -> None:
+        if task in self._holding_slot:
+            self._holding_slot.discard(task)
+            self._slots.release()
+
     def _delivered(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
-        self._slots.release()
+        self._free_slot(task)  # cancelled before it ran (or failed before it freed the slot)
         error = None if task.cancelled() else task.exception()
         if error is not None and not note_store_outage(error):
             log.error("outbox relay batch failed; its rows are retried after the lease", exc_info=error)
@@ -206,12 +214,18 @@ class OutboxRelay:
             await self._settler.settle([await self._publisher.publish_messages(batch)])
         return len(batch)
 
-    async def _deliver(self, batch: Sequence[ClaimedRow]) -> None:
-        """Publish a batch's messages, wait for their confirms and record them; its receipts and settle
-        follow in the settle stage (at once when that stage is not running)."""
-        published = await self._publisher.publish_messages(batch)
+    async def _deliver_claimed(self, batch: Sequence[ClaimedRow]) -> None:
+        try:
+            published = await self._publisher.publish_messages(batch)
+        finally:
+            self._free_slot(asyncio.current_task())
+        await self._record(published)
+
+    async def _record(self, published: Published) -> None:
+        """Record a batch whose confirms arrived (its slot freed: the next batch is published meanwhile); its
+        receipts and settle follow in the settle stage (at once when that stage is not running)."""
         if self._settler.running:
-            await self._settler.record(published)  # holding this batch's slot until it is recorded
+            await self._settler.record(published)
         else:
             await self._settler.settle([published])
 
