@@ -30,7 +30,7 @@ from broker.domain.lifecycle import MessageStatus
 from broker.store.kept_connections import KeptConnections
 from broker.store.outbox_kind import OutboxKind
 from broker.store.outbox_repository import ClaimedRow, OutboxEntry, OutboxRepository
-from broker.store.status_moves import StatusMoves
+from broker.store.status_moves import RELAY_ACTOR, StatusMoves
 from broker.store.tables import UTC_TIMESTAMP, messages, outbox, participants, status_history
 
 _RESULT_TYPES: dict[str, sa.types.TypeEngine[Any]] = {
@@ -38,6 +38,7 @@ _RESULT_TYPES: dict[str, sa.types.TypeEngine[Any]] = {
     "body": sa.LargeBinary(),
     "content": sa.LargeBinary(),
     "recorded_at": UTC_TIMESTAMP,
+    "created_at": UTC_TIMESTAMP,
 }
 
 # Claim: lease the oldest unleased rows nobody else holds, and read what publishing them needs, in one statement.
@@ -53,12 +54,13 @@ _PG_CLAIM = sa.text(
     ), claimed AS (
         UPDATE outbox AS o SET lease_until = :lease_until, leased_by = :owner, attempts = o.attempts + 1
         FROM candidates WHERE o.id = candidates.id
-        RETURNING o.id, o.kind, o.message_id, o.routing_key, o.headers, o.body, o.attempts
+        RETURNING o.id, o.kind, o.message_id, o.routing_key, o.headers, o.body, o.attempts, o.created_at
     )
     SELECT claimed.*, m.content, m.sender, sp.active AS sender_active,
            CASE WHEN claimed.kind = :message_kind THEN (
                SELECT min(h.at) FROM status_history AS h
-               WHERE h.message_id = claimed.message_id AND h.status = :published
+               WHERE h.message_id = claimed.message_id AND h.status = :published AND h.actor = :relay
+                 AND h.at >= claimed.created_at
            ) END AS recorded_at
     FROM claimed LEFT JOIN messages AS m ON m.id = claimed.message_id
     LEFT JOIN participants AS sp ON sp.orgnr = m.sender
@@ -74,10 +76,18 @@ _NOT_HELD = ~sa.exists().where(
 
 _sender = participants.alias("sp")
 _PUBLISHED = MessageStatus.PUBLISHED.value
-# A message row's publish already recorded by a relay that stopped before it settled the row (see ``claim``).
+# A message row's publish already recorded by a relay that stopped before it settled the row (see ``claim``):
+# the relay's record dated at or after the row was written, so a console re-delivery's new row (its message
+# published long before) is published. A relay clock behind the writer's by more than the time to the confirm
+# only means the row is published again, as before the record existed.
 _RECORDED_AT = (
     sa.select(sa.func.min(status_history.c.at))
-    .where(status_history.c.message_id == outbox.c.message_id, status_history.c.status == _PUBLISHED)
+    .where(
+        status_history.c.message_id == outbox.c.message_id,
+        status_history.c.status == _PUBLISHED,
+        status_history.c.actor == RELAY_ACTOR,
+        status_history.c.at >= outbox.c.created_at,
+    )
     .scalar_subquery()
 )
 
@@ -128,6 +138,7 @@ class OutboxQueue:
                         "owner": self.owner,
                         "message_kind": OutboxKind.MESSAGE.value,
                         "published": _PUBLISHED,
+                        "relay": RELAY_ACTOR,
                     },
                 )
                 return [_claimed(row) for row in rows]

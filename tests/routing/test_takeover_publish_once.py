@@ -12,12 +12,15 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
+import sqlalchemy as sa
+
 from broker.domain.clock import utc_now
 from broker.routing.inprocess import InProcessTransport
 from broker.routing.receipt_batches import receipts_in
 from broker.routing.relay import OutboxRelay
 from broker.routing.relay_publish import HEADER_PUBLISHED_BY, Publisher
 from broker.routing.transport import Delivery
+from broker.store import tables
 from broker.store.relay_heartbeats import RelayHeartbeats
 from tests.routing.rows import BANK, MEGLER, broker_engine, eventually, history, outbox_queue, statuses, store_messages
 
@@ -83,3 +86,38 @@ async def test_a_publish_recorded_before_the_relay_died_is_settled_not_published
 
 async def test_a_publish_the_relay_died_before_recording_is_published_again(database_url: str) -> None:
     await _dies_after_publishing(database_url, recorded=False)
+
+
+async def test_a_message_queued_again_after_its_publish_is_published_again(database_url: str) -> None:
+    """A console re-delivery writes a new outbox row for a message published long before: that earlier
+    record is not this row's publish, so the row is published."""
+    transport = InProcessTransport()
+    await transport.start()
+    copies: Counter[str] = Counter()
+
+    async def on_message(delivery: Delivery) -> None:
+        copies[delivery.message_id] += 1
+        await delivery.ack()
+
+    async with broker_engine(database_url) as engine:
+        relay = OutboxRelay(outbox_queue(engine), transport)
+        try:
+            for orgnr in (MEGLER, BANK):
+                await transport.ensure_participant(orgnr)
+            await transport.consume(MEGLER, on_message)
+            [message_id] = await store_messages(engine, BANK, MEGLER)
+            assert await relay.run_once() == 1
+            async with engine.begin() as conn:
+                row = (await conn.execute(sa.select(tables.outbox).where(tables.outbox.c.kind == "message"))).one()
+                again = {**row._asdict(), "created_at": utc_now(), "published_at": None, "lease_until": None}
+                del again["id"]
+                await conn.execute(sa.insert(tables.outbox).values(**again))
+            assert await relay.run_once() >= 1
+            await eventually(lambda: _delivered(copies, message_id, 2))
+        finally:
+            await relay.stop()
+            await transport.close()
+
+
+async def _delivered(copies: Counter[str], message_id: str, times: int) -> bool:
+    return copies[message_id] == times
