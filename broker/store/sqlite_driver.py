@@ -19,6 +19,7 @@ It relies on aiosqlite's connection internals (its call queue and thread); the v
 from __future__ import annotations
 
 import sqlite3
+import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar, cast
 
@@ -167,7 +168,11 @@ def connect(database: str, **kwargs: Any) -> OneTripConnection:
         connection: sqlite3.Connection = sqlite3.connect(database, **kwargs)
         return connection
 
-    connection = OneTripConnection(connector, 64, WriteGate(database, float(kwargs.get("timeout", 5.0))))
+    gate = WriteGate(database, float(kwargs.get("timeout", 5.0)))
+    connection = OneTripConnection(connector, 64, gate)
+    # Collected without a close in the middle of a write (a connection a crashed task dropped): its sqlite3
+    # connection's end let go of the file, and the gate must not keep the other writers waiting.
+    weakref.finalize(connection, gate.abandon)
     # A connection nobody closed must not keep the process alive (SQLAlchemy does the same for aiosqlite's).
     connection._thread.daemon = True
     return connection

@@ -66,6 +66,13 @@ class WriteGate:
             return
         self.held = self._lock.acquire(timeout=self._timeout_s)
 
+    def abandon(self) -> None:
+        """The connection is gone without a close (collected): SQLite let go of the file with it, so must this."""
+        if self.held:
+            self.held = False
+            assert self._lock is not None
+            self._lock.release()
+
     def after(self, connection: sqlite3.Connection) -> None:
         """After a statement, a commit, a rollback or a close: let the next writer in once out of a transaction."""
         if self.held and not _in_transaction(connection):

@@ -4,6 +4,7 @@ file's turn until it ends, reads never take it, and the next writer goes on when
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from broker.store import sqlite_driver
 from broker.store.engine import create_engine
 from broker.store.sqlite_driver import OneTripConnection
 from broker.store.sqlite_write_gate import may_write
@@ -83,3 +85,28 @@ async def test_a_second_writer_waits_for_the_first_to_commit_then_writes(engine:
         await waiting
         rows = (await first.execute(sa.select(_ITEMS.c.n).order_by(_ITEMS.c.n))).scalars().all()
         assert rows == [1, 2]
+
+
+async def test_a_connection_collected_in_the_middle_of_a_write_lets_the_others_write(tmp_path: Path) -> None:
+    database = str(tmp_path / "dropped.db")
+    dropped = sqlite_driver.connect(database, timeout=30.0)
+    await dropped
+    await dropped.run(lambda c: c.execute("CREATE TABLE t (n INTEGER)"))
+    await dropped.run(lambda c: c.commit())
+    async with dropped.cursor() as cursor:
+        await cursor.execute("INSERT INTO t VALUES (1)")
+    assert dropped.gate.held
+    dropped.stop()  # its thread ends; nobody closes it
+    del cursor, dropped
+    gc.collect()
+    other = sqlite_driver.connect(database, timeout=30.0)
+    await other
+    try:
+        # The file's turn is free at once: the lock is taken without waiting out the 30 s.
+        assert other.gate._lock is not None and other.gate._lock.acquire(blocking=False)
+        other.gate._lock.release()
+        async with other.cursor() as cursor:
+            await cursor.execute("INSERT INTO t VALUES (2)")
+        await other.commit()
+    finally:
+        await other.close()
