@@ -27,6 +27,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 from broker.domain.clock import utc_now
 from broker.domain.lifecycle import MessageStatus
@@ -157,16 +158,24 @@ class Settler:
         (any wait is time in which a dying relay leaves a delivered message unrecorded); then on to its
         receipts and settle. A database outage leaves it to the record loop, which writes it when the
         database answers again."""
+        match await self._write_record([published]):
+            case "outage":
+                self.add(published)
+            case "written":
+                self._settle_wake.set()
+
+    async def _write_record(self, batches: list[Published]) -> Literal["written", "outage", "failed"]:
+        """One record statement for ``batches``; once written they wait for their receipts and settle. Any
+        other failure leaves their rows to be published again after the lease (never lost)."""
         try:
-            await self._outbox.record_published(_confirmed_at([published]), utc_now())
+            await self._outbox.record_published(_confirmed_at(batches), utc_now())
         except Exception as exc:
             if note_store_outage(exc):
-                self.add(published)
-            else:
-                log.exception("outbox relay: record failed; its rows are published again after the lease")
-            return
-        self._recorded.append(published)
-        self._settle_wake.set()
+                return "outage"
+            log.exception("outbox relay: record failed; its rows are published again after the lease")
+            return "failed"
+        self._recorded.extend(batches)
+        return "written"
 
     async def _record_loop(self) -> None:
         """Record every batch confirmed since the last record, at once: no linger, the record is the step
@@ -181,18 +190,13 @@ class Settler:
             taken = self._unrecorded + self._confirmed
             self._unrecorded, self._confirmed = [], []
             if taken:
-                try:
-                    await self._outbox.record_published(_confirmed_at(taken), utc_now())
-                except Exception as exc:
-                    if note_store_outage(exc):
+                match await self._write_record(taken):
+                    case "outage":
                         self._record_retries.failed()
                         self._unrecorded = taken
-                    else:
-                        log.exception("outbox relay: record failed; its rows are published again after the lease")
-                else:
-                    self._record_retries.succeeded()
-                    self._recorded.extend(taken)
-                    self._settle_wake.set()
+                    case "written":
+                        self._record_retries.succeeded()
+                        self._settle_wake.set()
             if self._stop_recording.is_set() and not self._confirmed:
                 return
 
