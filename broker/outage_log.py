@@ -77,3 +77,6 @@ class OutageLog:
 # One per service and process, shared by everything that talks to it, so one outage is one story in the log.
 DATABASE = OutageLog("database")
 QUEUE = OutageLog("message queue")
+# RabbitMQ up but refusing publishes (nacks: a quorum queue electing a new leader after a node was lost, a
+# resource alarm): a story of its own, ended by the next publish it confirms.
+PUBLISHING = OutageLog("message queue publishing")

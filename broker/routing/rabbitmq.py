@@ -32,6 +32,7 @@ from broker.routing.topology import Topology, declare_participant, declare_share
 from broker.routing.transport import (
     DEFAULT_DELIVERY_LIMIT,
     HEADER_DEATH_REASON,
+    NACKED,
     Handler,
     OutgoingMessage,
     PublishError,
@@ -286,5 +287,5 @@ def _describe(error: BaseException) -> str:
     if isinstance(error, aiormq.exceptions.PublishError):
         return "unroutable: returned by the server (no queue bound)"
     if isinstance(error, aiormq.exceptions.DeliveryError):
-        return "nacked by the server"
+        return NACKED
     return f"{type(error).__name__}: {error}"

@@ -70,7 +70,7 @@ class OutboxRelay:
             outbox,
             self._publisher,
             backoff=self._backoff,
-            receipts_enqueued=self.notify,
+            wake_relay=self.notify,
             linger_s=settle_linger_s,
             batch_size=batch_size,
         )

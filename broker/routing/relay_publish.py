@@ -17,6 +17,7 @@ from broker.domain.clock import utc_now
 from broker.routing.transport import (
     CLOUDEVENTS_CONTENT_TYPE,
     JSON_CONTENT_TYPE,
+    NACKED,
     XML_CONTENT_TYPE,
     OutgoingMessage,
     PublishError,
@@ -99,12 +100,16 @@ class Publisher:
             return exc.failed
         except Exception as exc:
             return dict.fromkeys(range(len(batch)), repr(exc))
+        outage_log.PUBLISHING.recovered()
         return {}
 
     def report_unconfirmed(self, description: str) -> None:
-        """While RabbitMQ is away every batch fails the same way: one outage in the log, not a line each."""
+        """While RabbitMQ is away, or refuses publishes while a queue elects a leader, every batch fails the
+        same way: one outage in the log, not a line each (hundreds a second in the soak's leader kill)."""
         if not self._transport.healthy() or any(sign in description for sign in _CONNECTION_SIGNS):
             outage_log.QUEUE.failed(f"outbox relay: {description}")
+        elif NACKED in description:
+            outage_log.PUBLISHING.failed(f"outbox relay: {description}")
         else:
             log.warning("outbox relay: %s", description)
 

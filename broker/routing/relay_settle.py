@@ -43,6 +43,8 @@ log = logging.getLogger("broker.routing.relay")
 
 RETRY_BASE_S = 0.2
 RETRY_MAX_S = 2.0
+# A row's lease ends at its retry time; the wake comes this much later, so the claim finds it free.
+RETRY_WAKE_SLACK_S = 0.01
 _STATUS_RANK = {status.value: rank for rank, status in enumerate(MessageStatus)}
 
 
@@ -88,14 +90,14 @@ class Settler:
         publisher: Publisher,
         *,
         backoff: Callable[[int], float],
-        receipts_enqueued: Callable[[], None],
+        wake_relay: Callable[[], None],
         linger_s: float,
         batch_size: int,
     ) -> None:
         self._outbox = outbox
         self._publisher = publisher
         self._backoff = backoff
-        self._receipts_enqueued = receipts_enqueued
+        self._wake_relay = wake_relay  # the claim loop: rows for it to take now
         self.linger_s = linger_s
         self._batch_size = batch_size
         self._confirmed: list[Published] = []  # waiting for the record
@@ -289,11 +291,20 @@ class Settler:
         settled = done + recorded + [row for i, row in enumerate(events) if i not in failed_events]
         settled += [row for p in taken for row in p.purged]
         now = utc_now()
-        retry_at = {row.outbox_id: now + timedelta(seconds=self._backoff(row.attempts)) for row in failed}
+        # One back-off per attempt count, not per row: a batch refused together is retried together, at one
+        # wake of the claim loop (``_write``).
+        delays = {attempts: self._backoff(attempts) for attempts in {row.attempts for row in failed}}
+        retry_at = {row.outbox_id: now + timedelta(seconds=delays[row.attempts]) for row in failed}
         return _Record(settled, retry_at, now, held, len(done))
 
     async def _write(self, record: _Record) -> None:
         await self._outbox.settle(record.settled, record.retry_at, record.now, record.receipts)
         self.published_count += record.published
         if record.receipts:
-            self._receipts_enqueued()  # enqueued as outbox rows: the claim loop takes them next
+            self._wake_relay()  # enqueued as outbox rows: the claim loop takes them next
+        if record.retry_at:
+            # Rows RabbitMQ refused (a quorum queue electing its leader) are claimed again the moment their
+            # back-off ends, not at the claim loop's next poll, up to a poll interval later.
+            loop, now = asyncio.get_running_loop(), utc_now()
+            for due in set(record.retry_at.values()):
+                loop.call_later(max(0.0, (due - now).total_seconds()) + RETRY_WAKE_SLACK_S, self._wake_relay)

@@ -87,6 +87,11 @@ class Subscription(Protocol):
     async def cancel(self) -> None: ...
 
 
+# The reason a transport gives for a message the server refused (a nack): transient while a quorum queue has
+# no leader, so the relay reports it as an outage of its own rather than a line per batch.
+NACKED = "nacked by the server"
+
+
 class PublishError(Exception):
     """Some messages of a batch were not confirmed; ``failed`` maps batch index to the reason.
 

@@ -95,6 +95,30 @@ async def test_relay_retries_a_refused_batch_with_backoff(database_url: str) -> 
             await transport.close()
 
 
+async def test_a_refused_batch_is_published_again_when_its_back_off_ends_not_at_the_next_poll(
+    database_url: str,
+) -> None:
+    transport = FlakyTransport(failures=1)
+    await transport.start()
+    async with broker_engine(database_url) as engine:
+        # A poll 60 s away: only the wake at the end of the back-off (at most 0.2 s) brings the rows back.
+        relay = OutboxRelay(outbox_queue(engine), transport, poll_interval_s=60.0, retry_base_s=0.1, retry_max_s=0.2)
+        await relay.start()
+        try:
+            ids = await store_messages(engine, BANK, MEGLER, count=2)
+            relay.notify()
+
+            async def all_published() -> bool:
+                return set((await statuses(engine)).values()) == {"published"} and await relay.backlog() == 0
+
+            await eventually(all_published, within=10.0)
+            assert transport.failures == 0
+            assert transport.queue_depth("inbox", MEGLER) == len(ids)
+        finally:
+            await relay.stop()
+            await transport.close()
+
+
 async def test_relay_does_not_move_a_status_backwards(database_url: str) -> None:
     import sqlalchemy as sa
 

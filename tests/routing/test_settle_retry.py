@@ -46,7 +46,7 @@ async def test_a_settle_cut_off_from_the_database_is_written_when_it_returns(pos
         queue = OutboxQueue(KeptConnections(proxied))
         publisher = Publisher(transport)
         settler = Settler(
-            queue, publisher, backoff=lambda _: 0.1, receipts_enqueued=lambda: None, linger_s=0.0, batch_size=200
+            queue, publisher, backoff=lambda _: 0.1, wake_relay=lambda: None, linger_s=0.0, batch_size=200
         )
         try:
             for orgnr in (MEGLER, BANK):
