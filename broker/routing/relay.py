@@ -141,6 +141,31 @@ class OutboxRelay:
         self._in_flight.add(task)
         task.add_done_callback(self._handed_over_done)
 
+    def recover_lease(self, lease_until: datetime) -> None:
+        """Release the rows a group commit may have written leased until ``lease_until`` before its outage
+        (``GroupCommit``), as soon as the database answers; then claim them. Given up once the lease ran out:
+        any relay claims them then."""
+        task = asyncio.get_running_loop().create_task(self._release_when_back(lease_until))
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+
+    async def _release_when_back(self, lease_until: datetime) -> None:
+        attempts = 0
+        while not self._stopping and utc_now() < lease_until:
+            try:
+                released = await self._outbox.release_lease(lease_until)
+            except Exception as exc:
+                if not note_store_outage(exc):
+                    log.exception("outbox relay: could not release a failed batch's rows; they wait for the lease")
+                    return
+                attempts += 1
+                await asyncio.sleep(self._backoff(attempts))
+                continue
+            if released:
+                log.info("outbox relay: %d rows of a batch stored during an outage released", released)
+                self.notify()
+            return
+
     async def _deliver_handed_over(self, batch: list[ClaimedRow]) -> None:
         async with self._slots:
             published = await self._publisher.publish_messages(batch)

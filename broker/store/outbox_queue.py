@@ -214,6 +214,21 @@ class OutboxQueue:
                     [{"outbox_id": outbox_id, "retry_at": when} for outbox_id, when in retry_at.items()],
                 )
 
+    async def release_lease(self, lease_until: datetime) -> int:
+        """Release the unpublished rows this relay leased until exactly ``lease_until`` (one group commit's
+        batch: each batch takes its own lease time), for any relay to claim now; how many were released."""
+        async with self._connections.transaction() as conn:
+            released = await conn.execute(
+                sa.update(outbox)
+                .where(
+                    outbox.c.leased_by == self.owner,
+                    outbox.c.lease_until == lease_until,
+                    outbox.c.published_at.is_(None),
+                )
+                .values(lease_until=None, leased_by=None)
+            )
+            return int(released.rowcount or 0)
+
     async def backlog(self) -> int:
         """Outbox rows not yet published, held ones left out (for flow control, metrics and readiness): rows
         held for a disabled participant must not hold back everyone else's submissions.

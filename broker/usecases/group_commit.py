@@ -34,7 +34,7 @@ from broker import outage_log
 from broker.domain.errors import queue_unavailable, store_unavailable
 from broker.periodic import cancel_and_wait
 from broker.store.kept_connections import KeptConnections
-from broker.store.outages import note_store_outage
+from broker.store.outages import is_store_outage, note_store_outage
 from broker.store.outbox_repository import ClaimedRow
 from broker.store.registry_cache import RegistryCache
 from broker.usecases.storing import AfterCommit, StoreEach, store_submissions
@@ -64,6 +64,11 @@ class OutboxHandOver(Protocol):
     def lease_until(self) -> datetime: ...
 
     def publish_leased(self, rows: Sequence[ClaimedRow]) -> None: ...
+
+    def recover_lease(self, lease_until: datetime) -> None:
+        """A batch written leased until ``lease_until`` met an outage: whether it committed is unknown, and
+        rows it may have written are not in the relay's hands. Release them when the database answers."""
+        ...
 
 
 class GroupCommit:
@@ -248,16 +253,24 @@ class GroupCommit:
         # published without a claim (on SQLite at low rates the claim was a transaction per message).
         hand_over = self._hand_over if not self._stopping else None
         lease_until = hand_over.lease_until() if hand_over is not None else None
-        async with self._connections.unit_of_work() as uow:
-            stored = await store_submissions(
-                uow,
-                submissions,
-                self._ttl_s,
-                lease_until=lease_until,
-                leased_by=hand_over.lease_owner if hand_over is not None else None,
-                registry=self._registry,
-            )
-            await uow.commit()
+        try:
+            async with self._connections.unit_of_work() as uow:
+                stored = await store_submissions(
+                    uow,
+                    submissions,
+                    self._ttl_s,
+                    lease_until=lease_until,
+                    leased_by=hand_over.lease_owner if hand_over is not None else None,
+                    registry=self._registry,
+                )
+                await uow.commit()
+        except Exception as exc:
+            # The connection lost in the middle of the commit (a failover): the rows may be stored, leased to
+            # the relay for 30 s, with nobody holding them. Released when the database answers, they go out
+            # then instead of when the lease runs out (the soak's 30 s delays).
+            if hand_over is not None and lease_until is not None and is_store_outage(exc):
+                hand_over.recover_lease(lease_until)
+            raise
         outcomes = stored.outcomes
         created = sum(1 for o in outcomes if isinstance(o, SubmitResult) and o.created)
         self.batches += 1

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from broker.app_keys import CONNECTIONS, RELAY
-from broker.domain.errors import Error, Refusal
+from broker.domain.errors import Error, Refusal, Unavailable
 from broker.store import tables
 from broker.store.unit_of_work import UnitOfWork
 from broker.usecases import group_commit
@@ -260,3 +260,32 @@ async def test_rows_leased_to_a_relay_that_stopped_beating_are_taken_over_within
         await asyncio.sleep(0.1)
     assert await relay.backlog() == 0
     assert {r.leased_by for r in await _outbox(broker)} == {relay.lease_owner}
+
+
+async def test_rows_of_a_batch_whose_commit_answer_was_lost_go_out_when_the_database_answers(
+    broker: Broker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failover in the middle of the commit: stored, but the broker saw the connection drop. Its rows are
+    leased to the relay that never got them; they are released at once instead of waiting out the lease."""
+    relay = broker.client.app[RELAY]
+    real_store = group_commit.store_submissions
+
+    async def stored_then_connection_lost(uow: UnitOfWork, *args: object, **kwargs: object) -> object:
+        await real_store(uow, *args, **kwargs)  # type: ignore[arg-type]
+        await uow.commit()
+        raise ConnectionResetError("connection reset by peer")
+
+    monkeypatch.setattr(group_commit, "store_submissions", stored_then_connection_lost)
+    writer = _group_commit(broker, hand_over=relay)
+    with pytest.raises(Unavailable) as refused:
+        await writer.submit(await _submission(broker, broker.signed("intensjonFraBank")))
+    assert refused.value.error is Error.STORE_UNAVAILABLE  # 503: the client sends it again, answered as a repeat
+    await writer.stop()
+    rows = await _outbox(broker)
+    assert len(rows) == 2 and all(r.leased_by in (relay.lease_owner, None) for r in rows)
+    for _ in range(100):  # a bound for a broken build, far below the 30 s lease
+        if await relay.backlog() == 0:
+            break
+        await asyncio.sleep(0.1)
+    assert await relay.backlog() == 0
+    assert all(r.published_at is not None for r in await _outbox(broker))
