@@ -19,11 +19,21 @@ SUMMARY_EVERY_S = 30.0
 
 class OutageLog:
     def __init__(
-        self, service: str, *, summary_every_s: float = SUMMARY_EVERY_S, clock: Callable[[], float] = time.monotonic
+        self,
+        service: str,
+        *,
+        summary_every_s: float = SUMMARY_EVERY_S,
+        quiet_before_end_s: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.service = service
         self.summary_every_s = summary_every_s
+        # A success ends the outage only this long after the last failure: where successes and failures
+        # interleave (publishes to queues whose leaders are still being elected, beside ones that have one)
+        # each success would otherwise end the outage and the next failure start it again, two lines a time.
+        self.quiet_before_end_s = quiet_before_end_s
         self._clock = clock
+        self._last_failure = 0.0
         self._since: float | None = None
         self._last_line = 0.0
         self._failures = 0
@@ -37,6 +47,7 @@ class OutageLog:
         """Something failed because the service is away; ``description`` names the cause, never data."""
         now = self._clock()
         self._failures += 1
+        self._last_failure = now
         if self._since is None:
             self._since = self._last_line = now
             self._unreported = 0
@@ -61,7 +72,10 @@ class OutageLog:
         """Something that needs the service succeeded; ends the outage, if there was one, with one line."""
         if self._since is None:
             return
-        lasted = self._clock() - self._since
+        now = self._clock()
+        if now - self._last_failure < self.quiet_before_end_s:
+            return
+        lasted = now - self._since
         log.warning(
             "%s available again after %.1f s (%d failures)",
             self.service,
@@ -79,4 +93,4 @@ DATABASE = OutageLog("database")
 QUEUE = OutageLog("message queue")
 # RabbitMQ up but refusing publishes (nacks: a quorum queue electing a new leader after a node was lost, a
 # resource alarm): a story of its own, ended by the next publish it confirms.
-PUBLISHING = OutageLog("message queue publishing")
+PUBLISHING = OutageLog("message queue publishing", quiet_before_end_s=2.0)
