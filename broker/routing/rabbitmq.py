@@ -42,6 +42,12 @@ log = logging.getLogger(__name__)
 
 CLOSE_STEP_TIMEOUT_S = 5.0
 CLOSE_AWAY_TIMEOUT_S = 0.5
+# A channel that had a publish refused may go on refusing: the quorum-queue client in RabbitMQ's channel
+# process keeps a queue it was refused by in a "reject publish" state until the queue says otherwise, which
+# after the queue's leader node was killed took ~10 s (the client's resend timer) in the soak, while the
+# queue had a new leader within a second or two. A fresh channel registers with the current leader, so a
+# nack opens one (at most this often); the old one is closed once its confirms are in.
+RENEW_PUBLISH_CHANNEL_S = 1.0
 
 # Raised when settling on a channel that is gone; the broker redelivers such a message anyway.
 _CHANNEL_GONE = (aio_pika.exceptions.ChannelInvalidStateError, aiormq.exceptions.AMQPError, ConnectionError)
@@ -139,6 +145,9 @@ class RabbitMqTransport:
         self._declare_lock = asyncio.Lock()
         self._subscriptions: set[RabbitSubscription] = set()
         self._handlers: set[asyncio.Task[None]] = set()
+        self._publish_channel_since = 0.0
+        self._renewing = False
+        self._retiring: set[asyncio.Task[None]] = set()  # replaced publish channels, closed after their confirms
 
     async def start(self) -> None:
         if self._connection is not None:
@@ -154,6 +163,7 @@ class RabbitMqTransport:
         broker_dead = await declare_shared(self._declare_channel, self.topology)
         self._queues[broker_dead.name] = broker_dead
         self._publish_channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
+        self._publish_channel_since = asyncio.get_running_loop().time()
         for kind, name in (("messages", self.topology.messages_exchange), ("events", self.topology.events_exchange)):
             self._exchanges[kind] = await self._publish_channel.declare_exchange(
                 name, aio_pika.ExchangeType.TOPIC, durable=True
@@ -164,6 +174,8 @@ class RabbitMqTransport:
         broker stops promptly also while RabbitMQ is away (a robust channel would wait for it to return)."""
         for subscription in list(self._subscriptions):
             await subscription.cancel()
+        for retiring in list(self._retiring):
+            retiring.cancel()  # the connection's close closes their channels
         if self._handlers:
             await asyncio.wait(list(self._handlers), timeout=self._publish_timeout_s)
         connection, self._connection = self._connection, None
@@ -213,7 +225,35 @@ class RabbitMqTransport:
             elif (error := confirmation.exception()) is not None:
                 failed[index] = _describe(error)
         if failed:
+            if NACKED in failed.values():
+                await self._renew_publish_channel()
             raise PublishError(failed)
+
+    async def _renew_publish_channel(self) -> None:
+        """Publish on a fresh channel from now on (``RENEW_PUBLISH_CHANNEL_S``); retire the old one."""
+        loop = asyncio.get_running_loop()
+        connection = self._connection
+        if connection is None or self._renewing or loop.time() - self._publish_channel_since < RENEW_PUBLISH_CHANNEL_S:
+            return
+        self._renewing = True
+        try:
+            fresh = await connection.channel(publisher_confirms=True, on_return_raises=True)
+        except Exception as exc:  # the connection going away: its reconnect restores the old channel
+            log.debug("could not open a fresh publish channel: %s", _describe(exc))
+            return
+        finally:
+            self._renewing = False
+        old, self._publish_channel = self._publish_channel, fresh
+        self._publish_channel_since = loop.time()
+        if old is not None:
+            retiring = loop.create_task(self._retire(old))
+            self._retiring.add(retiring)
+            retiring.add_done_callback(self._retiring.discard)
+
+    async def _retire(self, channel: AbstractRobustChannel) -> None:
+        await asyncio.sleep(self._publish_timeout_s)  # every publish on it has its confirm, or has given up
+        with contextlib.suppress(TimeoutError, *_CHANNEL_GONE):
+            await asyncio.wait_for(channel.close(), CLOSE_STEP_TIMEOUT_S)
 
     async def consume(self, orgnr: str, handler: Handler, prefetch: int = 16) -> RabbitSubscription:
         await self.ensure_participant(orgnr)
