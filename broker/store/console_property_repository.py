@@ -24,16 +24,17 @@ from broker.store.tables import console_indexed_messages, console_property_units
 
 LOOKBACK = 1_000
 
+# ``WITH ORDINALITY ... ORDER BY``: the rows go in in the order given (key order, see ``record``).
 _PG_RECORD_UNITS = sa.text(
     "INSERT INTO console_property_units (message_id, unit, festenummer, seksjonsnummer)"
-    " SELECT * FROM unnest(CAST(:message_id AS VARCHAR[]), CAST(:unit AS VARCHAR[]),"
-    " CAST(:festenummer AS INTEGER[]), CAST(:seksjonsnummer AS INTEGER[]))"
-    " ON CONFLICT DO NOTHING"
+    " SELECT m, u, f, s FROM unnest(CAST(:message_id AS VARCHAR[]), CAST(:unit AS VARCHAR[]),"
+    " CAST(:festenummer AS INTEGER[]), CAST(:seksjonsnummer AS INTEGER[])) WITH ORDINALITY AS r(m, u, f, s, n)"
+    " ORDER BY n ON CONFLICT DO NOTHING"
 )
 _PG_RECORD_INDEXED = sa.text(
     "INSERT INTO console_indexed_messages (message_id, seq)"
-    " SELECT * FROM unnest(CAST(:message_id AS VARCHAR[]), CAST(:seq AS BIGINT[]))"
-    " ON CONFLICT DO NOTHING"
+    " SELECT m, q FROM unnest(CAST(:message_id AS VARCHAR[]), CAST(:seq AS BIGINT[])) WITH ORDINALITY AS r(m, q, n)"
+    " ORDER BY n ON CONFLICT DO NOTHING"
 )
 
 
@@ -78,12 +79,12 @@ class ConsolePropertyRepository:
     async def record(self, indexed: Sequence[tuple[PendingMessage, Sequence[UnitRef]]]) -> None:
         if not indexed:
             return
-        units = [
-            {"message_id": m.id, "unit": u.unit, "festenummer": u.festenummer, "seksjonsnummer": u.seksjonsnummer}
-            for m, refs in indexed
-            for u in set(refs)
-        ]
-        marks = [{"message_id": m.id, "seq": m.seq} for m, _ in indexed]
+        # In key order: two broker processes indexing overlapping batches (each scans for what nobody noted)
+        # then take the rows' locks in the same order and one waits for the other; in arrival order each
+        # could hold a row the other needs (PostgreSQL's "deadlock detected", seen in the soak).
+        keys = sorted({(m.id, u.unit, u.festenummer, u.seksjonsnummer) for m, refs in indexed for u in refs})
+        units = [{"message_id": i, "unit": u, "festenummer": f, "seksjonsnummer": s} for i, u, f, s in keys]
+        marks = [{"message_id": m.id, "seq": m.seq} for m, _ in sorted(indexed, key=lambda pair: pair[0].id)]
         if self._connection.dialect.name == "postgresql":
             # One statement of arrays each: an executemany is one protocol round per row on both sides
             # (measured: up to 28 µs of the broker's CPU per message at full load).

@@ -100,3 +100,43 @@ async def test_noted_messages_are_written_without_a_scan_and_a_scan_finds_the_re
         assert await _units(engine) == {noted.id: {"0301-208-47", "0301-208-48"}, unnoted.id: {"4601-165-412"}}
     finally:
         await engine.dispose()
+
+
+async def test_two_processes_indexing_the_same_messages_write_them_in_one_order(database_url: str) -> None:
+    """Each broker process scans for what nobody noted, so two can index overlapping batches at once; rows
+    written in arrival order let each hold a row the other needs (PostgreSQL: "deadlock detected" in the soak).
+    Written in key order, whatever order they came in, the second waits for the first instead."""
+    from broker.store.console_property_repository import ConsolePropertyRepository, PendingMessage
+
+    await migrate.upgrade(database_url)
+    engine = create_engine(database_url)
+    written: list[object] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.startswith("INSERT INTO console_"):
+            written.append(parameters)
+
+    try:
+        async with UnitOfWork(engine) as uow:
+            stored = await uow.messages.add_many([_message(), _message(), _message()])
+            await uow.commit()
+        ids = sorted(m.id for m in stored)
+        seq = {m.id: m.seq or 0 for m in stored}
+        pending = [PendingMessage(i, seq[i], None) for i in reversed(ids)]
+        refs = [UnitRef("0301-208-49"), UnitRef("0301-208-47", 0, 2), UnitRef("0301-208-47")]
+        sa.event.listen(engine.sync_engine, "before_cursor_execute", capture)
+        async with UnitOfWork(engine) as uow:
+            await ConsolePropertyRepository(uow.connection).record([(p, refs) for p in pending])
+            await uow.commit()
+    finally:
+        await engine.dispose()
+    units, marks = written
+    if isinstance(units, tuple) and isinstance(units[0], list):  # PostgreSQL: one statement of arrays
+        rows = list(zip(*units, strict=True))
+        marked = list(marks[0])  # type: ignore[index]
+    else:  # SQLite: one row each
+        rows = [tuple(row) for row in units]  # type: ignore[union-attr]
+        marked = [row[0] for row in marks]  # type: ignore[union-attr]
+    assert len(rows) == 9 and rows == sorted(rows)
+    assert [row[0] for row in rows] == [i for i in ids for _ in range(3)]
+    assert marked == ids
