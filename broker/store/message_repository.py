@@ -20,7 +20,8 @@ from broker.domain.lifecycle import MessageStatus
 from broker.domain.messages import StoredMessage
 from broker.store.history_repository import HistoryRepository
 from broker.store.outbox_kind import OutboxKind
-from broker.store.outbox_repository import ClaimedRow, OutboxEntry, OutboxRepository
+from broker.store.outbox_repository import ClaimedRow, OutboxEntry
+from broker.store.sqlite_add_new import add_new_sqlite
 from broker.store.tables import messages
 
 Box = Literal["inbox", "outbox"]
@@ -187,17 +188,17 @@ class MessageRepository:
             rows = [_insert_values(message) for message in batch]
             stored, leased = await self._insert_batch_postgres(batch, rows, outbox, lease_until, leased_by)
         else:
-            found = await self.find_many_by_sender_message_ids([(m.sender, m.message_id) for m in batch])
-            stored = await self.add_many([m for m in batch if (m.sender, m.message_id) not in found])
+            written = await add_new_sqlite(
+                self._connection, [_insert_values(m) for m in batch], outbox, lease_until, leased_by
+            )
+            stored = [replace(m, seq=written.seqs[m.id]) for m in batch if m.id in written.seqs]
             by_id = {m.id: m for m in stored}
             entries = [e for e in outbox if e.message_id in by_id]
-            repository = OutboxRepository(self._connection)
-            if lease_until is None or leased_by is None:
-                await repository.add_many(entries)
-                leased = []
-            else:
-                ids = await repository.add_many_leased(entries, lease_until, leased_by)
-                leased = [ClaimedRow.leased(i, e, by_id[e.message_id]) for i, e in zip(ids, entries, strict=True)]
+            leased = (
+                [ClaimedRow.leased(i, e, by_id[e.message_id]) for i, e in zip(written.outbox_ids, entries, strict=True)]
+                if lease_until is not None and leased_by is not None
+                else []
+            )
         inserted = {m.id for m in stored}
         return AddedMessages(stored, leased, [m for m in batch if m.id not in inserted])
 

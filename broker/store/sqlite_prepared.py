@@ -1,0 +1,69 @@
+"""SQLite statements compiled once by SQLAlchemy and run on the connection's own thread, several to a trip.
+
+At low rates every submission is a transaction of its own on the embedded default, and each statement
+through SQLAlchemy's async engine costs the event loop far more than SQLite's answer: a cache-key walk of
+the statement, an execution context, bind and result processing, a greenlet switch and a trip to
+aiosqlite's thread and back (profiled: the group commit of a lone message was the largest share of the
+broker's ~10 ms of CPU per message at 20 msg/s). A ``Prepared`` statement is the SQL and the bind
+processors SQLAlchemy itself chose for the table's column types, taken once at import, so the values
+written are exactly those SQLAlchemy would write; a caller runs a whole step (several statements) as one
+function on the connection's thread (``run_on_connection``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.compiler import SQLCompiler
+
+from broker.store.sqlite_driver import OneTripConnection
+
+_T = TypeVar("_T")
+
+_DIALECT = sqlite.dialect(paramstyle="qmark")
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    sql: str
+    names: tuple[str, ...]
+    processors: tuple[Callable[[Any], Any] | None, ...]
+    constants: Mapping[str, Any]  # the statement's own literals (``max(seq) + 1``), by bind name
+
+    @classmethod
+    def of(cls, statement: sa.ClauseElement) -> Prepared:
+        compiled = statement.compile(dialect=_DIALECT)
+        assert isinstance(compiled, SQLCompiler)
+        names = tuple(compiled.positiontup or ())
+        binds = [compiled.binds[name] for name in names]
+        processors = tuple(bind.type.dialect_impl(_DIALECT).bind_processor(_DIALECT) for bind in binds)
+        constants = {name: bind.value for name, bind in zip(names, binds, strict=True) if bind.value is not None}
+        return cls(str(compiled), names, processors, constants)
+
+    def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        """The positional parameters for ``values`` (by bind name), converted as SQLAlchemy converts them."""
+        given = (values[name] if name in values else self.constants[name] for name in self.names)
+        return tuple(
+            value if process is None or value is None else process(value)
+            for value, process in zip(given, self.processors, strict=True)
+        )
+
+
+def bound(table: sa.Table, columns: tuple[str, ...]) -> dict[str, sa.BindParameter[Any]]:
+    """``column: bindparam(column)`` for an insert's ``values``, typed as the table's columns."""
+    return {column: sa.bindparam(column, type_=table.c[column].type) for column in columns}
+
+
+async def run_on_connection(connection: AsyncConnection, function: Callable[..., _T], *args: object) -> _T:
+    """``function(sqlite3 connection, write gate, *args)`` on the connection's thread, inside the caller's
+    transaction (the sqlite3 module begins it at the first write; the caller commits as usual)."""
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    if not isinstance(driver, OneTripConnection):
+        raise TypeError("run_on_connection needs the broker's SQLite driver (broker.store.sqlite_driver)")
+    return await driver.run(function, driver.gate, *args)
