@@ -12,20 +12,23 @@ function on the connection's thread (``run_on_connection``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
+import aiosqlite
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from broker.store.sqlite_driver import OneTripConnection
+from broker.store.sqlite_write_gate import WriteGate
 
 _T = TypeVar("_T")
 
 _DIALECT = sqlite.dialect(paramstyle="qmark")
+_NO_GATE = WriteGate(":memory:", 0.0)  # no file: takes no lock
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +45,7 @@ class Prepared:
         names = tuple(compiled.positiontup or ())
         binds = [compiled.binds[name] for name in names]
         processors = tuple(bind.type.dialect_impl(_DIALECT).bind_processor(_DIALECT) for bind in binds)
-        constants = {name: bind.value for name, bind in zip(names, binds, strict=True) if bind.value is not None}
+        constants = {name: bind.value for name, bind in zip(names, binds, strict=True) if not bind.required}
         return cls(str(compiled), names, processors, constants)
 
     def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -64,6 +67,10 @@ async def run_on_connection(connection: AsyncConnection, function: Callable[...,
     transaction (the sqlite3 module begins it at the first write; the caller commits as usual)."""
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
-    if not isinstance(driver, OneTripConnection):
-        raise TypeError("run_on_connection needs the broker's SQLite driver (broker.store.sqlite_driver)")
-    return await driver.run(function, driver.gate, *args)
+    if isinstance(driver, OneTripConnection):
+        return await driver.run(function, driver.gate, *args)
+    if isinstance(driver, aiosqlite.Connection):  # an engine of plain aiosqlite (tools, tests): no write queue
+        plain = cast(Callable[[Callable[[], _T]], Awaitable[_T]], driver._execute)
+        sqlite_connection = driver._conn
+        return await plain(lambda: function(sqlite_connection, _NO_GATE, *args))
+    raise TypeError(f"run_on_connection needs an aiosqlite connection, not {type(driver).__name__}")

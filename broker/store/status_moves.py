@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from broker.domain.lifecycle import MessageStatus, can_move, overtaken
 from broker.store.outbox_kind import OutboxKind
 from broker.store.outbox_repository import OutboxEntry, OutboxRepository
+from broker.store.sqlite_publish import settle_published_sqlite
 from broker.store.tables import UTC_TIMESTAMP, messages, outbox, status_history
 
 RELAY_ACTOR = "relay"  # the outbox relay: a publish confirmed
@@ -191,6 +192,12 @@ class StatusMoves:
         message id). Receipts are enqueued for ``receipts_for`` only: the relay published the others itself."""
         if self._connection.dialect.name == "postgresql":
             await self._settle_postgres(outbox_ids, confirmed_at, now, receipts_for)
+            return
+        if not receipts_for:  # the relay's record and settle: one trip, the rare overtaken step after it
+            left = await settle_published_sqlite(self._connection, outbox_ids, confirmed_at, now, RELAY_ACTOR)
+            for at, message_ids in _by_time({i: confirmed_at[i] for i in left}).items():
+                overtaken_now = await self._overtaken(message_ids, MessageStatus.PUBLISHED, at)
+                await self._record(overtaken_now, MessageStatus.PUBLISHED, RELAY_ACTOR, None, receipts_for)
             return
         if outbox_ids:
             await self._connection.execute(_SQLITE_PUBLISHED, {"ids": list(outbox_ids), "now": now})
