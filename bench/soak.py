@@ -12,6 +12,12 @@ not answered is sent again (to the next broker): the same document is idempotent
 (accepted, never delivered), extra (delivered, never submitted), duplicate deliveries, delay from first
 send to first delivery (p50, p99, max), answers by status, messages not ``published`` or later in the
 store, and error lines in the brokers' logs. Exit status 1 when anything is lost or extra.
+
+The processes spread over the nodes as behind a load balancer: broker ``i`` is given the node list starting
+at node ``i``, the consumer the one after the brokers' (``--consumer-node`` picks another). With two brokers
+the consumer is on the third node, so the leader kill (the node the first broker declared the queues on)
+cuts off a broker but not the consumer; ``--consumer-node 0`` puts it on the killed node, where RabbitMQ
+hands it again what it had acknowledged but the dying leader had not committed (bench/README.md).
 """
 
 from __future__ import annotations
@@ -33,30 +39,27 @@ from typing import Any
 
 import aiohttp
 
-from bench.clusters import PostgresPair, RabbitCluster, free_port
+from bench.clusters import PostgresPair, RabbitCluster
 from bench.common import (
     RECIPIENTS,
-    ServerProcess,
     SignedMessage,
     delete_topology,
     fetch_tokens,
     new_deployment,
     new_run_id,
     presign,
-    start_server,
     wait_ready,
 )
 from bench.figures import percentile
 from bench.soak_breakdown import delay_timeline, duplicates_by_fault, not_yet_published, slowest
+from bench.soak_brokers import DSVE_COMMAND, Brokers, broker_env, starting_at
 from bench.soak_duplicates import Copy, trace_duplicates
 from broker.routing.amqp_nodes import node_urls
 from broker.routing.rabbitmq import RabbitMqTransport
 from broker.routing.relay_publish import HEADER_PUBLISHED_BY
 from broker.routing.topology import Topology
 from broker.routing.transport import Delivery
-from participants.deployment import Deployment
 
-DSVE_COMMAND = [shutil.which("dsve") or "dsve"]
 FAULTS = ("broker", "leader", "postgres")
 BROKER_RESTART_S = 5.0
 NODE_RESTART_S = 10.0
@@ -113,76 +116,6 @@ class Soak:
         self.missing = self.accepted - self.delivered.keys()
         if not self.missing:
             self.all_delivered.set()
-
-
-def broker_env(deployment: Deployment, data_dir: Path, database_url: str, amqp_url: str, prefix: str) -> dict[str, str]:
-    return {
-        "DSVE_DATA_DIR": str(data_dir),
-        "DSVE_DATABASE_URL": database_url,
-        "DSVE_AMQP_URL": amqp_url,
-        "DSVE_AMQP_PREFIX": prefix,
-        "DSVE_TRUST_CA_FILES": str(deployment.pki.ca_cert_path),
-        "DSVE_PARTICIPANTS_FILE": str(deployment.participants_file),
-        "DSVE_TOKEN_KEY_FILE": str(data_dir / "token-key.pem"),
-        "DSVE_TOKEN_LIFETIME": "7200",
-        "DSVE_LOG_LEVEL": "WARNING",
-        "DSVE_LIFECYCLE_INTERVAL": "3600",
-    }
-
-
-class Brokers:
-    """The broker processes; one can be killed and started again on its port."""
-
-    def __init__(self, count: int, env: dict[str, str], logs: Path) -> None:
-        self.env, self.logs = env, logs
-        self.ports = [free_port() for _ in range(count)]
-        self.names: dict[str, str] = {}  # process id -> broker index and start, for the duplicates' trace
-        self.servers: list[ServerProcess] = [self._start(i) for i in range(count)]
-
-    def _start(self, index: int) -> ServerProcess:
-        env = {**self.env, "DSVE_PORT": str(self.ports[index])}
-        log = self.logs / f"broker{index}.log"
-        with contextlib.suppress(FileNotFoundError):  # keep what the killed process wrote
-            log.rename(log.with_suffix(f".{int(time.time())}.log"))
-        server = start_server(f"broker{index}", [*DSVE_COMMAND, "serve"], env, self.ports[index], log)
-        self.names[str(server.process.pid)] = (
-            f"broker{index}#{sum(n.startswith(f'broker{index}#') for n in self.names.values()) + 1}"
-        )
-        return server
-
-    @property
-    def urls(self) -> list[str]:
-        return [f"http://127.0.0.1:{port}" for port in self.ports]
-
-    def kill(self, index: int) -> None:
-        self.servers[index].process.kill()
-        self.servers[index].process.wait()
-
-    async def restart(self, index: int, timeout_s: float = 120.0) -> None:
-        """Start a killed broker again as a process supervisor would: a start that exits because no writable
-        database answers yet (a failover still under way) is tried again a second later, until the deadline."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            self.servers[index] = self._start(index)
-            try:
-                await wait_ready([self.servers[index]], "/readyz", max(1.0, deadline - time.monotonic()))
-                return
-            except RuntimeError:
-                if self.servers[index].process.poll() is None or time.monotonic() > deadline:
-                    raise
-            await asyncio.sleep(1.0)
-
-    def stop(self) -> None:
-        for server in self.servers:
-            server.stop()
-
-    def error_lines(self) -> int:
-        count = 0
-        for log in self.logs.glob("broker*.log"):
-            for line in log.read_text(errors="replace").splitlines():
-                if '"level": "ERROR"' in line or "Traceback" in line:
-                    count += 1
-        return count
 
 
 async def submit_all(
@@ -335,7 +268,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         brokers = Brokers(args.brokers, env, work)
         await wait_ready(brokers.servers, "/readyz", 120)
         soak = Soak()
-        consumer = await consume(amqp_url, prefix, soak)
+        consumer_node = args.brokers if args.consumer_node is None else args.consumer_node
+        consumer = await consume(starting_at(amqp_url, consumer_node), prefix, soak)
         tokens = await fetch_tokens(brokers.urls[-1], deployment)
         started = time.time()
         spots = [args.messages * (n + 1) // (len(faults) + 1) for n in range(len(faults))]
@@ -383,6 +317,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--amqp-url", help="running RabbitMQ node(s); default: start a three-node cluster")
     parser.add_argument("--database-url", help="running PostgreSQL; default: start a primary and a standby")
     parser.add_argument("--drain-timeout", type=float, default=120.0, help="wait this long for the last deliveries")
+    parser.add_argument(
+        "--consumer-node", type=int, help="the node the consumer connects to first (default: after the brokers')"
+    )
     parser.add_argument("--keep-logs", action="store_true", help="keep the brokers' logs (the path is printed)")
     parser.add_argument("--settle-s", type=float, default=2.0, help="and this long for late duplicates")
     args = parser.parse_args(argv)

@@ -25,6 +25,7 @@ def _args(**values: object) -> argparse.Namespace:
         "drain_timeout": 60.0,
         "settle_s": 1.0,
         "keep_logs": False,
+        "consumer_node": None,
     }
     return argparse.Namespace(**{**defaults, **values})
 
