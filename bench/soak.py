@@ -14,10 +14,11 @@ send to first delivery (p50, p99, max), answers by status, messages not ``publis
 store, and error lines in the brokers' logs. Exit status 1 when anything is lost or extra.
 
 The processes spread over the nodes as behind a load balancer: broker ``i`` is given the node list starting
-at node ``i``, the consumer the one after the brokers' (``--consumer-node`` picks another). With two brokers
-the consumer is on the third node, so the leader kill (the node the first broker declared the queues on)
-cuts off a broker but not the consumer; ``--consumer-node 0`` puts it on the killed node, where RabbitMQ
-hands it again what it had acknowledged but the dying leader had not committed (bench/README.md).
+at node ``i``, the consumer the one after the brokers' (``--consumer-node`` picks another). The queues are
+declared from the first node, as the first broker would, so that node leads them; with two brokers the
+leader kill then cuts off a broker but not the consumer. ``--consumer-node 0`` puts the consumer on the
+killed node, where RabbitMQ hands it again what it had acknowledged but the dying leader had not committed
+(bench/README.md).
 """
 
 from __future__ import annotations
@@ -188,6 +189,19 @@ async def inject(
         soak.faults.sort()
 
 
+async def declare(amqp_url: str, prefix: str) -> None:
+    """The recipients' queues, declared from the first broker's node as the broker declares them when it
+    first publishes: a quorum queue's first leader is the node it was declared on, so the consumer (on
+    another node) does not make its own node the one the leader kill takes down."""
+    transport = RabbitMqTransport(amqp_url, prefix=prefix, connection_name="dsve-soak-declare")
+    await transport.start()
+    try:
+        for orgnr in RECIPIENTS:
+            await transport.ensure_participant(orgnr)
+    finally:
+        await transport.close()
+
+
 async def consume(amqp_url: str, prefix: str, soak: Soak) -> RabbitMqTransport:
     """A consumer of every recipient's inbox on a connection of its own (robust, over every node)."""
     transport = RabbitMqTransport(amqp_url, prefix=prefix, connection_name="dsve-soak-consumer")
@@ -268,6 +282,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         brokers = Brokers(args.brokers, env, work)
         await wait_ready(brokers.servers, "/readyz", 120)
         soak = Soak()
+        await declare(starting_at(amqp_url, 0), prefix)
         consumer_node = args.brokers if args.consumer_node is None else args.consumer_node
         consumer = await consume(starting_at(amqp_url, consumer_node), prefix, soak)
         tokens = await fetch_tokens(brokers.urls[-1], deployment)
