@@ -12,10 +12,11 @@ is in flight keeps that read out of the cache, so an older read never hides a ne
 checked in the moment between a change's commit and its notification is one that raced the change, which
 the uncached read did not prevent either.
 
-SQLite (the embedded default) has no notifications. There the cache answers only ``lookup_current``, the
-question every authenticated request asks, after reading the registry's change counter
-(``registry_version.py``): one trip instead of a transaction. The group commit's batch reads its parties
-inside its own write transaction on SQLite, where that read is one statement among its others.
+SQLite (the embedded default) has no notifications. There the cache answers after reading the registry's
+change counter (``registry_version.py``): one trip instead of a statement through the engine, for the
+caller check of every authenticated request (``lookup_current``) and the parties of every group-commit
+batch (``get_many``). A change committed between that read and the batch's commit raced the batch, as a
+change between a notification's sending and its arrival does on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -133,18 +134,21 @@ class RegistryCache:
     async def get_many(self, repository: ParticipantRepository, orgnrs: Iterable[str]) -> dict[str, Participant]:
         """The registered participants among ``orgnrs``: from the cache, reading only what it lacks."""
         wanted = set(orgnrs)
-        if not self.listening:
+        # SQLite: current while the change counter has not moved (one trip, where the participants' read was
+        # a statement through the engine on every group commit).
+        trusted = self.listening or (self._version is not None and await self._current())
+        if not trusted:
             self.reads += 1
             return await repository.get_many(wanted)
+        generation = self._generation
         known = {orgnr: self._entries[orgnr] for orgnr in wanted if orgnr in self._entries}
         missing = wanted - known.keys()
         if not missing:
             self.hits += 1
             return {orgnr: p for orgnr, p in known.items() if p is not None}
-        generation = self._generation
         self.reads += 1
         found = await repository.get_many(missing)
-        if generation == self._generation and self.listening:
+        if generation == self._generation and (self.listening or self._version is not None):
             if len(self._entries) + len(missing) > MAX_ENTRIES:
                 self._entries.clear()
             self._entries.update({orgnr: found.get(orgnr) for orgnr in missing})

@@ -162,25 +162,28 @@ async def test_without_its_listening_connection_the_cache_reads_the_store(postgr
         await operator.dispose()
 
 
-async def test_sqlite_batches_never_use_the_cache(tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_sqlite_batches_use_the_cache_until_any_connection_changes_the_registry(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from broker.store import migrate
     from broker.store.engine import create_engine
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'broker.db'}"
     await migrate.upgrade(url)
-    engine = create_engine(url)
+    engine, operator = create_engine(url), create_engine(url)  # the operator: `dsve participants` elsewhere
     cache = RegistryCache(engine)
     try:
         await cache.start()
         assert not cache.listening
-        await _register(engine)
-        await _lookup(engine, cache, BANK)
-        await _register(engine, active=False)  # no notification on SQLite: the next lookup reads it
+        await _register(operator)
+        assert (await _lookup(engine, cache, BANK))[BANK].active
+        assert (await _lookup(engine, cache, BANK))[BANK].active
+        assert (cache.reads, cache.hits) == (1, 1)  # the change counter had not moved: no read of the parties
+        await _register(operator, active=False)  # no notification on SQLite: the counter moved
         assert not (await _lookup(engine, cache, BANK))[BANK].active
-        assert cache.hits == 0
+        assert cache.reads == 2
     finally:
         await cache.stop()
         await engine.dispose()
+        await operator.dispose()
 
 
 async def test_sqlite_caller_lookups_hit_until_any_connection_changes_the_registry(tmp_path) -> None:  # type: ignore[no-untyped-def]
