@@ -126,6 +126,21 @@ def presign(deployment: Deployment, count: int, run: str, workers: int = 2) -> l
 # --- services -------------------------------------------------------------------------------------
 
 
+def broker_env(deployment: Deployment, data_dir: Path, database_url: str) -> dict[str, str]:
+    """A benchmark broker's settings: the deployment's trust and participants, a store, quiet logs, and no
+    lifecycle pass during the run."""
+    return {
+        "DSVE_DATA_DIR": str(data_dir),
+        "DSVE_DATABASE_URL": database_url,
+        "DSVE_TRUST_CA_FILES": str(deployment.pki.ca_cert_path),
+        "DSVE_PARTICIPANTS_FILE": str(deployment.participants_file),
+        "DSVE_TOKEN_KEY_FILE": str(data_dir / "token-key.pem"),
+        "DSVE_TOKEN_LIFETIME": "7200",
+        "DSVE_LOG_LEVEL": "WARNING",
+        "DSVE_LIFECYCLE_INTERVAL": "3600",
+    }
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -277,6 +292,20 @@ class Tally:
             self.delivered_event.set()
 
 
+async def declare_recipients(amqp_url: str, prefix: str) -> None:
+    """The recipients' queues, declared by the broker's own transport (its names and arguments); a quorum
+    queue's first leader is the node it was declared on."""
+    from broker.routing.rabbitmq import RabbitMqTransport
+
+    transport = RabbitMqTransport(amqp_url, prefix=prefix, connection_name="dsve-bench-declare")
+    await transport.start()
+    try:
+        for orgnr in RECIPIENTS:
+            await transport.ensure_participant(orgnr)
+    finally:
+        await transport.close()
+
+
 async def rabbit_consumer(amqp_url: str, prefix: str, tally: Tally) -> Callable[[], Awaitable[object]]:
     """Consume every recipient's inbox, prefetch 500, acknowledged in batches; answer an async closer.
 
@@ -288,15 +317,7 @@ async def rabbit_consumer(amqp_url: str, prefix: str, tally: Tally) -> Callable[
     write each (a fifth of its CPU) and RabbitMQ a quorum-queue settle command each."""
     import aiormq
 
-    from broker.routing.rabbitmq import RabbitMqTransport
-
-    transport = RabbitMqTransport(amqp_url, prefix=prefix, connection_name="dsve-bench-declare")
-    await transport.start()
-    try:
-        for orgnr in RECIPIENTS:
-            await transport.ensure_participant(orgnr)
-    finally:
-        await transport.close()
+    await declare_recipients(amqp_url, prefix)
     connection = await aiormq.connect(amqp_url)
     channel = await connection.channel()
     await channel.basic_qos(prefetch_count=500)

@@ -40,6 +40,7 @@ from bench.common import (
     ServerProcess,
     SignedMessage,
     Tally,
+    broker_env,
     delete_topology,
     fetch_tokens,
     free_port,
@@ -72,14 +73,7 @@ DSVE = shutil.which("dsve") or "dsve"
 
 def _broker_env(deployment: Deployment, data_dir: Path, database_url: str, amqp_prefix: str | None) -> dict[str, str]:
     env = {
-        "DSVE_DATA_DIR": str(data_dir),
-        "DSVE_DATABASE_URL": database_url,
-        "DSVE_TRUST_CA_FILES": str(deployment.pki.ca_cert_path),
-        "DSVE_PARTICIPANTS_FILE": str(deployment.participants_file),
-        "DSVE_TOKEN_KEY_FILE": str(data_dir / "token-key.pem"),
-        "DSVE_TOKEN_LIFETIME": "7200",
-        "DSVE_LOG_LEVEL": "WARNING",
-        "DSVE_LIFECYCLE_INTERVAL": "3600",
+        **broker_env(deployment, data_dir, database_url),
         **{k: v for k, v in os.environ.items() if k == "DSVE_OUTBOX_HIGH_WATER"},  # to try other marks
     }
     if amqp_prefix is not None:

@@ -44,6 +44,7 @@ from bench.clusters import PostgresPair, RabbitCluster
 from bench.common import (
     RECIPIENTS,
     SignedMessage,
+    declare_recipients,
     delete_topology,
     fetch_tokens,
     new_deployment,
@@ -53,7 +54,7 @@ from bench.common import (
 )
 from bench.figures import percentile
 from bench.soak_breakdown import delay_timeline, duplicates_by_fault, not_yet_published, slowest
-from bench.soak_brokers import DSVE_COMMAND, Brokers, broker_env, starting_at
+from bench.soak_brokers import DSVE_COMMAND, Brokers, soak_env, starting_at
 from bench.soak_duplicates import Copy, trace_duplicates
 from broker.routing.amqp_nodes import node_urls
 from broker.routing.rabbitmq import RabbitMqTransport
@@ -189,19 +190,6 @@ async def inject(
         soak.faults.sort()
 
 
-async def declare(amqp_url: str, prefix: str) -> None:
-    """The recipients' queues, declared from the first broker's node as the broker declares them when it
-    first publishes: a quorum queue's first leader is the node it was declared on, so the consumer (on
-    another node) does not make its own node the one the leader kill takes down."""
-    transport = RabbitMqTransport(amqp_url, prefix=prefix, connection_name="dsve-soak-declare")
-    await transport.start()
-    try:
-        for orgnr in RECIPIENTS:
-            await transport.ensure_participant(orgnr)
-    finally:
-        await transport.close()
-
-
 async def consume(amqp_url: str, prefix: str, soak: Soak) -> RabbitMqTransport:
     """A consumer of every recipient's inbox on a connection of its own (robust, over every node)."""
     transport = RabbitMqTransport(amqp_url, prefix=prefix, connection_name="dsve-soak-consumer")
@@ -276,13 +264,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         database_url = args.database_url or pg.url  # type: ignore[union-attr]
         deployment = new_deployment(work / "pki")
         messages = presign(deployment, args.messages, run_id)
-        env = broker_env(deployment, work / "data", database_url, amqp_url, prefix)
+        env = soak_env(deployment, work / "data", database_url, amqp_url, prefix)
         migrate = await asyncio.create_subprocess_exec(*DSVE_COMMAND, "db", "upgrade", env={**os.environ, **env})
         await migrate.wait()
         brokers = Brokers(args.brokers, env, work)
         await wait_ready(brokers.servers, "/readyz", 120)
         soak = Soak()
-        await declare(starting_at(amqp_url, 0), prefix)
+        # Declared from the first node, as the first broker would, so that node leads them and the consumer
+        # (on another node) does not make its own node the one the leader kill takes down.
+        await declare_recipients(starting_at(amqp_url, 0), prefix)
         consumer_node = args.brokers if args.consumer_node is None else args.consumer_node
         consumer = await consume(starting_at(amqp_url, consumer_node), prefix, soak)
         tokens = await fetch_tokens(brokers.urls[-1], deployment)

@@ -9,26 +9,15 @@ import time
 from pathlib import Path
 
 from bench.clusters import free_port
-from bench.common import ServerProcess, start_server, wait_ready
+from bench.common import ServerProcess, broker_env, start_server, wait_ready
 from broker.routing.amqp_nodes import node_urls
 from participants.deployment import Deployment
 
 DSVE_COMMAND = [shutil.which("dsve") or "dsve"]
 
 
-def broker_env(deployment: Deployment, data_dir: Path, database_url: str, amqp_url: str, prefix: str) -> dict[str, str]:
-    return {
-        "DSVE_DATA_DIR": str(data_dir),
-        "DSVE_DATABASE_URL": database_url,
-        "DSVE_AMQP_URL": amqp_url,
-        "DSVE_AMQP_PREFIX": prefix,
-        "DSVE_TRUST_CA_FILES": str(deployment.pki.ca_cert_path),
-        "DSVE_PARTICIPANTS_FILE": str(deployment.participants_file),
-        "DSVE_TOKEN_KEY_FILE": str(data_dir / "token-key.pem"),
-        "DSVE_TOKEN_LIFETIME": "7200",
-        "DSVE_LOG_LEVEL": "WARNING",
-        "DSVE_LIFECYCLE_INTERVAL": "3600",
-    }
+def soak_env(deployment: Deployment, data_dir: Path, database_url: str, amqp_url: str, prefix: str) -> dict[str, str]:
+    return {**broker_env(deployment, data_dir, database_url), "DSVE_AMQP_URL": amqp_url, "DSVE_AMQP_PREFIX": prefix}
 
 
 def starting_at(amqp_url: str, index: int) -> str:
