@@ -92,5 +92,5 @@ class OutageLog:
 DATABASE = OutageLog("database")
 QUEUE = OutageLog("message queue")
 # RabbitMQ up but refusing publishes (nacks: a quorum queue electing a new leader after a node was lost, a
-# resource alarm): a story of its own, ended by the next publish it confirms.
+# resource alarm): a story of its own, ended by a confirmed publish 2 s or more after the last refusal.
 PUBLISHING = OutageLog("message queue publishing", quiet_before_end_s=2.0)
