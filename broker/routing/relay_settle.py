@@ -81,6 +81,16 @@ class _Retries:
         self.delay_s = RETRY_BASE_S
 
 
+async def _woken(wake: asyncio.Event, retrying: _Retries | None) -> None:
+    """Wait for new work; while a database outage holds some back (``retrying``), also for the next try,
+    after a pause, even when nothing new arrives."""
+    if retrying is None:
+        await wake.wait()
+        return
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(wake.wait(), retrying.delay_s)
+
+
 class Settler:
     """Records, receipts and settles for one relay: ``settle`` directly, or ``add`` to the running steps."""
 
@@ -183,11 +193,7 @@ class Settler:
         """Record every batch confirmed since the last record, at once: no linger, the record is the step
         that keeps a dead relay's messages from being published twice."""
         while True:
-            if self._unrecorded:  # a database outage: try again after a pause even when nothing new arrives
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._record_wake.wait(), self._record_retries.delay_s)
-            else:
-                await self._record_wake.wait()
+            await _woken(self._record_wake, self._record_retries if self._unrecorded else None)
             self._record_wake.clear()
             taken = self._unrecorded + self._confirmed
             self._unrecorded, self._confirmed = [], []
@@ -204,11 +210,7 @@ class Settler:
 
     async def _settle_loop(self) -> None:
         while True:
-            if self._to_write:  # a database outage: try again after a pause even when nothing new arrives
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._settle_wake.wait(), self._settle_retries.delay_s)
-            else:
-                await self._settle_wake.wait()
+            await _woken(self._settle_wake, self._settle_retries if self._to_write else None)
             if not self._stop_settling.is_set() and self.linger_s > 0:
                 waiting = sum(len(p.done) + len(p.events) for p in self._recorded)
                 if waiting < self._batch_size:  # at low rates: let a few batches join (a stop cuts it short)

@@ -5,13 +5,14 @@ through SQLAlchemy's async engine costs the event loop far more than SQLite's an
 the statement, an execution context, bind and result processing, a greenlet switch and a trip to
 aiosqlite's thread and back (profiled: the group commit of a lone message was the largest share of the
 broker's ~10 ms of CPU per message at 20 msg/s). A ``Prepared`` statement is the SQL and the bind
-processors SQLAlchemy itself chose for the table's column types, taken once at import, so the values
+processors SQLAlchemy itself chose for the table's column types, taken once at first use, so the values
 written are exactly those SQLAlchemy would write; a caller runs a whole step (several statements) as one
 function on the connection's thread (``run_on_connection``).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
@@ -32,28 +33,49 @@ _NO_GATE = WriteGate(":memory:", 0.0)  # no file: takes no lock
 
 
 @dataclass(frozen=True, slots=True)
-class Prepared:
+class _Compiled:
     sql: str
     names: tuple[str, ...]
     processors: tuple[Callable[[Any], Any] | None, ...]
     constants: Mapping[str, Any]  # the statement's own literals (``max(seq) + 1``), by bind name
 
+
+class Prepared:
+    """A statement, compiled at its first use (not at import: every process that imports the store would
+    pay for the ones it never runs, PostgreSQL deployments all of them)."""
+
+    def __init__(self, statement: sa.ClauseElement) -> None:
+        self._statement = statement
+
     @classmethod
     def of(cls, statement: sa.ClauseElement) -> Prepared:
-        compiled = statement.compile(dialect=_DIALECT)
+        return cls(statement)
+
+    @functools.cached_property
+    def _compiled(self) -> _Compiled:
+        compiled = self._statement.compile(dialect=_DIALECT)
         assert isinstance(compiled, SQLCompiler)
         names = tuple(compiled.positiontup or ())
         binds = [compiled.binds[name] for name in names]
         processors = tuple(bind.type.dialect_impl(_DIALECT).bind_processor(_DIALECT) for bind in binds)
         constants = {name: bind.value for name, bind in zip(names, binds, strict=True) if not bind.required}
-        return cls(str(compiled), names, processors, constants)
+        return _Compiled(str(compiled), names, processors, constants)
+
+    @property
+    def sql(self) -> str:
+        return self._compiled.sql
+
+    @property
+    def constants(self) -> Mapping[str, Any]:
+        return self._compiled.constants
 
     def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
         """The positional parameters for ``values`` (by bind name), converted as SQLAlchemy converts them."""
-        given = (values[name] if name in values else self.constants[name] for name in self.names)
+        compiled = self._compiled
+        given = (values[name] if name in values else compiled.constants[name] for name in compiled.names)
         return tuple(
             value if process is None or value is None else process(value)
-            for value, process in zip(given, self.processors, strict=True)
+            for value, process in zip(given, compiled.processors, strict=True)
         )
 
 
