@@ -192,7 +192,7 @@ async def delete_topology(amqp_url: str, prefix: str) -> None:
 
 @dataclass(slots=True)
 class ServerProcess:
-    """A server subprocess: its CPU time and memory come from ``/proc``, so they are its own."""
+    """A server subprocess: its CPU time and memory, with its check workers', come from ``/proc``."""
 
     name: str
     process: subprocess.Popen[bytes]
@@ -200,21 +200,46 @@ class ServerProcess:
     log: Path
     rss_samples_kib: list[int] = field(default_factory=list)
 
-    def cpu_s(self) -> float:
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+    def _children(self) -> list[int]:
+        """The server's live child processes (its check workers)."""
+        pids: list[int] = []
+        for task in Path(f"/proc/{self.process.pid}/task").iterdir():
+            try:
+                pids.extend(int(pid) for pid in (task / "children").read_text().split())
+            except OSError:
+                continue
+        return pids
 
-    def _status_kib(self, key: str) -> int:
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+    def cpu_s(self) -> float:
+        """CPU time of the server and its children, live (their own) or ended (reaped by it)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = sum(int(value) for value in fields[11:15])  # utime, stime, cutime, cstime
+        for child in self._children():
+            try:
+                child_fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            ticks += int(child_fields[11]) + int(child_fields[12])
+        return ticks / CLOCK_TICKS
+
+    @staticmethod
+    def _status_kib(pid: int, key: str) -> int:
+        try:
+            lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+        except OSError:
+            return 0
+        for line in lines:
             if line.startswith(key + ":"):
                 return int(line.split()[1])
         return 0
 
     def rss_kib(self) -> int:
-        return self._status_kib("VmRSS")
+        """The server's resident memory with its children's (pages they share counted in each)."""
+        return sum(self._status_kib(pid, "VmRSS") for pid in (self.process.pid, *self._children()))
 
     def peak_rss_kib(self) -> int:
-        return self._status_kib("VmHWM")
+        """The sum of the server's and its live children's peaks (``VmHWM``): an upper bound of the peak."""
+        return sum(self._status_kib(pid, "VmHWM") for pid in (self.process.pid, *self._children()))
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -264,6 +264,8 @@ async def _run_variant(
                 path = "/messages"
             else:
                 env = _broker_env(deployment, data_dir, database_url, prefix)
+                if variant == "pg2":  # two processes use both cores already: a check worker each only adds hand-overs
+                    env["DSVE_CHECK_WORKERS"] = os.environ.get("DSVE_CHECK_WORKERS", "0")
                 for number in range(2 if variant == "pg2" else 1):
                     port = free_port()
                     argv = [DSVE, "serve", "--port", str(port)]

@@ -70,6 +70,7 @@ from broker.store.outbox_queue import OutboxQueue
 from broker.store.registry_cache import RegistryCache
 from broker.store.relay_heartbeats import RelayHeartbeats
 from broker.usecases.caller_check import caller_is_active
+from broker.usecases.check_workers import CheckWorkers
 from broker.usecases.group_commit import GroupCommit
 from broker.usecases.lifecycle import LifecycleTask
 from broker.usecases.participant_registration import register_participants
@@ -156,6 +157,10 @@ def create_app(
         file_store=DiskFileStore(settings.effective_file_store_dir),
         payload_validator=payload_validator,
         connections=connections,
+        # Worker processes check with the real clock only: a test's clock stays in this process.
+        check_workers=CheckWorkers(settings, settings.check_workers)
+        if settings.check_workers and clock is utc_now
+        else None,
     )
     metrics = BrokerMetrics()
     quiet_client_errors()
@@ -273,6 +278,9 @@ async def _running_broker(app: web.Application) -> AsyncIterator[None]:
         with needed(f"the database {where} cannot be reached or migrated", "DSVE_DATABASE_URL", _DATABASE_REMEDY):
             await upgrade(services.engine)
         await asyncio.to_thread(services.catalogue.compile_all)
+        if services.check_workers is not None:
+            await services.check_workers.start()
+            started.append(services.check_workers.close)
         with needed("the participants file cannot be loaded", "DSVE_PARTICIPANTS_FILE", _PARTICIPANTS_REMEDY):
             await _seed_participants(services.settings, services)
         await app[REGISTRY].start()

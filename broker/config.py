@@ -82,6 +82,11 @@ def _schema_sets(raw: str) -> tuple[tuple[str, Path], ...]:
     return tuple(pairs)
 
 
+def default_check_workers() -> int:
+    """One check worker process where there is a second core for it (``broker/usecases/check_workers.py``)."""
+    return 1 if (os.cpu_count() or 1) > 1 else 0
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     data_dir: Path = Path("dsve-data")
@@ -109,6 +114,7 @@ class Settings:
     log_level: str = "INFO"
     participants_file: Path | None = None
     group_commit_max: int = 256
+    check_workers: int = 0
     store_maintenance_interval_s: int = 5
     outbox_high_water: int = 500
     schema_sets: tuple[tuple[str, Path], ...] = ()
@@ -183,6 +189,7 @@ class Settings:
             log_level=_env(env, "DSVE_LOG_LEVEL", "INFO").upper(),
             participants_file=Path(participants_raw) if participants_raw else None,
             group_commit_max=_env_int(env, "DSVE_GROUP_COMMIT_MAX", 256),
+            check_workers=_env_int(env, "DSVE_CHECK_WORKERS", default_check_workers()),
             store_maintenance_interval_s=_env_int(env, "DSVE_STORE_MAINTENANCE_INTERVAL", 5),
             outbox_high_water=_env_int(env, "DSVE_OUTBOX_HIGH_WATER", 500),
             schema_sets=_schema_sets(env.get("DSVE_SCHEMA_SETS", "")),

@@ -11,20 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from dataclasses import dataclass
+from functools import partial
 
 from broker.domain.errors import Error, Refusal
-from broker.domain.property_units import UnitRef
-from broker.domain.routing_fields import RoutingFields
 from broker.store.unit_of_work import UnitOfWork
+from broker.usecases.document_check import CheckedDocument, CheckTrace, check_document
 from broker.usecases.services import Services
 from broker.usecases.storing import check_parties
 from broker.usecases.submissions import Submission, SubmitResult, VerifiedSubmission
-from broker.xml.catalogue import MessageTypeSpec
-from broker.xml.parsing import parse_xml
-from broker.xml.property_units import units_in_tree
-from broker.xml.validation import validate_tree
-from broker.xml.verification import VerifiedDocument, require_signer_orgnr
+from broker.xml.verification import require_signer_orgnr
+
+__all__ = ["THREAD_THRESHOLD_BYTES", "CheckTrace", "check_message", "submit_message", "verify_submission"]
 
 # Above this size parsing, schema validation and signature checks run in a worker thread, so one large
 # document does not stall every other request on the event loop (lxml releases the GIL while it works).
@@ -33,32 +30,14 @@ from broker.xml.verification import VerifiedDocument, require_signer_orgnr
 THREAD_THRESHOLD_BYTES = 64 * 1024
 
 
-@dataclass(slots=True)
-class CheckTrace:
-    """How far a check got: the message type once the schema stage named it (for validate-only reports)."""
-
-    message_type: str | None = None
-
-
-def _verify_document(
-    services: Services, data: bytes, trace: CheckTrace
-) -> tuple[MessageTypeSpec, RoutingFields, VerifiedDocument, tuple[UnitRef, ...]]:
-    """The CPU-bound part of the pipeline: parse, validate, verify; the routing fields of the signed tree."""
-    tree = parse_xml(data, services.settings.limits)
-    report = validate_tree(tree, services.catalogue, data)
-    trace.message_type = report.message_type
-    if not report.ok:
-        error = report.error or Error.SCHEMA_INVALID
-        what = report.message_type or "document"
-        raise Refusal(error, f"{len(report.issues)} problem(s) in the {what}", list(report.issues))
-    verified = services.verifier.verify_enveloped(tree, owned=True)  # parsed here, used by nobody else
-    if services.signed_documents is not None and services.inner_verifier is not None:
-        services.signed_documents.check(verified.root, services.inner_verifier)
-    spec = services.catalogue.spec_for_root(verified.root)
-    if spec is None:  # the signed content has another root than the validated one: never route on it
-        raise Refusal(Error.SIGNATURE_INVALID, "the signed content is not the validated message")
-    # The property units are read from the signed tree now, while it is parsed, for the console's index.
-    return spec, spec.routing_fields(verified.root), verified, units_in_tree(verified.root)
+async def _checked(services: Services, data: bytes, trace: CheckTrace) -> CheckedDocument:
+    """Where the checks run: a worker thread for a large document; a check worker process while other
+    submissions keep the event loop busy (``check_workers.py``); otherwise inline, which costs least."""
+    if len(data) > THREAD_THRESHOLD_BYTES:
+        return await asyncio.to_thread(check_document, services, data, trace)
+    if services.check_workers is not None:
+        return await services.check_workers.check(data, trace, partial(check_document, services, data, trace))
+    return check_document(services, data, trace)
 
 
 async def verify_submission(
@@ -68,21 +47,19 @@ async def verify_submission(
     trace = trace if trace is not None else CheckTrace()
     if len(data) > services.settings.limits.max_bytes:
         raise Refusal(Error.TOO_LARGE, f"the body exceeds the limit of {services.settings.limits.max_bytes} bytes")
-    if len(data) > THREAD_THRESHOLD_BYTES:
-        spec, routing, verified, units = await asyncio.to_thread(_verify_document, services, data, trace)
-    else:
-        spec, routing, verified, units = _verify_document(services, data, trace)
+    checked = await _checked(services, data, trace)
+    routing = checked.routing
     if routing.sender != caller:
         raise Refusal(Error.SENDER_NOT_CALLER, f"the document's sender {routing.sender} is not the caller {caller}")
-    require_signer_orgnr(verified, routing.sender)
+    require_signer_orgnr(checked.signer, routing.sender)
     return VerifiedSubmission(
         data=data,
         sha256=hashlib.sha256(data).hexdigest(),
-        spec=spec,
+        spec=services.catalogue[checked.message_type],
         routing=routing,
-        signer_subject=verified.signer.subject,
-        signer_fingerprint=verified.signer.fingerprint,
-        units=units,
+        signer_subject=checked.signer.subject,
+        signer_fingerprint=checked.signer.fingerprint,
+        units=checked.units,
     )
 
 
@@ -104,8 +81,15 @@ async def submit_message(services: Services, caller: str, data: bytes) -> Submit
     Storing goes through the writer the app factory chose (a group commit, where submissions that arrive
     together share one transaction, or one transaction each); the rules and answers are the same.
     """
-    verified = await verify_submission(services, caller, data)
-    outcome = await services.writer.submit(Submission(verified, services.clock()))
+    workers = services.check_workers
+    if workers is not None:
+        workers.submissions += 1  # while others are in flight, the checks go to a worker process
+    try:
+        verified = await verify_submission(services, caller, data)
+        outcome = await services.writer.submit(Submission(verified, services.clock()))
+    finally:
+        if workers is not None:
+            workers.submissions -= 1
     if isinstance(outcome, Refusal):
         raise outcome
     return outcome

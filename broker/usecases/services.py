@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from broker.files.store import FileStore
     from broker.store.kept_connections import KeptConnections
     from broker.store.registry_cache import RegistryCache
+    from broker.usecases.check_workers import CheckWorkers
     from broker.usecases.submissions import SubmissionWriter
     from broker.xml.catalogue import Catalogue
     from broker.xml.inner_signatures import SignedDocuments
@@ -58,3 +59,6 @@ class Services:
     # Kept autocommit connections (PostgreSQL), for steps that read and then write one statement: no pool
     # checkout, ping, BEGIN or COMMIT. None: such steps open an ordinary unit of work.
     connections: KeptConnections | None = None
+    # Processes that run a submission's parse, schema and signature checks while the event loop is busy
+    # with others (``DSVE_CHECK_WORKERS``); None checks every document in this process.
+    check_workers: CheckWorkers | None = None

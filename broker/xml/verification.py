@@ -209,9 +209,9 @@ class SignatureVerifier:
         return signers
 
 
-def require_signer_orgnr(verified: VerifiedDocument, orgnr: str) -> SignerIdentity:
+def require_signer_orgnr(signer: SignerIdentity, orgnr: str) -> SignerIdentity:
     """Refuse a document whose enterprise signer is not ``orgnr`` (the sender the document names)."""
-    if verified.signer.orgnr != orgnr:
-        who = verified.signer.orgnr or "a certificate without an orgnr"
+    if signer.orgnr != orgnr:
+        who = signer.orgnr or "a certificate without an orgnr"
         raise Refusal(Error.SIGNER_MISMATCH, f"signed by {who}, but the sender is {orgnr}")
-    return verified.signer
+    return signer

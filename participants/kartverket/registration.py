@@ -98,7 +98,7 @@ def _verified_root(tree: etree._Element | etree._ElementTree, verifier: Signatur
     if len(root) and root[-1].tag == SIGNATURE_TAG:
         verified = verifier.verify_enveloped(root)
         sender = verified.root.find(f"{{{NAMESPACE}}}hode/{{{NAMESPACE}}}avsender/{{{NAMESPACE}}}orgnr")
-        require_signer_orgnr(verified, sender.text if sender is not None and sender.text else "")
+        require_signer_orgnr(verified.signer, sender.text if sender is not None and sender.text else "")
         return verified.root
     return root
 

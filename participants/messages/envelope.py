@@ -86,5 +86,5 @@ def open_message(
         root = verified.root
     message_type, data = schemas.decode(root)
     header = Header.from_data(data.pop("hode"))
-    signer = require_signer_orgnr(verified, header.sender.orgnr) if verified is not None else None
+    signer = require_signer_orgnr(verified.signer, header.sender.orgnr) if verified is not None else None
     return ReceivedMessage(message_type.name, header, data, root, raw, signer)

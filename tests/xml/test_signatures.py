@@ -91,7 +91,7 @@ def test_round_trip(pki_name: str, request: pytest.FixtureRequest) -> None:
     verified = _verify(pki, _signed(pki))
     assert verified.signer.orgnr == BANK
     assert verified.signer.fodselsnummer is None
-    assert require_signer_orgnr(verified, BANK) is verified.signer
+    assert require_signer_orgnr(verified.signer, BANK) is verified.signer
     signers = _verifier(pki).verify_inner(verified.root, SAMPLE_PANT_ID)
     assert [s.fodselsnummer for s in signers] == [KARI, OLA]
 
@@ -136,7 +136,7 @@ def test_verified_root_is_a_copy_without_signature(test_pki: TestPki) -> None:
 def test_signer_mismatch(test_pki: TestPki) -> None:
     verified = _verify(test_pki, _signed(test_pki))
     with pytest.raises(Refusal) as caught:
-        require_signer_orgnr(verified, "920000002")
+        require_signer_orgnr(verified.signer, "920000002")
     assert caught.value.error is Error.SIGNER_MISMATCH
 
 

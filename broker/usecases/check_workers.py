@@ -1,0 +1,199 @@
+"""Check worker processes: the second core for a submission's parse, schema and signature checks.
+
+One broker process is bound by its one thread of Python: under load about a third of it goes to the checks
+of each document, which hold the interpreter's lock (threads gain nothing). While other submissions are in
+flight, a document is checked in a worker process (``check_worker_process.py``) and the event loop serves
+the rest meanwhile; a submission that arrives alone is checked inline, which costs least: the hand-over
+costs more CPU than it saves when nothing waits. A worker that is still starting, has many checks queued,
+or has died leaves the check to the broker, so no submission waits for a worker and none is refused
+because of one; a dead worker is started again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import pickle
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import cast
+
+from broker.config import Settings
+from broker.domain.errors import Error, Issue, Refusal
+from broker.usecases.check_worker_process import CHECKED, HEADER, READY, REFUSED, frame
+from broker.usecases.document_check import CheckedDocument, CheckTrace
+
+log = logging.getLogger("broker.check_workers")
+
+# Checks queued in one worker before the broker checks the next document itself: a worker checks a small
+# document in ~0.5 ms, so 16 is ~8 ms of waiting at most.
+MAX_QUEUED = 64
+# Documents that arrive closer together than this are taken as a busy event loop even when few handlers are
+# in flight: under load requests wait in the sockets' buffers for the loop, not in handlers.
+BUSY_GAP_S = 0.002
+RESTART_AFTER_S = (1.0, 60.0)  # first and longest wait before a dead worker is started again
+STOP_TIMEOUT_S = 5.0
+
+
+class _WorkerGone(Exception):
+    """The worker ended before it answered; the broker checks the document itself."""
+
+
+@dataclass(eq=False)
+class _Worker:
+    process: asyncio.subprocess.Process
+    ready: bool = False
+    queued: dict[int, asyncio.Future[tuple[str, object]]] = field(default_factory=dict)
+    reader: asyncio.Task[None] | None = None
+
+
+class CheckWorkers:
+    """A few check worker processes, fed while the event loop has other submissions in flight."""
+
+    def __init__(self, settings: Settings, count: int) -> None:
+        self._settings = settings
+        self._count = count
+        self._workers: list[_Worker] = []
+        self._ids = itertools.count(1)
+        self._closing = False
+        self._restarts: set[asyncio.Task[None]] = set()
+        self._restart_wait_s = RESTART_AFTER_S[0]
+        # Submissions between their arrival and their answer; ``submit_message`` counts them.
+        self.submissions = 0
+        self._last_check = 0.0
+        self.sent = 0  # documents checked in a worker (for the tests and the benchmarks)
+
+    async def start(self) -> None:
+        """Start the workers; they take checks once they have loaded the schemas (about a second)."""
+        for _ in range(self._count):
+            await self._spawn()
+
+    async def wait_ready(self, timeout_s: float) -> bool:
+        """Whether every worker is ready within ``timeout_s`` (for tests and benchmarks)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while not (len(self._workers) == self._count and all(w.ready for w in self._workers)):
+            if loop.time() > deadline:
+                return False
+            await asyncio.sleep(0.02)
+        return True
+
+    async def check(self, data: bytes, trace: CheckTrace, inline: Callable[[], CheckedDocument]) -> CheckedDocument:
+        """The document checked in a worker while others are in flight, else ``inline()``."""
+        worker = self._choose()
+        if worker is None:
+            return inline()
+        job_id = next(self._ids)
+        answered: asyncio.Future[tuple[str, object]] = asyncio.get_running_loop().create_future()
+        worker.queued[job_id] = answered
+        assert worker.process.stdin is not None
+        worker.process.stdin.write(frame((job_id, data)))
+        self.sent += 1
+        try:
+            kind, payload = await answered
+        except _WorkerGone:
+            return inline()
+        if kind == CHECKED:
+            assert isinstance(payload, CheckedDocument)
+            trace.message_type = payload.message_type
+            return payload
+        if kind == REFUSED:
+            message_type, error, detail, issues = cast(tuple[str | None, str, str, list[Issue]], payload)
+            trace.message_type = message_type
+            raise Refusal(Error[error], detail, list(issues))
+        log.warning("a check worker failed on a document; the broker checks it itself", extra={"error": payload})
+        return inline()
+
+    def _choose(self) -> _Worker | None:
+        now = time.monotonic()
+        since, self._last_check = now - self._last_check, now
+        if self.submissions <= 1 and since > BUSY_GAP_S and not any(w.queued for w in self._workers):
+            return None  # alone: inline is cheapest
+        ready = [w for w in self._workers if w.ready]
+        best = min(ready, key=lambda w: len(w.queued), default=None)
+        if best is None or len(best.queued) >= MAX_QUEUED:
+            return None
+        return best
+
+    async def _spawn(self) -> None:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "broker.usecases.check_worker_process",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        worker = _Worker(process)
+        assert process.stdin is not None
+        process.stdin.write(frame(self._settings))
+        worker.reader = asyncio.create_task(self._read(worker), name="check worker reader")
+        self._workers.append(worker)
+
+    async def _read(self, worker: _Worker) -> None:
+        stdout = worker.process.stdout
+        assert stdout is not None
+        try:
+            while True:
+                header = await stdout.readexactly(HEADER.size)
+                body = await stdout.readexactly(HEADER.unpack(header)[0])
+                job_id, kind, payload = pickle.loads(body)  # noqa: S301 - from the process this broker started
+                if kind == READY:
+                    worker.ready = True
+                    self._restart_wait_s = RESTART_AFTER_S[0]
+                    continue
+                answered = worker.queued.pop(job_id, None)
+                if answered is not None and not answered.done():  # a cancelled request's answer is dropped
+                    answered.set_result((kind, payload))
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            self._gone(worker)
+
+    def _gone(self, worker: _Worker) -> None:
+        worker.ready = False
+        for answered in worker.queued.values():
+            if not answered.done():
+                answered.set_exception(_WorkerGone())
+        worker.queued.clear()
+        if worker in self._workers:
+            self._workers.remove(worker)
+        if self._closing:
+            return
+        wait = self._restart_wait_s
+        self._restart_wait_s = min(wait * 2, RESTART_AFTER_S[1])
+        log.warning(
+            "a check worker ended; the broker checks documents itself until another has started",
+            extra={"returncode": worker.process.returncode, "restart_in_s": wait},
+        )
+        task = asyncio.create_task(self._restart(wait), name="check worker restart")
+        self._restarts.add(task)
+        task.add_done_callback(self._restarts.discard)
+
+    async def _restart(self, wait_s: float) -> None:
+        await asyncio.sleep(wait_s)
+        if not self._closing:
+            try:
+                await self._spawn()
+            except OSError:
+                log.exception("a check worker could not be started")
+
+    async def close(self) -> None:
+        """End every worker: the end of its input, then a kill for one that does not end in time."""
+        self._closing = True
+        for task in list(self._restarts):
+            task.cancel()
+        workers, self._workers = list(self._workers), []
+        for worker in workers:
+            if worker.process.stdin is not None:
+                worker.process.stdin.close()
+        for worker in workers:
+            try:
+                await asyncio.wait_for(worker.process.wait(), STOP_TIMEOUT_S)
+            except TimeoutError:
+                worker.process.kill()
+                await worker.process.wait()
+            if worker.reader is not None:
+                await worker.reader
