@@ -159,7 +159,7 @@ def create_app(
         connections=connections,
         # Worker processes check with the real clock only: a test's clock stays in this process.
         check_workers=CheckWorkers(settings, settings.check_workers)
-        if settings.check_workers and clock is utc_now
+        if settings.check_workers > 0 and clock is utc_now
         else None,
     )
     metrics = BrokerMetrics()

@@ -67,9 +67,13 @@ class CheckWorkers:
         self.sent = 0  # documents checked in a worker (for the tests and the benchmarks)
 
     async def start(self) -> None:
-        """Start the workers; they take checks once they have loaded the schemas (about a second)."""
-        for _ in range(self._count):
-            await self._spawn()
+        """Start the workers; they take checks once they have loaded the schemas (about a second). A worker
+        that cannot be started leaves the broker to check every document itself, as with none configured."""
+        try:
+            for _ in range(self._count):
+                await self._spawn()
+        except OSError:
+            log.exception("a check worker could not be started; the broker checks every document itself")
 
     async def wait_ready(self, timeout_s: float) -> bool:
         """Whether every worker is ready within ``timeout_s`` (for tests and benchmarks)."""

@@ -135,3 +135,20 @@ async def test_a_busy_broker_checks_submissions_in_its_worker(
     assert pool.sent > 0
     problem = await responses[-1].json()
     assert problem["errors"] and problem["errors"][0]["line"] > 0, problem
+
+
+async def test_a_worker_that_cannot_start_leaves_every_check_to_the_broker(
+    sqlite_broker: Broker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def no_processes(*args: Any, **kwargs: Any) -> Any:
+        raise OSError("no processes here")
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", no_processes)
+    pool = CheckWorkers(sqlite_broker.services.settings, 1)
+    await pool.start()
+    pool.submissions = 5
+    data = sqlite_broker.signed("pantedokument")
+    trace = CheckTrace()
+    checked = await pool.check(data, trace, lambda: check_document(sqlite_broker.services, data, trace))
+    assert checked.routing.sender == BANK and pool.sent == 0
+    await pool.close()
