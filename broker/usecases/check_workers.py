@@ -18,7 +18,6 @@ import pickle
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import cast
 
 from broker.config import Settings
@@ -42,12 +41,56 @@ class _WorkerGone(Exception):
     """The worker ended before it answered; the broker checks the document itself."""
 
 
-@dataclass(eq=False)
-class _Worker:
-    process: asyncio.subprocess.Process
-    ready: bool = False
-    queued: dict[int, asyncio.Future[tuple[str, object]]] = field(default_factory=dict)
-    reader: asyncio.Task[None] | None = None
+class _Worker(asyncio.SubprocessProtocol):
+    """One worker's pipes. Answers are parsed as their bytes arrive, several to a read when they come
+    together: no task, no awaiting per answer."""
+
+    def __init__(self, pool: CheckWorkers, loop: asyncio.AbstractEventLoop) -> None:
+        self._pool = pool
+        self._buffer = bytearray()
+        self.transport: asyncio.SubprocessTransport | None = None
+        self.ready = False
+        self.queued: dict[int, asyncio.Future[tuple[str, object]]] = {}
+        self.ended: asyncio.Future[None] = loop.create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.SubprocessTransport, transport)
+
+    def pipe_data_received(self, fd: int, data: bytes | bytearray) -> None:
+        buffer = self._buffer
+        buffer += data
+        offset = 0
+        while len(buffer) - offset >= HEADER.size:
+            (size,) = HEADER.unpack_from(buffer, offset)
+            end = offset + HEADER.size + size
+            if len(buffer) < end:
+                break
+            body = bytes(buffer[offset + HEADER.size : end])
+            self._pool._answer(self, pickle.loads(body))  # noqa: S301 - from the process this broker started
+            offset = end
+        del buffer[:offset]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Both pipes closed and the process ended (asyncio calls this only then)."""
+        if self.transport is not None:
+            self.transport.close()
+        self._pool._gone(self)
+        if not self.ended.done():
+            self.ended.set_result(None)
+
+    def send(self, data: bytes) -> None:
+        assert self.transport is not None
+        pipe = self.transport.get_pipe_transport(0)
+        if pipe is not None:
+            cast(asyncio.WriteTransport, pipe).write(data)
+
+    @property
+    def pid(self) -> int | None:
+        return None if self.transport is None else self.transport.get_pid()
+
+    @property
+    def returncode(self) -> int | None:
+        return None if self.transport is None else self.transport.get_returncode()
 
 
 class CheckWorkers:
@@ -93,8 +136,7 @@ class CheckWorkers:
         job_id = next(self._ids)
         answered: asyncio.Future[tuple[str, object]] = asyncio.get_running_loop().create_future()
         worker.queued[job_id] = answered
-        assert worker.process.stdin is not None
-        worker.process.stdin.write(frame((job_id, data)))
+        worker.send(frame((job_id, data)))
         self.sent += 1
         try:
             kind, payload = await answered
@@ -123,38 +165,30 @@ class CheckWorkers:
         return best
 
     async def _spawn(self) -> None:
-        process = await asyncio.create_subprocess_exec(
+        loop = asyncio.get_running_loop()
+        _, worker = await loop.subprocess_exec(
+            lambda: _Worker(self, loop),
             sys.executable,
             "-m",
             "broker.usecases.check_worker_process",
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
+            stderr=None,
         )
-        worker = _Worker(process)
-        assert process.stdin is not None
-        process.stdin.write(frame(self._settings))
-        worker.reader = asyncio.create_task(self._read(worker), name="check worker reader")
+        if worker.ended.done():  # ended already: its restart is on the way
+            return
+        worker.send(frame(self._settings))
         self._workers.append(worker)
 
-    async def _read(self, worker: _Worker) -> None:
-        stdout = worker.process.stdout
-        assert stdout is not None
-        try:
-            while True:
-                header = await stdout.readexactly(HEADER.size)
-                body = await stdout.readexactly(HEADER.unpack(header)[0])
-                job_id, kind, payload = pickle.loads(body)  # noqa: S301 - from the process this broker started
-                if kind == READY:
-                    worker.ready = True
-                    self._restart_wait_s = RESTART_AFTER_S[0]
-                    continue
-                answered = worker.queued.pop(job_id, None)
-                if answered is not None and not answered.done():  # a cancelled request's answer is dropped
-                    answered.set_result((kind, payload))
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            self._gone(worker)
+    def _answer(self, worker: _Worker, message: tuple[int, str, object]) -> None:
+        job_id, kind, payload = message
+        if kind == READY:
+            worker.ready = True
+            self._restart_wait_s = RESTART_AFTER_S[0]
+            return
+        answered = worker.queued.pop(job_id, None)
+        if answered is not None and not answered.done():  # a cancelled request's answer is dropped
+            answered.set_result((kind, payload))
 
     def _gone(self, worker: _Worker) -> None:
         worker.ready = False
@@ -170,7 +204,7 @@ class CheckWorkers:
         self._restart_wait_s = min(wait * 2, RESTART_AFTER_S[1])
         log.warning(
             "a check worker ended; the broker checks documents itself until another has started",
-            extra={"returncode": worker.process.returncode, "restart_in_s": wait},
+            extra={"returncode": worker.returncode, "restart_in_s": wait},
         )
         task = asyncio.create_task(self._restart(wait), name="check worker restart")
         self._restarts.add(task)
@@ -191,13 +225,12 @@ class CheckWorkers:
             task.cancel()
         workers, self._workers = list(self._workers), []
         for worker in workers:
-            if worker.process.stdin is not None:
-                worker.process.stdin.close()
+            if worker.transport is not None and (pipe := worker.transport.get_pipe_transport(0)) is not None:
+                pipe.close()
         for worker in workers:
             try:
-                await asyncio.wait_for(worker.process.wait(), STOP_TIMEOUT_S)
+                await asyncio.wait_for(asyncio.shield(worker.ended), STOP_TIMEOUT_S)
             except TimeoutError:
-                worker.process.kill()
-                await worker.process.wait()
-            if worker.reader is not None:
-                await worker.reader
+                if worker.transport is not None:
+                    worker.transport.kill()
+                await worker.ended
