@@ -241,6 +241,10 @@ class ServerProcess:
         """The sum of the server's and its live children's peaks (``VmHWM``): an upper bound of the peak."""
         return sum(self._status_kib(pid, "VmHWM") for pid in (self.process.pid, *self._children()))
 
+    def own_peak_rss_kib(self) -> int:
+        """The server process's own peak, without its children's."""
+        return self._status_kib(self.process.pid, "VmHWM")
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)

@@ -114,7 +114,9 @@ async def _large(
     print(f"download: {down_s:.2f} s, {mib / down_s:.0f} MiB/s")
     print(f"  broker CPU {down_cpu:.2f} s ({down_cpu / mib * 1000:.1f} ms per MiB)")
     sampled = max(server.rss_samples_kib) / 1024
-    print(f"broker RSS: peak {server.peak_rss_kib() / 1024:.0f} MiB (VmHWM), sampled max {sampled:.0f} MiB")
+    own, with_workers = server.own_peak_rss_kib() / 1024, server.peak_rss_kib() / 1024
+    print(f"broker RSS: peak {own:.0f} MiB (VmHWM; {with_workers:.0f} with its check workers, which file")
+    print(f"  transfers do not use), sampled max {sampled:.0f} MiB with the workers")
 
 
 async def _small(

@@ -12,6 +12,7 @@ because of one; a dead worker is started again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import pickle
@@ -219,7 +220,9 @@ class CheckWorkers:
                 log.exception("a check worker could not be started")
 
     async def close(self) -> None:
-        """End every worker: the end of its input, then a kill for one that does not end in time."""
+        """End every worker: the end of its input and SIGTERM (by the time the server's cleanup runs no check
+        is owed, and a worker still loading its schemas would otherwise hold the stop for a second), then a
+        kill for one that does not end in time."""
         self._closing = True
         for task in list(self._restarts):
             task.cancel()
@@ -227,6 +230,9 @@ class CheckWorkers:
         for worker in workers:
             if worker.transport is not None and (pipe := worker.transport.get_pipe_transport(0)) is not None:
                 pipe.close()
+            if worker.transport is not None and not worker.ended.done():
+                with contextlib.suppress(ProcessLookupError):
+                    worker.transport.terminate()
         for worker in workers:
             try:
                 await asyncio.wait_for(asyncio.shield(worker.ended), STOP_TIMEOUT_S)
