@@ -107,7 +107,7 @@ def create_app(
     with needed("the trust store cannot be read", "DSVE_TRUST_CA_FILES", _trust_remedy(settings)):
         trust = TrustStore.from_pem_files(settings.effective_trust_ca_files)
     with needed("the personal CAs cannot be read", "DSVE_TRUST_PERSONAL_CA_FILES", "name readable PEM CA certificates"):
-        personal = TrustStore.from_pem_files((*settings.trust_personal_ca_files, *settings.effective_trust_ca_files))
+        personal = TrustStore.from_pem_files(settings.effective_personal_trust_ca_files)
     key_file = settings.effective_token_key_file
     with needed(f"the token key {key_file} cannot be used", "DSVE_TOKEN_KEY_FILE", _KEY_REMEDY):
         key = load_or_create_token_key(key_file)

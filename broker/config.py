@@ -153,6 +153,13 @@ class Settings:
         return self.trust_ca_files or (self.data_dir / "pki" / "ca.pem",)
 
     @property
+    def effective_personal_trust_ca_files(self) -> tuple[Path, ...]:
+        """The CAs that issue the personal certificates of inner signatures, and the enterprise CAs (an inner
+        document may be signed by an organisation too): the broker, its check workers and ``dsve`` commands
+        verify inner signatures against the same set."""
+        return (*self.trust_personal_ca_files, *self.effective_trust_ca_files)
+
+    @property
     def effective_token_key_file(self) -> Path:
         return self.token_key_file or self.data_dir / "broker-token-key.pem"
 

@@ -41,7 +41,7 @@ def _personal_verifier(settings: Settings) -> SignatureVerifier | None:
     from broker.xml.trust import TrustStore
     from broker.xml.verification import SignatureVerifier
 
-    files = (*settings.trust_personal_ca_files, *settings.effective_trust_ca_files)
+    files = settings.effective_personal_trust_ca_files
     if not all(Path(file).is_file() for file in files):
         return None
     return SignatureVerifier(TrustStore.from_pem_files(files))

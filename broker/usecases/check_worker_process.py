@@ -67,14 +67,12 @@ class WorkerCheckers:
     def load(cls, settings: Settings) -> WorkerCheckers:
         catalogue = Catalogue.load(settings.xsd_dir)
         catalogue.compile_all()
-        enterprise = settings.effective_trust_ca_files
-        personal = TrustStore.from_pem_files((*settings.trust_personal_ca_files, *enterprise))
         return cls(
             settings=settings,
             catalogue=catalogue,
-            verifier=SignatureVerifier(TrustStore.from_pem_files(enterprise)),
+            verifier=SignatureVerifier(TrustStore.from_pem_files(settings.effective_trust_ca_files)),
             signed_documents=SignedDocuments.load(settings.xsd_dir),
-            inner_verifier=SignatureVerifier(personal),
+            inner_verifier=SignatureVerifier(TrustStore.from_pem_files(settings.effective_personal_trust_ca_files)),
         )
 
 
