@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from aiohttp import BodyPartReader, MultipartReader, web
+from aiohttp import BodyPartReader, MultipartReader, hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from broker.app_keys import SERVICES
@@ -124,7 +124,7 @@ async def _form_text(part: BodyPartReader) -> str:
 @streams_body
 async def initialize_and_upload(request: web.Request) -> web.Response:
     """Altinn's multipart form: ``Metadata.*`` fields first, then the file in ``FileTransfer``."""
-    if request.content_type != "multipart/form-data":
+    if not _is_form_data(request):
         raise Refusal(Error.UNSUPPORTED_MEDIA_TYPE, "send multipart/form-data with Metadata.* fields and FileTransfer")
     try:
         reader = await request.multipart()
@@ -141,6 +141,17 @@ async def initialize_and_upload(request: web.Request) -> web.Response:
     except (ValueError, HttpProcessingError) as exc:
         raise Refusal(Error.UPLOAD_FAILED, f"the file part is malformed: {exc}") from exc
     return web.json_response({"fileTransferId": transfer_id})
+
+
+def _is_form_data(request: web.Request) -> bool:
+    """Whether the body is ``multipart/form-data``, read from the header's media type alone.
+
+    ``request.content_type`` parses the whole header with the standard library's e-mail parser and caches the
+    answer by the header's text; a form's boundary is new in every request, so each request paid the parse:
+    about a fifth of the broker's CPU for a small file sent this way. The media type is what precedes the
+    first ``;`` (RFC 9110 §8.3.1), compared without regard to case; the boundary is aiohttp's to read."""
+    media_type, _, _ = request.headers.get(hdrs.CONTENT_TYPE, "").partition(";")
+    return media_type.strip().lower() == "multipart/form-data"
 
 
 async def _form_metadata(reader: MultipartReader) -> tuple[dict[str, Any], BodyPartReader]:

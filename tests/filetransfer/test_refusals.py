@@ -214,3 +214,33 @@ async def test_json_nested_deeper_than_the_parser_goes_is_400_not_500(sqlite_alt
         "/events/api/v1/subscriptions", data=deep, headers={**await api.auth(MEGLER, WRITE), **json_type}
     )
     assert subscribe.status == 400, await subscribe.text()
+
+
+async def test_the_one_request_form_needs_multipart_form_data(sqlite_altinn: AltinnApi) -> None:
+    """The media type is read before the first ``;`` and in any case; anything else is 415."""
+    api = sqlite_altinn
+    headers = await api.auth(MEGLER, WRITE)
+    refused = ("application/octet-stream", "multipart/mixed; boundary=x", "text/plain; a=multipart/form-data")
+    for content_type in refused:
+        response = await api.client.post(f"{BASE}/upload", data=b"x", headers={**headers, "Content-Type": content_type})
+        assert response.status == 415, content_type
+    data = b"a small file"
+    fields = {
+        "Metadata.FileName": "a.bin",
+        "Metadata.ResourceId": RESOURCE,
+        "Metadata.Sender": f"0192:{MEGLER}",
+        "Metadata.Recipients": f"0192:{BANK}",
+    }
+    parts = [f'--b1\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode() for k, v in fields.items()]
+    parts.append(
+        b'--b1\r\nContent-Disposition: form-data; name="FileTransfer"; filename="a.bin"\r\n'
+        b"Content-Type: application/octet-stream\r\n\r\n" + data + b"\r\n--b1--\r\n"
+    )
+    form_type = ' Multipart/Form-Data ; boundary="b1"'
+    response = await api.client.post(
+        f"{BASE}/upload", data=b"".join(parts), headers={**headers, "Content-Type": form_type}
+    )
+    assert response.status == 200, await response.text()
+    transfer_id = (await response.json())["fileTransferId"]
+    download = await api.client.get(f"{BASE}/{transfer_id}/download", headers=await api.auth(BANK, READ))
+    assert await download.read() == data
