@@ -29,4 +29,6 @@ def test_large_and_small_runs() -> None:
     large = _bench("large", "--size-mib", "8")
     assert "upload:" in large and "download:" in large and "broker RSS" in large
     small = _bench("small", "--transfers", "40", "--concurrency", "4")
-    assert "transfers/s" in small
+    assert "transfers/s" in small and "physical bound" in small
+    one_request = _bench("small", "--transfers", "20", "--concurrency", "4", "--multipart")
+    assert "multipart initialize+upload" in one_request and "(3 requests)" in one_request
