@@ -3,6 +3,7 @@ details, search, download, confirm). Handlers parse and answer; the use cases do
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime
 from enum import StrEnum
@@ -11,6 +12,7 @@ from urllib.parse import quote
 
 from aiohttp import BodyPartReader, MultipartReader, hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.multipart import content_disposition_filename, parse_content_disposition
 
 from broker.app_keys import SERVICES
 from broker.auth.access_tokens import SCOPE_BROKER_READ, SCOPE_BROKER_WRITE
@@ -143,6 +145,16 @@ async def initialize_and_upload(request: web.Request) -> web.Response:
     return web.json_response({"fileTransferId": transfer_id})
 
 
+@functools.lru_cache(maxsize=256)
+def _field_name(disposition: str | None) -> str:
+    """A form part's name from its ``Content-Disposition``, by aiohttp's parser, kept by the header's text.
+
+    The parse is pure Python and the same few headers come in every request (``form-data;
+    name="Metadata.FileName"`` …): kept, each costs a dictionary lookup instead of a parse."""
+    _, params = parse_content_disposition(disposition)
+    return (content_disposition_filename(params, "name") or "").strip()
+
+
 def _is_form_data(request: web.Request) -> bool:
     """Whether the body is ``multipart/form-data``, read from the header's media type alone.
 
@@ -163,7 +175,7 @@ async def _form_metadata(reader: MultipartReader) -> tuple[dict[str, Any], BodyP
             raise _invalid("the form has no FileTransfer part")
         if not isinstance(part, BodyPartReader):
             raise _invalid("nested multipart bodies are not accepted")
-        name = (part.name or "").strip()
+        name = _field_name(part.headers.get(hdrs.CONTENT_DISPOSITION))
         lowered = name.lower()
         if lowered == "filetransfer":
             return metadata, part
