@@ -30,6 +30,24 @@ class RelayHeartbeats:
         self.owner = owner
         self.dead_after = timedelta(seconds=dead_after_s)
         self._postgres = engine.dialect.name == "postgresql"
+        # The takeover's statements, built once (they run every second, busy or idle): on PostgreSQL the
+        # database's clock judges the beats, on SQLite the time before which a beat is stale is bound per call.
+        table = relay_heartbeats
+        stale = (
+            sa.func.now() - sa.text(f"interval '{self.dead_after.total_seconds():g} seconds'")
+            if self._postgres
+            else sa.bindparam("stale", type_=table.c.beat_at.type)
+        )
+        dead = sa.and_(table.c.beat_at < stale, table.c.owner != owner)
+        orphaned = sa.and_(
+            outbox.c.published_at.is_(None),
+            outbox.c.leased_by.is_not(None),
+            outbox.c.leased_by != owner,
+            outbox.c.leased_by.not_in(sa.select(table.c.owner)),
+        )
+        self._found = sa.select(sa.or_(sa.exists().where(dead), sa.exists().where(orphaned)).label("found"))
+        self._forget_dead = sa.delete(table).where(dead)
+        self._release_orphaned = sa.update(outbox).where(orphaned).values(lease_until=None, leased_by=None)
 
     def on(self, engine: AsyncEngine) -> RelayHeartbeats:
         """The same relay's heartbeats through another engine (a connection of its own, in another thread)."""
@@ -55,30 +73,16 @@ class RelayHeartbeats:
 
     async def take_over_orphans(self) -> int:
         """Forget relays that stopped beating and release the rows they leased; how many rows were released."""
-        table = relay_heartbeats
-        stale = (
-            sa.func.now() - sa.text(f"interval '{self.dead_after.total_seconds():g} seconds'")
-            if self._postgres
-            else sa.literal(utc_now() - self.dead_after, table.c.beat_at.type)
-        )
-        dead = sa.and_(table.c.beat_at < stale, table.c.owner != self.owner)
-        orphaned = sa.and_(
-            outbox.c.published_at.is_(None),
-            outbox.c.leased_by.is_not(None),
-            outbox.c.leased_by != self.owner,
-            outbox.c.leased_by.not_in(sa.select(table.c.owner)),
-        )
+        params = {} if self._postgres else {"stale": utc_now() - self.dead_after}
         async with self.engine.connect() as conn:
             # Nearly always nobody died: a read says so without a write transaction each second (which on
             # SQLite took the file's write lock, in the way of the submissions).
-            found = await conn.execute(
-                sa.select(sa.or_(sa.exists().where(dead), sa.exists().where(orphaned)).label("found"))
-            )
+            found = await conn.execute(self._found, params)
             if not found.scalar():
                 return 0
         async with self.engine.begin() as conn:
-            await conn.execute(sa.delete(table).where(dead))
-            released = await conn.execute(sa.update(outbox).where(orphaned).values(lease_until=None, leased_by=None))
+            await conn.execute(self._forget_dead, params)
+            released = await conn.execute(self._release_orphaned)
             return int(released.rowcount or 0)
 
     async def stop(self) -> None:
