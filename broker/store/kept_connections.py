@@ -1,10 +1,12 @@
-"""Connections kept open in autocommit mode between statements (PostgreSQL), for the hot paths.
+"""Connections kept open between units of work, for the hot paths.
 
 The relay's claim and settle, the outbox backlog and the group commit's batch are each one statement,
-which in autocommit is its own transaction: on a kept connection it needs no pool checkout, no liveness
-ping and no BEGIN or COMMIT round trip. A statement that fails drops its connection (the next takes a fresh
-one), so a restarted server costs one failed statement. On SQLite, which serializes writers anyway, the
-same calls use ordinary transactions.
+which in autocommit is its own transaction: on a kept connection (PostgreSQL) it needs no pool checkout, no
+liveness ping and no BEGIN or COMMIT round trip. On SQLite the same calls are ordinary transactions, on kept
+connections too: a checkout from SQLAlchemy's pool and the return to it (the pool's proxies, its reset)
+cost a lone message's store and settle more of the embedded broker's CPU than their statements did.
+A statement that fails drops its connection (the next takes a fresh one), so a restarted server costs one
+failed statement.
 """
 
 from __future__ import annotations
@@ -39,14 +41,14 @@ class KeptConnections:
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        """A connection for a few statements: kept and in autocommit on PostgreSQL (each statement is its
-        own transaction, so callers write what must commit together as one statement), else one transaction."""
-        if not self.autocommit:
-            async with self.engine.begin() as transaction:
-                yield transaction
-            return
+        """A kept connection for a few statements: in autocommit on PostgreSQL (each statement is its own
+        transaction, so callers write what must commit together as one statement), else one transaction."""
         async with self._free, self._held() as conn:
-            yield conn
+            if self.autocommit:
+                yield conn
+            else:
+                async with conn.begin():
+                    yield conn
 
     @contextlib.asynccontextmanager
     async def _held(self) -> AsyncIterator[AsyncConnection]:
@@ -54,13 +56,19 @@ class KeptConnections:
         if conn is None:
             conn = await self.engine.connect()
             try:
-                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                if self.autocommit:
+                    await conn.execution_options(isolation_level="AUTOCOMMIT")
             except BaseException:
                 await conn.close()
                 raise
         try:
             yield conn
-            await conn.commit()  # ends the autobegun (empty) transaction; nothing is sent in autocommit mode
+            # In autocommit this ends the autobegun (empty) transaction and sends nothing; elsewhere the caller
+            # committed what it meant to keep, and what it left open is rolled back, as a pool's return would.
+            if self.autocommit:
+                await conn.commit()
+            elif conn.in_transaction():
+                await conn.rollback()
         except BaseException:
             with contextlib.suppress(Exception):
                 await conn.invalidate()
@@ -74,13 +82,10 @@ class KeptConnections:
 
     @contextlib.asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
-        """A unit of work in the held autocommit form on PostgreSQL (its reads and its one writing statement
-        each commit by themselves), else an ordinary one; the caller still calls ``commit``."""
-        if not self.autocommit:
-            async with UnitOfWork(self.engine) as uow:
-                yield uow
-            return
-        async with self.transaction() as conn, UnitOfWork(self.engine, held=conn) as uow:
+        """A unit of work on a kept connection: in the held autocommit form on PostgreSQL (its reads and its
+        one writing statement each commit by themselves), an ordinary transaction elsewhere (what it did not
+        commit is rolled back when it ends); the caller still calls ``commit``."""
+        async with self._free, self._held() as conn, UnitOfWork(self.engine, held=conn) as uow:
             yield uow
 
     def open(self) -> None:

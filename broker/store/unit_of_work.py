@@ -35,8 +35,9 @@ class UnitOfWork:
 
     def __init__(self, engine: AsyncEngine, *, held: AsyncConnection | None = None) -> None:
         self._engine = engine
-        # A connection someone else keeps open in autocommit mode (``KeptConnections``): each statement is
-        # its own transaction, and leaving the unit of work leaves the connection open.
+        # A connection someone else keeps open (``KeptConnections``): in autocommit mode on PostgreSQL (each
+        # statement is its own transaction); leaving the unit of work rolls back what was not committed and
+        # leaves the connection open.
         self._held = held
         self._connection: AsyncConnection | None = None
 
