@@ -52,15 +52,7 @@ from bench.common import (
     start_server,
     wait_ready,
 )
-from bench.figures import (
-    CpuShares,
-    Figures,
-    figures,
-    load_average,
-    machine_jiffies,
-    services_cpu_s,
-    services_cpu_ticks,
-)
+from bench.figures import CpuWindow, Figures, figures, load_average
 from bench.load_generator import submit_load
 from participants.deployment import Deployment
 
@@ -184,10 +176,7 @@ async def _measure(
     await asyncio.sleep(1.0)  # let the warm-up drain before the clock starts
     tally.delivered_at.clear()
     timed = messages[warmup:]
-    cpu_before = sum(s.cpu_s() for s in servers)
-    own_before = time.process_time()
-    services_before = services_cpu_ticks()
-    busy_before, total_before = machine_jiffies()
+    window = CpuWindow(servers)
     sampler = asyncio.create_task(_sample_rss(servers, args.rss_every, tally, args.rss_log))
     start = time.time()
     await submit_load(
@@ -200,13 +189,7 @@ async def _measure(
     if len([r for r in tally.answered_at if r in tally.delivered_at]) < tally.expect:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(tally.delivered_event.wait(), args.drain)
-    busy_after, total_after = machine_jiffies()
-    cpu = CpuShares(
-        server_s=sum(s.cpu_s() for s in servers) - cpu_before,
-        loadgen_s=time.process_time() - own_before,
-        services_s=services_cpu_s(services_before),
-        machine_busy=(busy_after - busy_before) / max(total_after - total_before, 1),
-    )
+    cpu = window.shares()
     sampler.cancel()
     peak = sum(s.peak_rss_kib() for s in servers)
     result = figures(variant, tally, start, cpu, peak, uses_services=variant != "embedded")

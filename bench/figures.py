@@ -9,11 +9,12 @@ neighbours leave the broker actually uses."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import Tally
+from bench.common import ServerProcess, Tally
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -60,8 +61,7 @@ class Figures:
     @property
     def bound_per_s(self) -> float:
         """msg/s of the machine for this workload if the servers under test took no CPU (cores ÷ the rest)."""
-        others = self.others_cpu_ms_per_msg
-        return self.cores * 1000 / others if others > 0 else float("inf")
+        return physical_bound(self.cores, self.others_cpu_ms_per_msg)
 
     @property
     def share_of_bound(self) -> float:
@@ -141,6 +141,32 @@ class CpuShares:
     loadgen_s: float
     services_s: dict[str, float]  # by command: postgres, beam.smp
     machine_busy: float
+
+
+class CpuWindow:
+    """CPU counted from its creation: the servers' (with their children), this process's (the load generator's),
+    PostgreSQL's and RabbitMQ's, and how busy the machine was; ``shares()`` closes the window."""
+
+    def __init__(self, servers: Sequence[ServerProcess]) -> None:
+        self._servers = servers
+        self._server_s = sum(s.cpu_s() for s in servers)
+        self._own_s = time.process_time()
+        self._services = services_cpu_ticks()
+        self._busy, self._total = machine_jiffies()
+
+    def shares(self) -> CpuShares:
+        busy, total = machine_jiffies()
+        return CpuShares(
+            server_s=sum(s.cpu_s() for s in self._servers) - self._server_s,
+            loadgen_s=time.process_time() - self._own_s,
+            services_s=services_cpu_s(self._services),
+            machine_busy=(busy - self._busy) / max(total - self._total, 1),
+        )
+
+
+def physical_bound(cores: int, others_ms: float) -> float:
+    """Work units per second of the machine if the servers under test took no CPU: cores ÷ the rest's CPU."""
+    return cores * 1000 / others_ms if others_ms > 0 else float("inf")
 
 
 def figures(

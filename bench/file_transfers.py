@@ -35,7 +35,7 @@ from bench.common import (
     start_server,
     wait_ready,
 )
-from bench.figures import machine_jiffies, services_cpu_s, services_cpu_ticks
+from bench.figures import CpuWindow, physical_bound
 from participants.deployment import BUYERS_BANK, MEGLER, Deployment
 from participants.sdk.tokens import JWT_BEARER_GRANT, build_grant_assertion
 
@@ -181,17 +181,12 @@ async def _small(
                 steps[name] += spent
             latencies.append(t4 - began)
 
-    cpu_before = server.cpu_s()
-    services_before = services_cpu_ticks()
-    busy_before, total_before = machine_jiffies()
-    own_before = _own_cpu_s()
+    window = CpuWindow([server])
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
-    cpu = server.cpu_s() - cpu_before
-    own = _own_cpu_s() - own_before
-    services = services_cpu_s(services_before)
-    busy_after, total_after = machine_jiffies()
+    shares = window.shares()
+    cpu, own = shares.server_s, shares.loadgen_s
     latencies.sort()
     requests = 3 if multipart else 4
     print(f"small transfers: {count} of 2 KiB, {concurrency} at a time, in {elapsed:.1f} s")
@@ -206,25 +201,18 @@ async def _small(
     if multipart:  # one request: its time is in "initialize"
         shown = {"initialize+upload": steps["initialize"], "download": steps["download"], "confirm": steps["confirm"]}
     print("mean per step: " + ", ".join(f"{k} {v / count * 1000:.1f} ms" for k, v in shown.items()))
-    postgres_ms, rabbitmq_ms = (services[c] / count * 1000 for c in ("postgres", "beam.smp"))
+    postgres_ms, rabbitmq_ms = (shares.services_s[c] / count * 1000 for c in ("postgres", "beam.smp"))
     others_ms = postgres_ms + rabbitmq_ms + own / count * 1000
     cores = os.cpu_count() or 1
-    bound = cores * 1000 / others_ms if others_ms > 0 else float("inf")
-    busy = (busy_after - busy_before) / max(total_after - total_before, 1)
+    bound = physical_bound(cores, others_ms)
     print(
         f"CPU per transfer: PostgreSQL {postgres_ms:.2f} ms, RabbitMQ {rabbitmq_ms:.2f} ms, "
-        f"load generator {own / count * 1000:.2f} ms; machine busy {busy:.0%}"
+        f"load generator {own / count * 1000:.2f} ms; machine busy {shares.machine_busy:.0%}"
     )
     print(
         f"physical bound {bound:,.0f} transfers/s ({cores} cores ÷ {others_ms:.2f} ms of PostgreSQL, RabbitMQ and "
         f"the load generator per transfer); the broker reaches {count / elapsed / bound:.0%} of it"
     )
-
-
-def _own_cpu_s() -> float:
-    """This process's CPU (the load generator's), user and system."""
-    times = os.times()
-    return times.user + times.system
 
 
 async def _main(args: argparse.Namespace) -> int:
