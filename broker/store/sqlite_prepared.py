@@ -86,7 +86,13 @@ def bound(table: sa.Table, columns: tuple[str, ...]) -> dict[str, sa.BindParamet
 
 async def run_on_connection(connection: AsyncConnection, function: Callable[..., _T], *args: object) -> _T:
     """``function(sqlite3 connection, write gate, *args)`` on the connection's thread, inside the caller's
-    transaction (the sqlite3 module begins it at the first write; the caller commits as usual)."""
+    transaction (the sqlite3 module begins it at the first write; the caller commits as usual).
+
+    SQLAlchemy must know of that transaction: its ``commit`` and ``rollback`` reach the connection only
+    while it counts one as begun, and a unit of work whose only statements ran here had none, so its
+    commit did nothing and its writes waited, uncommitted, for the next user of the kept connection."""
+    if not connection.in_transaction():
+        await connection.begin()
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
     if isinstance(driver, OneTripConnection):
