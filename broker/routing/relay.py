@@ -54,7 +54,11 @@ class OutboxRelay:
         # the batch goes out within 2 s of the election, for one publish attempt per 2 s while a fault lasts.
         retry_max_s: float = 2.0,
         workers: int = 4,
-        settle_linger_s: float = 0.02,
+        # How long the settle waits for more batches when few wait: at low rates each settle (receipts
+        # published, one statement) served one message at 20 ms; at 100 ms one serves two at 20 msg/s and
+        # about ten at 100 msg/s (side by side at 20 msg/s: 9.43 → 8.20 and 9.80 → 8.42 ms of broker CPU per
+        # message). It delays only the receipts and the rows' settle, never a message's delivery.
+        settle_linger_s: float = 0.1,
         heartbeats: RelayHeartbeats | None = None,
     ) -> None:
         self._outbox = outbox
