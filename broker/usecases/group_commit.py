@@ -45,6 +45,12 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_BATCH = 256
 # How often the outbox backlog is read: rarely while it is well below the mark, often near or above it.
 BACKLOG_CHECK_S = 0.25
+# Far below the mark (a quarter of it or less) once a second, or sooner once this process has stored enough
+# rows to reach half the mark: at 20 msg/s the reading four times a second was 0.2 ms of the embedded broker's
+# CPU per message, to learn that a backlog of a few rows was still a few rows.
+BACKLOG_FAR_S = 1.0
+# Each message stored writes this many outbox rows: its own and the sender's ``accepted`` receipt.
+OUTBOX_ROWS_PER_MESSAGE = 2
 # With nothing submitted to this process meanwhile, only other processes can grow the backlog, and the mark
 # only holds back this process's own submissions: an idle broker reads it this seldom (a submission wakes it).
 BACKLOG_IDLE_S = 5.0
@@ -118,6 +124,10 @@ class GroupCommit:
         self._queue: deque[tuple[Submission, asyncio.Future[Outcome]]] = deque()
         self._wake = asyncio.Event()
         self._submitted = asyncio.Event()  # set by each submission: the backlog watcher's idle wait ends
+        # Outbox rows this process may still store before the next reading is due (far below the mark), and
+        # the event that wakes the watcher when they are used up.
+        self._room = 0
+        self._room_used = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self.batches = 0
@@ -206,6 +216,9 @@ class GroupCommit:
                     log.warning("could not read the outbox backlog; storing without flow control", exc_info=True)
                 rows = 0
             self._above_mark = rows > self.high_water
+            # Set before the writer can run again: what it stores from now on counts against this reading.
+            self._room = self.high_water // 2 - rows
+            self._room_used.clear()
             if rows <= self.high_water:
                 self._below_mark.set()
             else:
@@ -215,10 +228,14 @@ class GroupCommit:
             elif rows > self.high_water // 2:
                 await asyncio.sleep(BACKLOG_NEAR_S)
             else:
-                await asyncio.sleep(BACKLOG_CHECK_S)
-                if not self._submitted.is_set():
+                # Other processes' rows are seen only by reading, so the reading is still timed; this process's
+                # own rows are counted, and reaching half the mark with them brings the next reading forward.
+                pause_s = BACKLOG_FAR_S if rows <= self.high_water // 4 else BACKLOG_CHECK_S
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._room_used.wait(), pause_s)
+                if not self._room_used.is_set() and not self._submitted.is_set():
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._submitted.wait(), BACKLOG_IDLE_S - BACKLOG_CHECK_S)
+                        await asyncio.wait_for(self._submitted.wait(), max(0.0, BACKLOG_IDLE_S - pause_s))
 
     async def _settle(self, batch: list[tuple[Submission, asyncio.Future[Outcome]]]) -> None:
         submissions = [submission for submission, _ in batch]
@@ -281,4 +298,8 @@ class GroupCommit:
             self._after.outbox_written()
         if created:
             self._after.messages_stored(stored_units(submissions, outcomes))
+            if self._flow_control():
+                self._room -= OUTBOX_ROWS_PER_MESSAGE * created
+                if self._room <= 0:
+                    self._room_used.set()
         return outcomes

@@ -142,6 +142,7 @@ async def test_far_below_the_mark_an_idle_writer_reads_the_backlog_again_when_a_
     broker: Broker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(group_commit, "BACKLOG_CHECK_S", 0.01)
+    monkeypatch.setattr(group_commit, "BACKLOG_FAR_S", 0.01)
     monkeypatch.setattr(group_commit, "BACKLOG_IDLE_S", 3600.0)
     reads = []
     read = asyncio.Event()
@@ -160,6 +161,32 @@ async def test_far_below_the_mark_an_idle_writer_reads_the_backlog_again_when_a_
     await writer.submit(await _submission(broker, broker.signed("intensjonFraBank")))
     await read.wait()  # woken by the submission, not by the hour-long idle wait
     assert len(reads) > idle
+    await writer.stop()
+
+
+async def test_far_below_the_mark_the_rows_a_writer_stores_bring_the_next_reading_forward(
+    broker: Broker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Readings an hour apart, but a mark of 8: half of it is two messages' rows (each writes two).
+    monkeypatch.setattr(group_commit, "BACKLOG_FAR_S", 3600.0)
+    monkeypatch.setattr(group_commit, "BACKLOG_CHECK_S", 3600.0)
+    monkeypatch.setattr(group_commit, "BACKLOG_IDLE_S", 3600.0)
+    reads: list[int] = []
+    read_again = asyncio.Event()
+
+    async def read_backlog() -> int:
+        reads.append(0)
+        if len(reads) > 1:
+            read_again.set()
+        return 0
+
+    writer = _group_commit(broker, backlog=read_backlog, high_water=8)
+    await writer.submit(await _submission(broker, broker.signed("intensjonFraBank")))
+    await asyncio.sleep(0.05)
+    assert reads == [0]  # one message's two rows leave room below half the mark: no reading yet
+    await writer.submit(await _submission(broker, broker.signed("intensjonFraBank")))
+    async with asyncio.timeout(5):
+        await read_again.wait()  # the second message used the room up: read now, not in an hour
     await writer.stop()
 
 
