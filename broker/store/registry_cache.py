@@ -16,7 +16,10 @@ SQLite (the embedded default) has no notifications. There the cache answers afte
 change counter (``registry_version.py``): one trip instead of a statement through the engine, for the
 caller check of every authenticated request (``lookup_current``) and the parties of every group-commit
 batch (``get_many``). A change committed between that read and the batch's commit raced the batch, as a
-change between a notification's sending and its arrival does on PostgreSQL.
+change between a notification's sending and its arrival does on PostgreSQL. A batch of submissions needs no
+read of its own (``after_caller_check``): each of its requests had its caller checked by a read that began
+after the request arrived, and the latest read is no older than any of those, so every change committed
+before any of them arrived is seen; at low rates this was one of a message's two reads of the counter.
 """
 
 from __future__ import annotations
@@ -69,6 +72,7 @@ class RegistryCache:
         self.reads = 0
         self._version = _version_reader(engine)
         self._seen_version: int | None = None
+        self._version_known = False  # the latest read of the counter succeeded and found the row
 
     @property
     def listening(self) -> bool:
@@ -112,10 +116,12 @@ class RegistryCache:
         try:
             version = await self._version.read()
         except Exception as exc:
+            self._version_known = False
             if not note_store_outage(exc):
                 log.warning("registry cache: cannot read the registry's change counter; reading the store")
             self._forget()
             return False
+        self._version_known = version is not None
         if version is None:
             return False
         if version != self._seen_version:
@@ -131,12 +137,20 @@ class RegistryCache:
         self.hits += 1
         return True, self._entries[orgnr]
 
-    async def get_many(self, repository: ParticipantRepository, orgnrs: Iterable[str]) -> dict[str, Participant]:
-        """The registered participants among ``orgnrs``: from the cache, reading only what it lacks."""
+    async def get_many(
+        self, repository: ParticipantRepository, orgnrs: Iterable[str], *, after_caller_check: bool = False
+    ) -> dict[str, Participant]:
+        """The registered participants among ``orgnrs``: from the cache, reading only what it lacks.
+
+        ``after_caller_check``: every request this lookup serves had its caller checked (``lookup_current``)
+        after it arrived; on SQLite the latest read of the change counter then stands for this lookup too."""
         wanted = set(orgnrs)
         # SQLite: current while the change counter has not moved (one trip, where the participants' read was
         # a statement through the engine on every group commit).
-        trusted = self.listening or (self._version is not None and await self._current())
+        if self._version is not None and after_caller_check and self._version_known:
+            trusted = True
+        else:
+            trusted = self.listening or (self._version is not None and await self._current())
         if not trusted:
             self.reads += 1
             return await repository.get_many(wanted)

@@ -47,6 +47,7 @@ class RegistryVersion:
         self._next: asyncio.Future[int | None] | None = None  # the read not begun yet, that callers join
         self._running: asyncio.Task[None] | None = None
         self._in_flight: asyncio.Future[int | None] | None = None  # the read under way's callers
+        self.reads = 0  # trips made to read the counter
 
     async def read(self) -> int | None:
         """The counter, read after this call began; None when the database has no counter row (made without
@@ -84,6 +85,7 @@ class RegistryVersion:
             connection = sqlite_driver.connect(self._database, timeout=self._timeout_s, isolation_level=None)
             await connection
             self._connection = connection
+        self.reads += 1
         try:
             return await connection.run(_read)
         except BaseException:

@@ -160,7 +160,8 @@ async def store_submissions(
     """
     parties = {o for s in submissions for o in (s.verified.routing.sender, s.verified.routing.recipient)}
     if registry is not None:
-        found = await registry.get_many(uow.participants, parties)
+        # Every submission came through an authenticated request, whose caller check read the registry.
+        found = await registry.get_many(uow.participants, parties, after_caller_check=True)
     else:
         found = await uow.participants.get_many(parties)
     registered = {orgnr: found.get(orgnr) for orgnr in parties}

@@ -245,3 +245,42 @@ async def test_sqlite_without_the_counter_row_reads_the_store(tmp_path) -> None:
     finally:
         await cache.stop()
         await engine.dispose()
+
+
+async def test_sqlite_a_batch_after_the_caller_checks_uses_their_read_of_the_counter(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from broker.store import migrate
+    from broker.store.engine import create_engine
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'broker.db'}"
+    await migrate.upgrade(url)
+    broker, operator = create_engine(url), create_engine(url)  # the operator: `dsve participants` elsewhere
+    cache = RegistryCache(broker)
+
+    async def caller_check() -> None:
+        async def read():  # type: ignore[no-untyped-def]
+            async with UnitOfWork(broker) as uow:
+                return await uow.participants.get(BANK)
+
+        await cache.lookup_current(BANK, read)
+
+    async def batch() -> dict:
+        async with UnitOfWork(broker) as uow:
+            return await cache.get_many(uow.participants, [BANK], after_caller_check=True)
+
+    try:
+        await _register(operator)
+        assert (await batch())[BANK].active  # no caller check read the counter yet: the batch reads it
+        assert cache._version is not None
+        await caller_check()
+        counted = cache._version.reads
+        assert (await batch())[BANK].active
+        assert cache._version.reads == counted  # the caller check's read stands for the batch
+
+        await _register(operator, active=False)  # a request arriving after this is checked by a new read ...
+        await caller_check()
+        assert not (await batch())[BANK].active  # ... which the batch's lookup sees
+        assert cache._version.reads == counted + 1
+    finally:
+        await cache.stop()
+        await broker.dispose()
+        await operator.dispose()
