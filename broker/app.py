@@ -62,13 +62,14 @@ from broker.routing.relay import OutboxRelay
 from broker.routing.transport import Transport
 from broker.routing.transport_choice import create_transport
 from broker.startup import needed, safe_url
-from broker.store.engine import create_engine
+from broker.store.engine import SQLITE_BUSY_TIMEOUT_MS, create_engine, sqlite_file
 from broker.store.kept_connections import KeptConnections
 from broker.store.maintenance import StoreMaintenance
 from broker.store.migrate import upgrade
 from broker.store.outbox_queue import OutboxQueue
 from broker.store.registry_cache import RegistryCache
 from broker.store.relay_heartbeats import RelayHeartbeats
+from broker.store.wal_checkpoints import WalCheckpoints
 from broker.usecases.caller_check import caller_is_active
 from broker.usecases.check_workers import CheckWorkers
 from broker.usecases.group_commit import GroupCommit
@@ -100,7 +101,7 @@ def create_app(
     ``case_desk`` connects the console to a registry's manual handling (``broker.console.case_desk``)."""
     settings = settings or Settings.from_env()
     with needed("the database URL cannot be used", "DSVE_DATABASE_URL", _DATABASE_REMEDY):
-        engine = create_engine(settings.effective_database_url)
+        engine = create_engine(settings.effective_database_url, background_checkpoints=True)
     with needed(f"the schema catalogue in {settings.xsd_dir} cannot be read", "DSVE_XSD_DIR", _XSD_REMEDY):
         catalogue = Catalogue.load(settings.xsd_dir)
         signed_documents = SignedDocuments.load(settings.xsd_dir)
@@ -277,6 +278,11 @@ async def _running_broker(app: web.Application) -> AsyncIterator[None]:
         where = safe_url(services.settings.effective_database_url)
         with needed(f"the database {where} cannot be reached or migrated", "DSVE_DATABASE_URL", _DATABASE_REMEDY):
             await upgrade(services.engine)
+        database_file = sqlite_file(services.engine.url)
+        if database_file is not None:  # the engine's commits leave the WAL's checkpoints to this task
+            checkpoints = WalCheckpoints(database_file, SQLITE_BUSY_TIMEOUT_MS / 1000)
+            await checkpoints.start()
+            started.append(checkpoints.stop)
         await asyncio.to_thread(services.catalogue.compile_all)
         if services.check_workers is not None:
             await services.check_workers.start()

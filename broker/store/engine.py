@@ -64,11 +64,23 @@ def _use_wal(cursor: Any) -> None:
             time.sleep(0.02)  # only on a brand-new file, while another connection sets it up
 
 
-def create_engine(url: str | URL, *, echo: bool = False) -> AsyncEngine:
-    """An engine for ``url``; for an SQLite file, its directory is created if missing."""
+def sqlite_file(url: str | URL) -> str | None:
+    """The file of an SQLite URL; None for PostgreSQL and in-memory SQLite (which no other connection sees)."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:") or "memory" in database:
+        return None
+    return database
+
+
+def create_engine(url: str | URL, *, echo: bool = False, background_checkpoints: bool = False) -> AsyncEngine:
+    """An engine for ``url``; for an SQLite file, its directory is created if missing.
+
+    ``background_checkpoints``: commits on this engine's connections never checkpoint the SQLite WAL; the
+    caller runs ``broker.store.wal_checkpoints.WalCheckpoints`` (the broker server does)."""
     parsed = async_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(parsed, echo=echo)
+        return _sqlite_engine(parsed, echo=echo, background_checkpoints=background_checkpoints)
     return create_async_engine(
         parsed,
         echo=echo,
@@ -79,7 +91,7 @@ def create_engine(url: str | URL, *, echo: bool = False) -> AsyncEngine:
     )
 
 
-def _sqlite_engine(url: URL, *, echo: bool) -> AsyncEngine:
+def _sqlite_engine(url: URL, *, echo: bool, background_checkpoints: bool) -> AsyncEngine:
     database = url.database or ""
     in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
     if not in_memory:
@@ -98,6 +110,8 @@ def _sqlite_engine(url: URL, *, echo: bool) -> AsyncEngine:
             if not in_memory:
                 _use_wal(cursor)
             cursor.execute("PRAGMA synchronous=NORMAL")
+            if background_checkpoints and not in_memory:
+                cursor.execute("PRAGMA wal_autocheckpoint=0")
             cursor.execute("PRAGMA foreign_keys=ON")
         finally:
             cursor.close()

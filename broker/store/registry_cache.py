@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from broker.domain.file_transfers import ResourceSettings
 from broker.domain.participants import Participant
 from broker.periodic import cancel_and_wait
-from broker.store.engine import SQLITE_BUSY_TIMEOUT_MS
+from broker.store.engine import SQLITE_BUSY_TIMEOUT_MS, sqlite_file
 from broker.store.outages import note_store_outage
 from broker.store.participant_repository import ParticipantRepository
 from broker.store.registry_version import RegistryVersion
@@ -232,8 +232,5 @@ class RegistryCache:
 def _version_reader(engine: AsyncEngine) -> RegistryVersion | None:
     """A reader of the change counter for an SQLite file; None for PostgreSQL and in-memory SQLite (whose
     database another connection cannot see)."""
-    url = engine.url
-    database = url.database or ""
-    if url.get_backend_name() != "sqlite" or database in ("", ":memory:") or "memory" in database:
-        return None
-    return RegistryVersion(database, SQLITE_BUSY_TIMEOUT_MS / 1000)
+    database = sqlite_file(engine.url)
+    return None if database is None else RegistryVersion(database, SQLITE_BUSY_TIMEOUT_MS / 1000)
