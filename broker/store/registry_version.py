@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import sqlite3
 
-from broker.store import sqlite_driver
+from broker.store.sqlite_own_connection import OwnConnection
 
 _READ = "SELECT n FROM registry_version WHERE id = 1"
 
@@ -41,9 +41,7 @@ class RegistryVersion:
     """A connection of its own to the SQLite file, opened at the first read, that reads the counter."""
 
     def __init__(self, database: str, timeout_s: float) -> None:
-        self._database = database
-        self._timeout_s = timeout_s
-        self._connection: sqlite_driver.OneTripConnection | None = None
+        self._connection = OwnConnection(database, timeout_s)
         self._next: asyncio.Future[int | None] | None = None  # the read not begun yet, that callers join
         self._running: asyncio.Task[None] | None = None
         self._in_flight: asyncio.Future[int | None] | None = None  # the read under way's callers
@@ -80,22 +78,8 @@ class RegistryVersion:
             self._begin()  # those who asked while this read ran
 
     async def _read_once(self) -> int | None:
-        connection = self._connection
-        if connection is None:
-            connection = sqlite_driver.connect(self._database, timeout=self._timeout_s, isolation_level=None)
-            await connection
-            self._connection = connection
         self.reads += 1
-        try:
-            return await connection.run(_read)
-        except BaseException:
-            await self._close_connection()
-            raise
-
-    async def _close_connection(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            await connection.close()
+        return await self._connection.run(_read)
 
     async def close(self) -> None:
         """Stop reading; whoever still waits for a read is cancelled, not left waiting."""
@@ -108,4 +92,4 @@ class RegistryVersion:
             running.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await running
-        await self._close_connection()
+        await self._connection.close()

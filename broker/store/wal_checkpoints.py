@@ -11,14 +11,11 @@ up neither readers nor writers, and run often it has little to copy each time.
 
 from __future__ import annotations
 
-import logging
 import sqlite3
 from dataclasses import dataclass
 
 from broker.periodic import Periodic
-from broker.store import sqlite_driver
-
-log = logging.getLogger(__name__)
+from broker.store.sqlite_own_connection import OwnConnection
 
 INTERVAL_S = 1.0
 
@@ -45,27 +42,11 @@ class WalCheckpoints(Periodic):
         super().__init__(
             "wal checkpoints", interval_s, self.checkpoint_once, immediately=False, failure="WAL checkpoint failed"
         )
-        self._database = database
-        self._timeout_s = timeout_s
-        self._connection: sqlite_driver.OneTripConnection | None = None
+        self._connection = OwnConnection(database, timeout_s)
 
     async def checkpoint_once(self) -> Checkpoint:
-        connection = self._connection
-        if connection is None:
-            connection = sqlite_driver.connect(self._database, timeout=self._timeout_s, isolation_level=None)
-            await connection
-            self._connection = connection
-        try:
-            return await connection.run(_checkpoint)
-        except BaseException:
-            await self._close_connection()
-            raise
-
-    async def _close_connection(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            await connection.close()
+        return await self._connection.run(_checkpoint)
 
     async def stop(self) -> None:
         await super().stop()
-        await self._close_connection()
+        await self._connection.close()
