@@ -175,6 +175,8 @@ class _Consumer:
 class InProcessTransport:
     """The transport contract inside one process; see the module docstring for what it keeps and drops."""
 
+    survives_restart = False
+
     def __init__(self, delivery_limit: int = DEFAULT_DELIVERY_LIMIT) -> None:
         self.delivery_limit = delivery_limit
         self._inboxes: dict[str, _Queue] = {}

@@ -120,6 +120,8 @@ class RabbitSubscription:
 class RabbitMqTransport:
     """The transport contract on RabbitMQ, with names and arguments from :class:`Topology`."""
 
+    survives_restart = True
+
     def __init__(
         self,
         url: str,

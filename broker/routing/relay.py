@@ -256,7 +256,9 @@ class OutboxRelay:
     async def _record(self, published: Published) -> None:
         """Record a batch whose confirms arrived (its slot freed: the next batch is published meanwhile); its
         receipts and settle follow in the settle stage (at once when that stage is not running)."""
-        if self._settler.running:
+        if self._settler.running and not self._transport.survives_restart:
+            self._settler.defer(published)
+        elif self._settler.running:
             await self._settler.record(published)
         else:
             await self._settler.settle([published])

@@ -17,6 +17,10 @@ by the settle as an outbox row that the next claim takes; so is the ``published`
 is disabled, whose row waits for the sender to be enabled again (``broker.store.outbox_queue``). A record or
 settle that meets a database outage (a restart, a failover) is kept and written when the database answers
 again, so rows already published are not published a second time when their lease runs out.
+
+On a transport whose messages die with the process (the in-process bus of the embedded default) a publish
+repeated after a crash is no duplicate: the copy published before is gone too. There the record waits for
+the settle stage (``defer``) and one record statement serves every batch the settle takes.
 """
 
 from __future__ import annotations
@@ -111,6 +115,7 @@ class Settler:
         self.linger_s = linger_s
         self._batch_size = batch_size
         self._confirmed: list[Published] = []  # waiting for the record
+        self._deferred: list[Published] = []  # recorded with the next settle (``defer``)
         self._recorded: list[Published] = []  # recorded, waiting for their receipts and the settle
         self._record_wake = asyncio.Event()
         self._settle_wake = asyncio.Event()
@@ -159,6 +164,13 @@ class Settler:
             left.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await left
+
+    def defer(self, published: Published) -> None:
+        """Record the batch with the next settle rather than at once: for a transport whose messages die
+        with this process (the in-process bus), where a publish repeated after a crash is no duplicate, so
+        the record needs no statement of its own; at low rates one settle then records several messages."""
+        self._deferred.append(published)
+        self._settle_wake.set()
 
     def add(self, published: Published) -> None:
         """Record the batch in the record loop's next statement (``record`` does it at once)."""
@@ -212,12 +224,13 @@ class Settler:
         while True:
             await _woken(self._settle_wake, self._settle_retries if self._to_write else None)
             if not self._stop_settling.is_set() and self.linger_s > 0:
-                waiting = sum(len(p.done) + len(p.events) for p in self._recorded)
+                waiting = sum(len(p.done) + len(p.events) for p in (*self._recorded, *self._deferred))
                 if waiting < self._batch_size:  # at low rates: let a few batches join (a stop cuts it short)
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._stop_settling.wait(), self.linger_s)
             self._settle_wake.clear()
             written = await self._write_waiting()
+            await self._record_deferred()
             taken, self._recorded = self._recorded, []
             if taken:
                 try:
@@ -228,8 +241,16 @@ class Settler:
                     self._to_write.append(record)
                     if written:
                         await self._write_waiting()
-            if self._stop_settling.is_set() and not self._recorded:
+            if self._stop_settling.is_set() and not self._recorded and not self._deferred:
                 return
+
+    async def _record_deferred(self) -> None:
+        """One record statement for the deferred batches; on to their receipts and settle once written. A
+        database outage hands them to the record loop, which writes them when the database answers."""
+        deferred, self._deferred = self._deferred, []
+        if deferred and await self._write_record(deferred) == "outage":
+            for published in deferred:
+                self.add(published)
 
     async def _write_waiting(self) -> bool:
         """Write the settles waiting, oldest first; False when the database is still away (they stay, and the

@@ -107,6 +107,11 @@ class PublishError(Exception):
 class Transport(Protocol):
     """The message bus as the broker sees it. Every method may be called from one event loop only."""
 
+    # Whether what it confirmed outlives this process (RabbitMQ's quorum queues), or is held in this process's
+    # memory and gone with it (the in-process bus): then a publish repeated after a crash is no duplicate, and
+    # the relay records publishes with its settle instead of one by one (``OutboxRelay``).
+    survives_restart: bool
+
     async def start(self) -> None:
         """Connect and declare the shared topology; idempotent across processes."""
 

@@ -277,3 +277,39 @@ async def test_a_stop_settles_what_was_published_without_waiting_out_the_linger(
         assert set((await statuses(engine)).values()) == {"published"}
         assert transport.queue_depth("events", BANK) == 1  # the four receipts in one message
         await transport.close()
+
+
+async def test_over_the_in_process_bus_publishes_are_recorded_with_their_settle(database_url: str) -> None:
+    # The bus dies with the process, so a publish repeated after a crash is no duplicate: the record of
+    # each batch waits for the settle, and one statement records every batch that settle takes.
+    transport = InProcessTransport()
+    await transport.start()
+    async with broker_engine(database_url) as engine:
+        queue = outbox_queue(engine)
+        records: list[int] = []
+        record_published = queue.record_published
+
+        async def counted(confirmed_at, now) -> None:  # type: ignore[no-untyped-def]
+            records.append(len(confirmed_at))
+            await record_published(confirmed_at, now)
+
+        queue.record_published = counted  # type: ignore[method-assign]
+        relay = OutboxRelay(queue, transport, settle_linger_s=3600.0)
+        await transport.ensure_participant(MEGLER)
+        await relay.start()
+        ids: list[str] = []
+
+        async def delivered() -> bool:
+            return transport.queue_depth("inbox", MEGLER) == len(ids)
+
+        for _ in range(3):  # three commits, each published as a batch of its own
+            ids += await store_messages(engine, BANK, MEGLER)
+            relay.notify()
+            await eventually(delivered)
+        assert records == []  # delivered, not recorded: the settle lingers
+        assert set((await statuses(engine)).values()) == {"accepted"}
+        await asyncio.wait_for(relay.stop(), 120)
+        assert records == [3]
+        assert set((await statuses(engine)).values()) == {"published"}
+        assert await history(engine, ids[0]) == [("published", "relay")]
+        await transport.close()
