@@ -68,7 +68,10 @@ def _own_engine(engine: AsyncEngine) -> AsyncEngine | None:
     database = url.database or ""
     if url.get_backend_name() == "sqlite" and (database in ("", ":memory:") or database.startswith("file::memory:")):
         return None
-    return create_engine(url)
+    # As the broker's own engine, its commits leave the WAL to the broker's checkpoints: a beat whose commit
+    # found the log past SQLite's threshold checkpointed it, fsyncs and all, once a second at 100 msg/s, and
+    # the group commit's commit waited 32–50 ms behind it (p99 submit → delivered 41–55 against 25 ms).
+    return create_engine(url, background_checkpoints=True)
 
 
 class Beater:

@@ -55,3 +55,20 @@ def test_only_a_file_has_a_log_to_checkpoint() -> None:
     assert sqlite_file("sqlite+aiosqlite:///data/broker.db") == "data/broker.db"
     assert sqlite_file("sqlite+aiosqlite:///:memory:") is None
     assert sqlite_file("postgresql+asyncpg://postgres@127.0.0.1/test") is None
+
+
+async def test_the_relay_s_heartbeat_commits_leave_the_checkpoint_to_the_task_too(tmp_path: Path) -> None:
+    # A beat that checkpointed in its commit, once a second, held the group commit's commit up 32–50 ms.
+    from broker.routing.relay_beats import _own_engine
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'broker.db'}"
+    await migrate.upgrade(url)
+    broker = create_engine(url, background_checkpoints=True)
+    beats = _own_engine(broker)
+    assert beats is not None
+    try:
+        async with beats.connect() as conn:
+            assert (await conn.exec_driver_sql("PRAGMA wal_autocheckpoint")).scalar() == 0
+    finally:
+        await beats.dispose()
+        await broker.dispose()
