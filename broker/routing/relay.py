@@ -256,12 +256,12 @@ class OutboxRelay:
     async def _record(self, published: Published) -> None:
         """Record a batch whose confirms arrived (its slot freed: the next batch is published meanwhile); its
         receipts and settle follow in the settle stage (at once when that stage is not running)."""
-        if self._settler.running and not self._transport.survives_restart:
-            self._settler.defer(published)
-        elif self._settler.running:
+        if not self._settler.running:
+            await self._settler.settle([published])
+        elif self._transport.survives_restart:
             await self._settler.record(published)
         else:
-            await self._settler.settle([published])
+            self._settler.defer(published)
 
     def _backoff(self, attempts: int) -> float:
         ceiling = min(self.retry_max_s, self.retry_base_s * 2.0 ** min(max(0, attempts - 1), 30))

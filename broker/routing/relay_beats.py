@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from broker.store.engine import create_engine
+from broker.store.engine import create_engine, sqlite_file
 from broker.store.relay_heartbeats import RelayHeartbeats
 
 JOIN_TIMEOUT_S = 5.0
@@ -65,8 +65,7 @@ def _own_engine(engine: AsyncEngine) -> AsyncEngine | None:
     """An engine of its own on the same database (one beat at a time: one connection); None for an
     in-memory SQLite database."""
     url = engine.url
-    database = url.database or ""
-    if url.get_backend_name() == "sqlite" and (database in ("", ":memory:") or database.startswith("file::memory:")):
+    if url.get_backend_name() == "sqlite" and sqlite_file(url) is None:
         return None
     # As the broker's own engine, its commits leave the WAL to the broker's checkpoints: a beat whose commit
     # found the log past SQLite's threshold checkpointed it, fsyncs and all, once a second at 100 msg/s, and

@@ -65,10 +65,11 @@ def _use_wal(cursor: Any) -> None:
 
 
 def sqlite_file(url: str | URL) -> str | None:
-    """The file of an SQLite URL; None for PostgreSQL and in-memory SQLite (which no other connection sees)."""
+    """The file of an SQLite URL; None for PostgreSQL and in-memory SQLite (which no other engine sees)."""
     parsed = make_url(url)
     database = parsed.database or ""
-    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:") or "memory" in database:
+    in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
+    if parsed.get_backend_name() != "sqlite" or in_memory or parsed.query.get("mode") == "memory":
         return None
     return database
 
@@ -92,9 +93,9 @@ def create_engine(url: str | URL, *, echo: bool = False, background_checkpoints:
 
 
 def _sqlite_engine(url: URL, *, echo: bool, background_checkpoints: bool) -> AsyncEngine:
-    database = url.database or ""
-    in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
-    if not in_memory:
+    database = sqlite_file(url)
+    in_memory = database is None
+    if database is not None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(
         url,
