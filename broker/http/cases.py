@@ -7,6 +7,7 @@ from aiohttp import web
 from broker.app_keys import SERVICES
 from broker.auth.access_tokens import SCOPE_RECEIVE, SCOPE_SEND
 from broker.http.auth import caller_of, requires
+from broker.http.json_body import json_response
 from broker.http.message_json import message_json
 from broker.usecases.case_view import view_case
 
@@ -19,4 +20,4 @@ async def case(request: web.Request) -> web.Response:
     caller = caller_of(request)
     reference = request.match_info["reference"]
     messages = await view_case(request.app[SERVICES], caller.orgnr, reference)
-    return web.json_response({"reference": reference, "items": [message_json(m) for m in messages]})
+    return json_response({"reference": reference, "items": [message_json(m) for m in messages]})

@@ -23,6 +23,7 @@ from broker.http.body import read_limited
 from broker.http.client_faults import streams_body
 from broker.http.file_streams import chunks_of, send_chunks
 from broker.http.file_transfer_json import details_json, overview_json
+from broker.http.json_body import json_response
 from broker.store.file_transfer_repository import TransferSearch
 from broker.usecases.file_transfers.confirm import confirm_download
 from broker.usecases.file_transfers.download import open_download
@@ -91,7 +92,7 @@ async def _json_body(request: web.Request) -> Any:
 async def initialize(request: web.Request) -> web.Response:
     request_body = initialize_request(await _json_body(request))
     transfer_id = await initialize_transfer(request.app[SERVICES], caller_of(request).orgnr, request_body)
-    return web.json_response({"fileTransferId": transfer_id})
+    return json_response({"fileTransferId": transfer_id})
 
 
 @routes.post(BASE + "/{fileTransferId}/upload")
@@ -108,7 +109,7 @@ async def upload(request: web.Request) -> web.Response:
         chunks_of(request.content.read, request.app[SERVICES].settings.body_timeout_s),
         request.content_length,
     )
-    return web.json_response({"fileTransferId": transfer_id})
+    return json_response({"fileTransferId": transfer_id})
 
 
 async def _form_text(part: BodyPartReader) -> str:
@@ -142,7 +143,7 @@ async def initialize_and_upload(request: web.Request) -> web.Response:
         )
     except (ValueError, HttpProcessingError) as exc:
         raise Refusal(Error.UPLOAD_FAILED, f"the file part is malformed: {exc}") from exc
-    return web.json_response({"fileTransferId": transfer_id})
+    return json_response({"fileTransferId": transfer_id})
 
 
 @functools.lru_cache(maxsize=256)
@@ -196,7 +197,7 @@ async def overview(request: web.Request) -> web.Response:
     transfer = await transfer_overview(
         request.app[SERVICES], caller_of(request).orgnr, request.match_info["fileTransferId"]
     )
-    return web.json_response(overview_json(transfer))
+    return json_response(overview_json(transfer))
 
 
 @routes.get(BASE + "/{fileTransferId}/details")
@@ -205,7 +206,7 @@ async def details(request: web.Request) -> web.Response:
     found = await transfer_details(
         request.app[SERVICES], caller_of(request).orgnr, request.match_info["fileTransferId"]
     )
-    return web.json_response(details_json(found))
+    return json_response(details_json(found))
 
 
 def _enum_query(request: web.Request, name: str, kind: type[E]) -> E | None:
@@ -244,7 +245,7 @@ async def search(request: web.Request) -> web.Response:
         created_to=_time_query(request, "to"),
         role=_enum_query(request, "role", SearchRole),
     )
-    return web.json_response(await search_transfers(request.app[SERVICES], query))
+    return json_response(await search_transfers(request.app[SERVICES], query))
 
 
 @routes.get(BASE + "/{fileTransferId}/download")

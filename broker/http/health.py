@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from broker.app_keys import METRICS_ACCESS, READINESS, SERVICES
+from broker.http.json_body import json_response
 from broker.http.metrics_access import exposition
 from broker.usecases.readiness import store_ready
 
@@ -13,7 +14,7 @@ routes = web.RouteTableDef()
 
 @routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
+    return json_response({"status": "ok"})
 
 
 @routes.get("/readyz")
@@ -24,7 +25,7 @@ async def readyz(request: web.Request) -> web.Response:
         checks[name] = ok
     ready = all(checks.values())
     body = {"status": "ready" if ready else "not ready", "checks": checks}
-    return web.json_response(body, status=200 if ready else 503)
+    return json_response(body, status=200 if ready else 503)
 
 
 @routes.get("/metrics")

@@ -13,6 +13,7 @@ from broker.domain.errors import Error, Refusal
 from broker.domain.lifecycle import MessageStatus
 from broker.http.auth import caller_of, requires
 from broker.http.body import read_limited, require_xml
+from broker.http.json_body import json_response
 from broker.http.message_json import decode_cursor, encode_cursor, message_json, view_json
 from broker.usecases.confirm import confirm_message
 from broker.usecases.download import download_content
@@ -33,9 +34,9 @@ async def submit(request: web.Request) -> web.Response:
     result = await submit_message(services, caller.orgnr, data)
     body = view_json(result.view)
     if not result.created:
-        return web.json_response(body, status=200)
+        return json_response(body, status=200)
     request.app[METRICS].message_status(result.view.message.message_type, MessageStatus.ACCEPTED.value)
-    return web.json_response(body, status=201, headers={"Location": body["links"]["self"]})
+    return json_response(body, status=201, headers={"Location": body["links"]["self"]})
 
 
 def _malformed(detail: str) -> Refusal:
@@ -84,7 +85,7 @@ async def list_(request: web.Request) -> web.Response:
     caller = caller_of(request)
     page = await list_messages(request.app[SERVICES], caller.orgnr, _list_query(request))
     next_cursor = encode_cursor(page.next_after_seq) if page.next_after_seq is not None else None
-    return web.json_response({"items": [message_json(m) for m in page.items], "next_cursor": next_cursor})
+    return json_response({"items": [message_json(m) for m in page.items], "next_cursor": next_cursor})
 
 
 @routes.get(f"{API}/messages/{{id}}")
@@ -92,7 +93,7 @@ async def list_(request: web.Request) -> web.Response:
 async def view(request: web.Request) -> web.Response:
     caller = caller_of(request)
     found = await view_message(request.app[SERVICES], caller.orgnr, request.match_info["id"])
-    return web.json_response(view_json(found))
+    return json_response(view_json(found))
 
 
 @routes.get(f"{API}/messages/{{id}}/content")
@@ -122,4 +123,4 @@ async def confirm(request: web.Request) -> web.Response:
     if confirmation.became_confirmed:
         message = confirmation.view.message
         request.app[METRICS].message_status(message.message_type, MessageStatus.CONFIRMED.value)
-    return web.json_response(view_json(confirmation.view))
+    return json_response(view_json(confirmation.view))

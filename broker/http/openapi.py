@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from broker.domain.errors import Error
+from broker.http.json_body import json_response
 from broker.http.openapi_events import event_paths, event_schemas
 from broker.http.openapi_file_transfers import file_transfer_paths, file_transfer_schemas
 from broker.http.openapi_schemas import (
@@ -259,4 +260,4 @@ def openapi_document(server_url: str = "/") -> dict[str, Any]:
 
 @routes.get("/api/openapi.json")
 async def openapi(request: web.Request) -> web.Response:
-    return web.json_response(openapi_document())
+    return json_response(openapi_document())

@@ -10,6 +10,7 @@ from broker.app_keys import SERVICES
 from broker.auth.access_tokens import SCOPE_RECEIVE, SCOPE_SEND
 from broker.domain.participants import Participant
 from broker.http.auth import requires
+from broker.http.json_body import json_response
 from broker.usecases.participant_lookup import find_participant, list_participants
 
 routes = web.RouteTableDef()
@@ -30,11 +31,11 @@ def participant_json(participant: Participant) -> dict[str, Any]:
 @requires(SCOPE_SEND, SCOPE_RECEIVE)
 async def participants(request: web.Request) -> web.Response:
     found = await list_participants(request.app[SERVICES])
-    return web.json_response({"items": [participant_json(p) for p in found]})
+    return json_response({"items": [participant_json(p) for p in found]})
 
 
 @routes.get("/api/v1/participants/{orgnr}")
 @requires(SCOPE_SEND, SCOPE_RECEIVE)
 async def participant(request: web.Request) -> web.Response:
     found = await find_participant(request.app[SERVICES], request.match_info["orgnr"])
-    return web.json_response(participant_json(found))
+    return json_response(participant_json(found))

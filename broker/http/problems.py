@@ -7,7 +7,6 @@ Every error the API gives has the same shape: ``type`` (stable URI per error), `
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -16,6 +15,7 @@ from aiohttp import web
 
 from broker.domain.errors import PROBLEM_BASE, Error, Issue, Refusal, Unavailable, store_unavailable
 from broker.http.client_faults import client_fault
+from broker.http.json_body import json_response
 from broker.store.outages import note_store_outage
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -53,12 +53,7 @@ def problem_body(
 
 
 def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(
-        status=int(body["status"]),
-        text=json.dumps(body, ensure_ascii=False),
-        content_type=PROBLEM_CONTENT_TYPE,
-        headers=headers,
-    )
+    return json_response(body, status=int(body["status"]), headers=headers, content_type=PROBLEM_CONTENT_TYPE)
 
 
 def refusal_response(refusal: Refusal, request: web.Request) -> web.Response:

@@ -14,6 +14,7 @@ from broker.domain.file_transfers import ResourceAccess, parse_party
 from broker.http.auth import requires
 from broker.http.body import read_limited
 from broker.http.file_transfer_json import resource_json
+from broker.http.json_body import json_response
 from broker.usecases.file_transfers.resources import ResourceChange, configure_resource, get_resource
 
 routes = web.RouteTableDef()
@@ -90,4 +91,4 @@ async def configure(request: web.Request) -> web.Response:
 @requires(SCOPE_SERVICE_OWNER)
 async def show(request: web.Request) -> web.Response:
     settings = await get_resource(request.app[SERVICES], request.match_info["resourceId"])
-    return web.json_response(resource_json(settings))
+    return json_response(resource_json(settings))

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from broker.app_keys import SERVICES
 from broker.domain.errors import Error, Refusal
+from broker.http.json_body import json_response
 from broker.xml.catalogue import MessageTypeSpec
 
 routes = web.RouteTableDef()
@@ -30,7 +31,7 @@ def spec_json(spec: MessageTypeSpec) -> dict[str, Any]:
 @routes.get("/api/v1/schemas")
 async def schemas(request: web.Request) -> web.Response:
     catalogue = request.app[SERVICES].catalogue
-    return web.json_response({"items": [spec_json(spec) for spec in catalogue]})
+    return json_response({"items": [spec_json(spec) for spec in catalogue]})
 
 
 @routes.get("/api/v1/schemas/{message_type}")
@@ -41,6 +42,6 @@ async def schema(request: web.Request) -> web.Response:
     if name not in catalogue:
         raise Refusal(Error.NOT_FOUND, f"no message type {name} in the catalogue")
     if "application/json" in request.headers.get("Accept", "") and "xml" not in request.headers.get("Accept", ""):
-        return web.json_response(spec_json(catalogue[name]))
+        return json_response(spec_json(catalogue[name]))
     xsd = await asyncio.to_thread(catalogue.schema_bytes, name)
     return web.Response(body=xsd, content_type="application/xml")

@@ -9,6 +9,7 @@ from broker.auth.grant import JWT_BEARER_GRANT
 from broker.domain.errors import Error, Refusal
 from broker.http.auth import caller_of, requires
 from broker.http.client_faults import read_form
+from broker.http.json_body import json_response
 from broker.usecases.token_grant import grant_token
 
 routes = web.RouteTableDef()
@@ -37,7 +38,7 @@ async def token(request: web.Request) -> web.Response:
         "expires_in": issued.expires_in,
         "scope": issued.scope,
     }
-    return web.json_response(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+    return json_response(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
 @routes.get("/authentication/api/v1/exchange/maskinporten")

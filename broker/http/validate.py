@@ -8,6 +8,7 @@ from broker.app_keys import SERVICES
 from broker.auth.access_tokens import SCOPE_SEND
 from broker.http.auth import caller_of, requires
 from broker.http.body import read_limited, require_xml
+from broker.http.json_body import json_response
 from broker.usecases.validate_only import validate_message
 
 routes = web.RouteTableDef()
@@ -29,4 +30,4 @@ async def validate(request: web.Request) -> web.Response:
     if outcome.error is not None:
         spec = outcome.error.spec
         body.update({"type": spec.type_uri, "code": spec.code, "title": spec.title, "detail": outcome.detail})
-    return web.json_response(body)
+    return json_response(body)

@@ -17,6 +17,7 @@ from broker.app_keys import SERVICES
 from broker.domain.errors import Error, Refusal
 from broker.events.webhooks import WebhookSubscription
 from broker.http.auth import caller_of, requires
+from broker.http.json_body import json_response
 from broker.usecases.webhook_subscriptions import find_subscription, subscribe, subscriptions_of, unsubscribe
 
 routes = web.RouteTableDef()
@@ -84,21 +85,21 @@ async def create(request: web.Request) -> web.Response:
         request.app[SERVICES], caller.orgnr, asked.endpoint, asked.resource, asked.event_types
     )
     answer = {**subscription_json(subscription), "secret": secret}
-    return web.json_response(answer, status=201, headers={"Location": answer["links"]["self"]})
+    return json_response(answer, status=201, headers={"Location": answer["links"]["self"]})
 
 
 @routes.get(SUBSCRIPTIONS)
 @requires()
 async def listing(request: web.Request) -> web.Response:
     found = await subscriptions_of(request.app[SERVICES], caller_of(request).orgnr)
-    return web.json_response({"items": [subscription_json(s) for s in found]})
+    return json_response({"items": [subscription_json(s) for s in found]})
 
 
 @routes.get(SUBSCRIPTIONS + "/{id}")
 @requires()
 async def one(request: web.Request) -> web.Response:
     found = await find_subscription(request.app[SERVICES], caller_of(request).orgnr, request.match_info["id"])
-    return web.json_response(subscription_json(found))
+    return json_response(subscription_json(found))
 
 
 @routes.delete(SUBSCRIPTIONS + "/{id}")

@@ -14,10 +14,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from broker.json_text import json_str
 from broker.store import sqlite_driver
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -89,6 +91,8 @@ def create_engine(url: str | URL, *, echo: bool = False, background_checkpoints:
         max_overflow=POSTGRES_MAX_OVERFLOW,
         pool_pre_ping=True,
         pool_recycle=POSTGRES_POOL_RECYCLE_S,
+        json_serializer=json_str,
+        json_deserializer=orjson.loads,
     )
 
 
@@ -101,6 +105,8 @@ def _sqlite_engine(url: URL, *, echo: bool, background_checkpoints: bool) -> Asy
         url,
         echo=echo,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "async_creator_fn": sqlite_driver.connect},
+        json_serializer=json_str,
+        json_deserializer=orjson.loads,
     )
 
     @event.listens_for(engine.sync_engine, "connect")

@@ -9,7 +9,6 @@ CTEs. SQLite has no data-modifying CTE and takes a statement for each.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -18,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker.events.altinn_event import AltinnEvent
 from broker.events.webhooks import DeliveryStatus, WebhookSubscription
+from broker.json_text import json_bytes, json_str
 from broker.store.outbox_kind import OutboxKind
 from broker.store.outbox_repository import OutboxEntry, outbox_rows
 from broker.store.tables import file_transfer_events, outbox
@@ -84,7 +84,7 @@ def cloud_event_entries(events: Sequence[AltinnEvent]) -> list[OutboxEntry]:
             OutboxKind.CLOUDEVENT,
             event.id,
             event.routing_key,
-            body=json.dumps(event.cloud_event(), separators=(",", ":")).encode(),
+            body=json_bytes(event.cloud_event()),
         )
         for event in events
     ]
@@ -128,7 +128,7 @@ def pg_append_params(
         "kinds": [OutboxKind(entry.kind).value for entry in entries],
         "message_ids": [entry.message_id for entry in entries],
         "routing_keys": [entry.routing_key for entry in entries],
-        "headers": [json.dumps(dict(entry.headers)) for entry in entries],
+        "headers": [json_str(dict(entry.headers)) for entry in entries],
         "bodies": [entry.body for entry in entries],
         "entry_steps": list(entry_steps) if entry_steps is not None else [0] * len(entries),
     }

@@ -7,7 +7,6 @@ a message it may not see looks exactly like one that does not exist. Inserts are
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -18,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker.domain.lifecycle import MessageStatus
 from broker.domain.messages import StoredMessage
+from broker.json_text import json_str
 from broker.store.history_repository import HistoryRepository
 from broker.store.outbox_kind import OutboxKind
 from broker.store.outbox_repository import ClaimedRow, OutboxEntry
@@ -216,7 +216,7 @@ class MessageRepository:
             o_kind=[OutboxKind(e.kind).value for e in outbox],
             o_message_id=[e.message_id for e in outbox],
             o_routing_key=[e.routing_key for e in outbox],
-            o_headers=[json.dumps(dict(e.headers)) for e in outbox],
+            o_headers=[json_str(dict(e.headers)) for e in outbox],
             o_body=[e.body for e in outbox],
         )
         params.update(

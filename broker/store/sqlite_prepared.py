@@ -18,17 +18,20 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 import aiosqlite
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from broker.json_text import json_str
 from broker.store.sqlite_driver import OneTripConnection
 from broker.store.sqlite_write_gate import WriteGate
 
 _T = TypeVar("_T")
 
-_DIALECT = sqlite.dialect(paramstyle="qmark")
+# The engine's own JSON codec (``engine.create_engine``), so a column holds one text form whichever path wrote it.
+_DIALECT = sqlite.dialect(paramstyle="qmark", json_serializer=json_str, json_deserializer=orjson.loads)
 _NO_GATE = WriteGate(":memory:", 0.0)  # no file: takes no lock
 
 

@@ -16,7 +16,6 @@ status back, dated no later than the step that overtook it; the history is read 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker.domain.lifecycle import MessageStatus, can_move, overtaken
+from broker.json_text import json_bytes, json_str
 from broker.store.outbox_kind import OutboxKind
 from broker.store.outbox_repository import OutboxEntry, OutboxRepository
 from broker.store.sqlite_publish import settle_published_sqlite
@@ -97,7 +97,7 @@ _PG_SETTLE = sa.text(
 def receipt_entry(message_id: str, status: MessageStatus, at: datetime) -> bytes:
     """One receipt as stored in an outbox row and as an element of a published receipt batch."""
     body = {"messageId": message_id, "status": status.value, "at": at.isoformat()}
-    return json.dumps(body, separators=(",", ":")).encode()
+    return json_bytes(body)
 
 
 def receipt_routing_key(sender: str, status: MessageStatus) -> str:
@@ -233,7 +233,7 @@ class StatusMoves:
                 "actor": RELAY_ACTOR,
                 "event_kind": OutboxKind.EVENT.value,
                 "receipt_suffix": receipt_routing_key("", status),
-                "receipt_headers": json.dumps({"status": status.value}),
+                "receipt_headers": json_str({"status": status.value}),
                 "receipt_ids": owed,
                 "receipt_bodies": [receipt_entry(message_id, status, confirmed_at[message_id]) for message_id in owed],
             },
