@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from broker import outage_log
@@ -59,16 +59,20 @@ class Published:
     recorded: list[ClaimedRow] = field(default_factory=list)
 
 
-def outgoing(row: ClaimedRow) -> OutgoingMessage | None:
-    """What to publish for a row; None for a message whose content was purged before it was published."""
+def outgoing(row: ClaimedRow, published_by: str = "") -> OutgoingMessage | None:
+    """What to publish for a row; None for a message whose content was purged before it was published.
+    ``published_by`` names the relay in a message's headers (not in an event's)."""
     if row.body is None and row.kind is OutboxKind.MESSAGE:
         return None
+    headers = row.headers
+    if published_by and row.kind is OutboxKind.MESSAGE:
+        headers = {**headers, HEADER_PUBLISHED_BY: published_by}
     return OutgoingMessage(
         exchange="messages" if row.kind in _TO_INBOX else "events",
         routing_key=row.routing_key,
         body=row.body or b"",
         message_id=row.message_id,
-        headers=row.headers,
+        headers=headers,
         content_type=_CONTENT_TYPES[row.kind],
     )
 
@@ -121,7 +125,7 @@ class Publisher:
         purged: list[ClaimedRow] = []
         recorded: list[ClaimedRow] = []
         for row in batch:
-            message = outgoing(row)
+            message = outgoing(row, self._name)
             if row.published_at is not None:
                 recorded.append(row)  # on its queue already: published again it would be delivered twice
             elif message is None:
@@ -129,8 +133,6 @@ class Publisher:
                 purged.append(row)
             elif row.kind is OutboxKind.MESSAGE:
                 messages.append(row)
-                if self._name:
-                    message = replace(message, headers={**message.headers, HEADER_PUBLISHED_BY: self._name})
                 sent.append(message)
             else:
                 events.append(row)

@@ -8,7 +8,7 @@ a message it may not see looks exactly like one that does not exist. Inserts are
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -164,7 +164,7 @@ class MessageRepository:
             )
             seqs = list(result.scalars())
         await self._history.append_many((m.id, m.status, m.sender, None, m.accepted_at) for m in batch)
-        return [replace(message, seq=seq) for message, seq in zip(batch, seqs, strict=True)]
+        return [message.stored_as(seq) for message, seq in zip(batch, seqs, strict=True)]
 
     async def add_new(
         self,
@@ -191,7 +191,7 @@ class MessageRepository:
             written = await add_new_sqlite(
                 self._connection, [_insert_values(m) for m in batch], outbox, lease_until, leased_by
             )
-            stored = [replace(m, seq=written.seqs[m.id]) for m in batch if m.id in written.seqs]
+            stored = [m.stored_as(written.seqs[m.id]) for m in batch if m.id in written.seqs]
             by_id = {m.id: m for m in stored}
             entries = [e for e in outbox if e.message_id in by_id]
             leased = (
@@ -232,7 +232,7 @@ class MessageRepository:
                 seqs[row.message_id] = row.number
             else:
                 outbox_ids[(row.message_id, row.kind)] = row.number
-        stored = [replace(message, seq=seqs[message.id]) for message in batch if message.id in seqs]
+        stored = [message.stored_as(seqs[message.id]) for message in batch if message.id in seqs]
         if lease_until is None:
             return stored, []
         by_id = {message.id: message for message in stored}

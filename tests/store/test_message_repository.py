@@ -227,3 +227,9 @@ async def test_seq_stays_unique_across_concurrent_writers(engine: AsyncEngine) -
     async with UnitOfWork(engine) as uow:
         listed = await uow.messages.list_for(MEGLER, "inbox", limit=1000)
     assert sorted(seqs) == [m.seq for m in listed]
+
+
+def test_stored_as_copies_every_field_and_sets_only_the_seq() -> None:
+    message = dataclasses.replace(make_message(), recipient_reference="REF-R")
+    assert message.stored_as(42) == dataclasses.replace(message, seq=42)
+    assert all(getattr(message, f.name) is not None for f in dataclasses.fields(message) if f.name != "seq")
