@@ -41,19 +41,22 @@ async def test_a_prepared_insert_stores_what_sqlalchemy_stores(tmp_path: Path) -
         "lease_until": None,
         "leased_by": "relay-1",
     }
+    # naive timestamps are taken as UTC; a year before 1000 still has four digits
+    naive = {**values, "created_at": datetime(999, 1, 2, 3, 4, 5), "lease_until": datetime(2026, 12, 7, 1, 2, 3)}
     engine = create_engine(url)
     try:
         async with engine.begin() as conn:
-            await conn.execute(sa.insert(outbox).values(values))
+            await conn.execute(sa.insert(outbox), [values, naive])
     finally:
         await engine.dispose()
     prepared = Prepared.of(sa.insert(outbox).values(bound(outbox, _COLUMNS)))
     with sqlite3.connect(tmp_path / "broker.db") as connection:
-        connection.execute(prepared.sql, prepared.parameters(values))
+        connection.executemany(prepared.sql, [prepared.parameters(values), prepared.parameters(naive)])
         columns = ", ".join(f"{c}, typeof({c})" for c in _COLUMNS)
-        by_sqlalchemy, prepared_row = connection.execute(f"SELECT {columns} FROM outbox ORDER BY id").fetchall()
-    assert prepared_row == by_sqlalchemy
-    assert "2026-12-06 22:00:01.000005" in by_sqlalchemy  # UTC, SQLAlchemy's text form
+        rows = connection.execute(f"SELECT {columns} FROM outbox ORDER BY id").fetchall()
+    assert rows[2:] == rows[:2]
+    assert "2026-12-06 22:00:01.000005" in rows[0]  # UTC, SQLAlchemy's text form
+    assert "0999-01-02 03:04:05.000000" in rows[1]
 
 
 def test_a_statement_s_own_literals_are_bound_with_it() -> None:
