@@ -23,7 +23,15 @@ from typing import cast
 
 from broker.config import Settings
 from broker.domain.errors import Error, Issue, Refusal
-from broker.usecases.check_worker_process import CHECKED, HEADER, READY, REFUSED, frame
+from broker.usecases.check_worker_process import (
+    CHECKED,
+    HEADER,
+    READY,
+    REFUSED,
+    CheckedWire,
+    checked_document,
+    frame,
+)
 from broker.usecases.document_check import CheckedDocument, CheckTrace
 
 log = logging.getLogger("broker.check_workers")
@@ -148,9 +156,9 @@ class CheckWorkers:
         except _WorkerGone:
             return inline()
         if kind == CHECKED:
-            assert isinstance(payload, CheckedDocument)
-            trace.message_type = payload.message_type
-            return payload
+            document = checked_document(cast(CheckedWire, payload))
+            trace.message_type = document.message_type
+            return document
         if kind == REFUSED:
             message_type, error, detail, issues = cast(tuple[str | None, str, str, list[Issue]], payload)
             trace.message_type = message_type

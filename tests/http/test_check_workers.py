@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
+import pickle
 import signal
 import sys
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +18,14 @@ import pytest
 from broker.app import create_app
 from broker.app_keys import SERVICES
 from broker.domain.errors import Error, Refusal
+from broker.domain.property_units import UnitRef
+from broker.domain.routing_fields import RoutingFields
 from broker.usecases import check_workers as module
+from broker.usecases.check_worker_process import checked_document, checked_wire
 from broker.usecases.check_workers import CheckWorkers
 from broker.usecases.document_check import CheckedDocument, CheckTrace, check_document
 from broker.xml.pki import TestPki
+from broker.xml.trust import SignerIdentity
 from tests.http.conftest import BANK, Broker, broker_settings, register_demo
 
 NOT_PANT = b"<pantedokument xmlns='urn:no:dsve:pant:v1'><ukjent/></pantedokument>"
@@ -151,3 +158,19 @@ async def test_a_worker_that_cannot_start_leaves_every_check_to_the_broker(
     checked = await pool.check(data, trace, lambda: check_document(sqlite_broker.services, data, trace))
     assert checked.routing.sender == BANK and pool.sent == 0
     await pool.close()
+
+
+def test_a_checked_document_crosses_the_pipe_whole() -> None:
+    at = datetime(2026, 12, 7, 9, 0, 1, 5, tzinfo=UTC)
+    document = CheckedDocument(
+        "pantedokument",
+        RoutingFields("pantedokument", "m-1", "910000004", "930000000", "REF-S", "REF-R", at),
+        SignerIdentity("SERIALNUMBER=x", "ab" * 32, at, at, "910000004", "01017012345", "Bank"),
+        (UnitRef("0301-1-2", 3, 4), UnitRef("0301-5-6")),
+    )
+    wire = pickle.loads(pickle.dumps(checked_wire(document)))
+    assert checked_document(wire) == document
+    # every field of every part travels: a field added to one of them and not to the wire fails here
+    parts = (document.routing, document.signer, document.units[0])
+    for part, sent in zip(parts, (wire[1], wire[2], wire[3][0]), strict=True):
+        assert len(sent) == len(dataclasses.fields(part))
