@@ -3,7 +3,8 @@
 Every accepted message costs a JSON answer, an ``accepted`` receipt and its outbox row's headers, so the
 encoder is on the hot path: the standard library's pure-Python encoder was ~5 % of a broker process's
 thread under load, orjson a tenth of that. Keys that are not strings (a count by integer, say) are written
-as strings, as ``json.dumps`` does; non-ASCII text is written as UTF-8, not as ``\\u`` escapes.
+as strings, as ``json.dumps`` does; non-ASCII text is written as UTF-8, not as ``\\u`` escapes; a
+``datetime`` is written as its ``isoformat()`` (the API's times are handed over as they are).
 """
 
 from __future__ import annotations

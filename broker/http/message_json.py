@@ -1,5 +1,8 @@
 """The JSON shape of a message resource (snake_case, times in ISO 8601 UTC), and list cursors.
 
+Times stay ``datetime`` objects here: the encoder (``broker.json_text``) writes them as ``isoformat`` would
+(``2026-12-07T08:00:00.123456+00:00``) at a tenth of the cost of calling it, four times an answer.
+
 A cursor is opaque to clients: base64url of the last ``seq`` of a page. It carries no authority (every
 listing is scoped to the caller anyway), so it needs no signature, only strict decoding.
 """
@@ -8,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -21,12 +23,8 @@ _CURSOR_PREFIX = "seq:"
 _MAX_SEQ_DIGITS = 18  # a BIGINT holds 18 digits for certain
 
 
-def _time(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def history_json(entry: HistoryEntry) -> dict[str, Any]:
-    return {"status": entry.status.value, "at": _time(entry.at), "actor": entry.actor, "detail": entry.detail}
+    return {"status": entry.status.value, "at": entry.at, "actor": entry.actor, "detail": entry.detail}
 
 
 def message_json(message: StoredMessage, history: tuple[HistoryEntry, ...] | None = None) -> dict[str, Any]:
@@ -39,13 +37,13 @@ def message_json(message: StoredMessage, history: tuple[HistoryEntry, ...] | Non
         "recipient": message.recipient,
         "sender_reference": message.sender_reference,
         "recipient_reference": message.recipient_reference,
-        "created": _time(message.document_created),
+        "created": message.document_created,
         "size": message.size,
         "sha256": message.sha256,
         "status": message.status.value,
-        "accepted_at": _time(message.accepted_at),
-        "expires_at": _time(message.expires_at),
-        "status_changed_at": _time(message.status_changed_at),
+        "accepted_at": message.accepted_at,
+        "expires_at": message.expires_at,
+        "status_changed_at": message.status_changed_at,
         "links": {
             "self": base,
             "content": f"{base}/content",
