@@ -20,7 +20,8 @@ again, so rows already published are not published a second time when their leas
 
 On a transport whose messages die with the process (the in-process bus of the embedded default) a publish
 repeated after a crash is no duplicate: the copy published before is gone too. There the record waits for
-the settle stage (``defer``) and one record statement serves every batch the settle takes.
+the settle stage (``defer``) and is written in the settle's own statement, after the receipts: one
+transaction serves every batch the settle takes, where a record and a settle were two.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -65,6 +66,8 @@ class _Record:
     now: datetime
     receipts: list[OutboxEntry]
     published: int
+    # The deferred batches' publishes, recorded in the same statement (``defer``).
+    confirmed_at: dict[str, datetime] = field(default_factory=dict)
 
 
 def _confirmed_at(taken: Sequence[Published]) -> dict[str, datetime]:
@@ -230,13 +233,14 @@ class Settler:
                         await asyncio.wait_for(self._stop_settling.wait(), self.linger_s)
             self._settle_wake.clear()
             written = await self._write_waiting()
-            await self._record_deferred()
+            deferred, self._deferred = self._deferred, []
             taken, self._recorded = self._recorded, []
-            if taken:
+            if taken or deferred:
                 try:
-                    record = await self._receipts(taken)
+                    record = await self._receipts([*taken, *deferred], recording=deferred)
                 except Exception:
                     log.exception("outbox relay: settle failed; its rows are settled again after the lease")
+                    await self._record_alone(deferred)
                 else:
                     self._to_write.append(record)
                     if written:
@@ -244,13 +248,14 @@ class Settler:
             if self._stop_settling.is_set() and not self._recorded and not self._deferred:
                 return
 
-    async def _record_deferred(self) -> None:
-        """One record statement for the deferred batches; on to their receipts and settle once written. A
-        database outage hands them to the record loop, which writes them when the database answers."""
-        deferred, self._deferred = self._deferred, []
+    async def _record_alone(self, deferred: list[Published]) -> None:
+        """The deferred batches' record without their settle, which failed: a publish recorded is not
+        published again while this process lives (a database outage hands them to the record loop)."""
         if deferred and await self._write_record(deferred) == "outage":
             for published in deferred:
                 self.add(published)
+        alone = {id(published) for published in deferred}  # their settle waits for the lease, as the others'
+        self._recorded = [published for published in self._recorded if id(published) not in alone]
 
     async def _write_waiting(self) -> bool:
         """Write the settles waiting, oldest first; False when the database is still away (they stay, and the
@@ -272,8 +277,9 @@ class Settler:
         await self._outbox.record_published(_confirmed_at(taken), utc_now())
         await self._write(await self._receipts(taken))
 
-    async def _receipts(self, taken: Sequence[Published]) -> _Record:
-        """Publish the receipts the batches owe; what the settle statement is to write."""
+    async def _receipts(self, taken: Sequence[Published], recording: Sequence[Published] = ()) -> _Record:
+        """Publish the receipts the batches owe; what the settle statement is to write (with the record of
+        ``recording``, deferred batches among ``taken``)."""
         done = [row for p in taken for row in p.done]
         recorded = [row for p in taken for row in p.recorded]
         failed = [row for p in taken for row in p.failed]
@@ -318,10 +324,10 @@ class Settler:
         # wake of the claim loop (``_write``).
         delays = {attempts: self._backoff(attempts) for attempts in {row.attempts for row in failed}}
         retry_at = {row.outbox_id: now + timedelta(seconds=delays[row.attempts]) for row in failed}
-        return _Record(settled, retry_at, now, held, len(done))
+        return _Record(settled, retry_at, now, held, len(done), _confirmed_at(recording))
 
     async def _write(self, record: _Record) -> None:
-        await self._outbox.settle(record.settled, record.retry_at, record.now, record.receipts)
+        await self._outbox.settle(record.settled, record.retry_at, record.now, record.receipts, record.confirmed_at)
         self.published_count += record.published
         if record.receipts:
             self._wake_relay()  # enqueued as outbox rows: the claim loop takes them next

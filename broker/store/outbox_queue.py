@@ -200,16 +200,19 @@ class OutboxQueue:
         retry_at: Mapping[int, datetime],
         now: datetime,
         receipts: Sequence[OutboxEntry] = (),
+        confirmed_at: Mapping[str, datetime] | None = None,
     ) -> None:
         """Record the ``done`` rows as published (at ``now``), their messages' publish being recorded already
-        (``record_published``); the rows in ``retry_at`` wait until then (their lease becomes the back-off
-        every relay respects). ``receipts`` are enqueued first: the receipts the relay could not publish
-        itself (a crash in between leaves the rows to be settled again, their receipts sent twice at worst)."""
+        (``record_published``) or with them (``confirmed_at``: the time of each message's publish); the rows
+        in ``retry_at`` wait until then (their lease becomes the back-off every relay respects). ``receipts``
+        are enqueued first: the receipts the relay could not publish itself (a crash in between leaves the
+        rows to be settled again, their receipts sent twice at worst)."""
         async with self._connections.transaction() as conn:
             if receipts:
                 await OutboxRepository(conn).add_many(receipts)
-            if done:
-                await StatusMoves(conn).settle_published([row.outbox_id for row in done], {}, now, frozenset())
+            if done or confirmed_at:
+                outbox_ids = [row.outbox_id for row in done]
+                await StatusMoves(conn).settle_published(outbox_ids, confirmed_at or {}, now, frozenset())
             if retry_at:
                 await conn.execute(
                     sa.update(outbox)

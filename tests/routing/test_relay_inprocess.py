@@ -281,19 +281,25 @@ async def test_a_stop_settles_what_was_published_without_waiting_out_the_linger(
 
 async def test_over_the_in_process_bus_publishes_are_recorded_with_their_settle(database_url: str) -> None:
     # The bus dies with the process, so a publish repeated after a crash is no duplicate: the record of
-    # each batch waits for the settle, and one statement records every batch that settle takes.
+    # each batch waits for the settle, and the settle's one transaction records every batch it takes.
     transport = InProcessTransport()
     await transport.start()
     async with broker_engine(database_url) as engine:
         queue = outbox_queue(engine)
         records: list[int] = []
-        record_published = queue.record_published
+        settles: list[int] = []
+        record_published, settle = queue.record_published, queue.settle
 
-        async def counted(confirmed_at, now) -> None:  # type: ignore[no-untyped-def]
+        async def counted_record(confirmed_at, now) -> None:  # type: ignore[no-untyped-def]
             records.append(len(confirmed_at))
             await record_published(confirmed_at, now)
 
-        queue.record_published = counted  # type: ignore[method-assign]
+        async def counted_settle(done, retry_at, now, receipts=(), confirmed_at=None) -> None:  # type: ignore[no-untyped-def]
+            settles.append(len(confirmed_at or {}))
+            await settle(done, retry_at, now, receipts, confirmed_at)
+
+        queue.record_published = counted_record  # type: ignore[method-assign]
+        queue.settle = counted_settle  # type: ignore[method-assign]
         relay = OutboxRelay(queue, transport, settle_linger_s=3600.0)
         await transport.ensure_participant(MEGLER)
         await relay.start()
@@ -306,10 +312,42 @@ async def test_over_the_in_process_bus_publishes_are_recorded_with_their_settle(
             ids += await store_messages(engine, BANK, MEGLER)
             relay.notify()
             await eventually(delivered)
-        assert records == []  # delivered, not recorded: the settle lingers
+        assert settles == []  # delivered, not recorded: the settle lingers
         assert set((await statuses(engine)).values()) == {"accepted"}
         await asyncio.wait_for(relay.stop(), 120)
-        assert records == [3]
+        assert records == [] and settles == [3]  # no record of its own: the settle wrote all three
         assert set((await statuses(engine)).values()) == {"published"}
         assert await history(engine, ids[0]) == [("published", "relay")]
+        assert await relay.backlog() == 0
         await transport.close()
+
+
+async def test_a_settle_that_fails_still_records_the_deferred_publishes(database_url: str, caplog) -> None:  # type: ignore[no-untyped-def]
+    # Recorded, a publish is not made again while this process lives, even though its settle failed.
+    transport = InProcessTransport()
+    await transport.start()
+    async with broker_engine(database_url) as engine:
+        relay = OutboxRelay(outbox_queue(engine), transport, settle_linger_s=0.01)
+        settler = relay._settler
+        receipts = settler._receipts
+
+        async def failing_once(taken, recording=()):  # type: ignore[no-untyped-def]
+            settler._receipts = receipts  # type: ignore[method-assign]
+            raise RuntimeError("a fault in the settle")
+
+        settler._receipts = failing_once  # type: ignore[method-assign]
+        await transport.ensure_participant(MEGLER)
+        await relay.start()
+        try:
+            ids = await store_messages(engine, BANK, MEGLER, count=2)
+            relay.notify()
+
+            async def recorded() -> bool:
+                return set((await statuses(engine)).values()) == {"published"}
+
+            await eventually(recorded)
+            assert transport.queue_depth("inbox", MEGLER) == len(ids)
+            assert "settle failed" in caplog.text
+        finally:
+            await relay.stop()
+            await transport.close()
