@@ -78,6 +78,34 @@ _NOT_HELD = ~sa.exists().where(
 # under load), and building the statement and its cache key each time cost as much as running it on SQLite.
 _BACKLOG = sa.select(sa.func.count()).select_from(outbox).where(outbox.c.published_at.is_(None), _NOT_HELD)
 
+# SQLite's claim, built once: it runs at every poll of every relay (once a second when idle), and building
+# the statements and their cache keys anew each time was most of an idle broker's claim.
+_SQLITE_PENDING = sa.and_(
+    outbox.c.published_at.is_(None),
+    sa.or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < sa.bindparam("now", type_=UTC_TIMESTAMP)),
+    _NOT_HELD,
+)
+_SQLITE_ANY_WAITING = sa.select(sa.exists().where(_SQLITE_PENDING))
+_SQLITE_LEASE = (
+    sa.update(outbox)
+    .where(
+        outbox.c.id.in_(
+            sa.select(outbox.c.id)
+            .where(_SQLITE_PENDING)
+            .order_by(outbox.c.id)
+            .limit(sa.bindparam("limit", type_=sa.Integer))
+            .scalar_subquery()
+        ),
+        _SQLITE_PENDING,
+    )
+    .values(
+        lease_until=sa.bindparam("lease_until", type_=UTC_TIMESTAMP),
+        leased_by=sa.bindparam("owner", type_=sa.String),
+        attempts=outbox.c.attempts + 1,
+    )
+    .returning(outbox.c.id)
+)
+
 _sender = participants.alias("sp")
 _PUBLISHED = MessageStatus.PUBLISHED.value
 # A message row's publish already recorded by a relay that stopped before it settled the row (see ``claim``):
@@ -146,21 +174,13 @@ class OutboxQueue:
                     },
                 )
                 return [_claimed(row) for row in rows]
-            pending = sa.and_(
-                outbox.c.published_at.is_(None),
-                sa.or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now),
-                _NOT_HELD,
-            )
             # Nearly always nothing waits (the group commit hands its rows over): a read says so without a
             # write transaction, which would take the file's write lock in the way of the submissions.
-            if not (await conn.execute(sa.select(sa.exists().where(pending)))).scalar():
+            if not (await conn.execute(_SQLITE_ANY_WAITING, {"now": now})).scalar():
                 return []
-            candidates = sa.select(outbox.c.id).where(pending).order_by(outbox.c.id).limit(limit)
             result = await conn.execute(
-                sa.update(outbox)
-                .where(outbox.c.id.in_(candidates.scalar_subquery()), pending)
-                .values(lease_until=lease_until, leased_by=self.owner, attempts=outbox.c.attempts + 1)
-                .returning(outbox.c.id)
+                _SQLITE_LEASE,
+                {"now": now, "limit": limit, "lease_until": lease_until, "owner": self.owner},
             )
             ids = [int(row.id) for row in result]
             return await self._load(conn, ids) if ids else []

@@ -23,6 +23,24 @@ from broker.store.tables import file_transfer_events, participants, webhook_deli
 _ERROR_LENGTH = 400
 _subs, _deliveries, _events = webhook_subscriptions, webhook_deliveries, file_transfer_events
 
+# Built once: every webhook dispatcher asks it once a second, with or without subscriptions.
+_NOW = sa.bindparam("now", type_=_subs.c.retry_at.type)
+_DUE = (
+    sa.select(_subs.c.id)
+    .where(
+        sa.exists(
+            sa.select(_deliveries.c.subscription_id).where(
+                _deliveries.c.status == DeliveryStatus.PENDING.value, _deliveries.c.subscription_id == _subs.c.id
+            )
+        ),
+        ~sa.exists().where(participants.c.orgnr == _subs.c.party, participants.c.active.is_(False)),
+        sa.or_(_subs.c.retry_at.is_(None), _subs.c.retry_at <= _NOW),
+        sa.or_(_subs.c.lease_until.is_(None), _subs.c.lease_until < _NOW),
+    )
+    .order_by(_subs.c.retry_at.nulls_first(), _subs.c.id)
+    .limit(sa.bindparam("limit", type_=sa.Integer))
+)
+
 
 def event_of(row: Any) -> AltinnEvent:
     """An event from a row with the columns of ``file_transfer_events``."""
@@ -121,20 +139,7 @@ class WebhookRepository:
 
     async def due(self, now: datetime, limit: int) -> list[str]:
         """Subscriptions with a pending delivery, out of back-off, not leased by anyone, of a party not disabled."""
-        pending = sa.select(_deliveries.c.subscription_id).where(
-            _deliveries.c.status == DeliveryStatus.PENDING.value, _deliveries.c.subscription_id == _subs.c.id
-        )
-        rows = await self._connection.execute(
-            sa.select(_subs.c.id)
-            .where(
-                sa.exists(pending),
-                ~sa.exists().where(participants.c.orgnr == _subs.c.party, participants.c.active.is_(False)),
-                sa.or_(_subs.c.retry_at.is_(None), _subs.c.retry_at <= now),
-                sa.or_(_subs.c.lease_until.is_(None), _subs.c.lease_until < now),
-            )
-            .order_by(_subs.c.retry_at.nulls_first(), _subs.c.id)
-            .limit(limit)
-        )
+        rows = await self._connection.execute(_DUE, {"now": now, "limit": limit})
         return [row.id for row in rows]
 
     async def lease(self, subscription_id: str, owner: str, now: datetime, until: datetime) -> bool:
