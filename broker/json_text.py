@@ -24,3 +24,8 @@ def json_bytes(value: Any) -> bytes:
 def json_str(value: Any) -> str:
     """``json_bytes`` as text, for a column or an API that takes a string."""
     return orjson.dumps(value, option=_OPTIONS).decode()
+
+
+def json_value(text: str | bytes) -> Any:
+    """The value a JSON text holds (what the store's JSON columns are read with)."""
+    return orjson.loads(text)

@@ -191,9 +191,12 @@ class Settler:
             case "written":
                 self._settle_wake.set()
 
-    async def _write_record(self, batches: list[Published]) -> Literal["written", "outage", "failed"]:
-        """One record statement for ``batches``; once written they wait for their receipts and settle. Any
-        other failure leaves their rows to be published again after the lease (never lost)."""
+    async def _write_record(
+        self, batches: list[Published], *, settle_next: bool = True
+    ) -> Literal["written", "outage", "failed"]:
+        """One record statement for ``batches``; once written they wait for their receipts and settle (unless
+        not ``settle_next``: their rows are then settled after the lease). Any other failure leaves their
+        rows to be published again after the lease (never lost)."""
         try:
             await self._outbox.record_published(_confirmed_at(batches), utc_now())
         except Exception as exc:
@@ -201,7 +204,8 @@ class Settler:
                 return "outage"
             log.exception("outbox relay: record failed; its rows are published again after the lease")
             return "failed"
-        self._recorded.extend(batches)
+        if settle_next:
+            self._recorded.extend(batches)
         return "written"
 
     async def _record_loop(self) -> None:
@@ -250,12 +254,11 @@ class Settler:
 
     async def _record_alone(self, deferred: list[Published]) -> None:
         """The deferred batches' record without their settle, which failed: a publish recorded is not
-        published again while this process lives (a database outage hands them to the record loop)."""
-        if deferred and await self._write_record(deferred) == "outage":
+        published again while this process lives; their rows are settled after the lease, as the others'
+        (a database outage hands them to the record loop)."""
+        if deferred and await self._write_record(deferred, settle_next=False) == "outage":
             for published in deferred:
                 self.add(published)
-        alone = {id(published) for published in deferred}  # their settle waits for the lease, as the others'
-        self._recorded = [published for published in self._recorded if id(published) not in alone]
 
     async def _write_waiting(self) -> bool:
         """Write the settles waiting, oldest first; False when the database is still away (they stay, and the

@@ -14,12 +14,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from broker.json_text import json_str
+from broker.json_text import json_str, json_value
 from broker.store import sqlite_driver
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -92,7 +91,7 @@ def create_engine(url: str | URL, *, echo: bool = False, background_checkpoints:
         pool_pre_ping=True,
         pool_recycle=POSTGRES_POOL_RECYCLE_S,
         json_serializer=json_str,
-        json_deserializer=orjson.loads,
+        json_deserializer=json_value,
     )
 
 
@@ -106,7 +105,7 @@ def _sqlite_engine(url: URL, *, echo: bool, background_checkpoints: bool) -> Asy
         echo=echo,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "async_creator_fn": sqlite_driver.connect},
         json_serializer=json_str,
-        json_deserializer=orjson.loads,
+        json_deserializer=json_value,
     )
 
     @event.listens_for(engine.sync_engine, "connect")

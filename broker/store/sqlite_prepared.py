@@ -19,13 +19,12 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 import aiosqlite
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from broker.json_text import json_str
+from broker.json_text import json_str, json_value
 from broker.store.sqlite_driver import OneTripConnection
 from broker.store.sqlite_write_gate import WriteGate
 from broker.store.tables import UtcDateTime
@@ -33,7 +32,7 @@ from broker.store.tables import UtcDateTime
 _T = TypeVar("_T")
 
 # The engine's own JSON codec (``engine.create_engine``), so a column holds one text form whichever path wrote it.
-_DIALECT = sqlite.dialect(paramstyle="qmark", json_serializer=json_str, json_deserializer=orjson.loads)
+_DIALECT = sqlite.dialect(paramstyle="qmark", json_serializer=json_str, json_deserializer=json_value)
 _NO_GATE = WriteGate(":memory:", 0.0)  # no file: takes no lock
 
 
