@@ -376,10 +376,19 @@ async def rabbit_consumer(amqp_url: str, prefix: str, tally: Tally) -> Callable[
         if timer is None:
             timer = loop.call_later(ACK_EVERY_S, ack_up_to)
 
+    async def close() -> None:
+        # An ack still in flight when the connection closes fails; it is awaited here, not left to be
+        # reported as an exception nobody retrieved.
+        if timer is not None:
+            timer.cancel()
+        if acking:
+            await asyncio.gather(*acking, return_exceptions=True)
+        await connection.close()
+
     topology = Topology(prefix)
     for orgnr in RECIPIENTS:
         await channel.basic_consume(topology.inbox_queue(orgnr), on_message, no_ack=False)
-    return connection.close
+    return close
 
 
 def python() -> str:

@@ -6,7 +6,8 @@ task has written them, so a batch of N costs N event-loop round trips and N sock
 wakes RabbitMQ for one message. Measured on the relay at full load (pg1, 2 cores): 1,273–1,363 msg/s with
 one publish per call against 1,418 with the batch written at once, and RabbitMQ's CPU 0.25 → 0.21 ms per
 message. Neither library offers a batch publish, so this module does what ``basic_publish`` does for
-every message of the batch under one hold of the lock and hands the writer a single frame payload.
+every message of the batch under one hold of the lock and hands the writer a single frame payload, its
+frames encoded by ``amqp_frames`` (the bytes pamqp would write, at a fifth of the cost).
 
 It relies on aiormq's channel bookkeeping for publisher confirms (``delivery_tag``, ``confirmations``,
 ``message_id_delivery_tag``, ``write_queue``), which is what its own ``basic_publish`` uses; the version
@@ -21,14 +22,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import aiormq
-from aiormq.abc import ChannelFrame, ConfirmationFrameType, FrameType
+from aiormq.abc import ChannelFrame, ConfirmationFrameType
 from aiormq.exceptions import ChannelInvalidStateError
-from pamqp import commands
-from pamqp.body import ContentBody
 from pamqp.common import FieldTable
-from pamqp.header import ContentHeader
 
-PERSISTENT = 2
+from broker.routing.amqp_frames import publish_frames
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,12 +39,6 @@ class BatchMessage:
     message_id: str
     content_type: str
     headers: FieldTable
-
-
-def _body_frames(body: bytes, max_size: int) -> list[ContentBody]:
-    if len(body) < max_size:
-        return [ContentBody(body)] if body else []
-    return [ContentBody(body[at : at + max_size]) for at in range(0, len(body), max_size)]
 
 
 Confirmation = asyncio.Future[ConfirmationFrameType]
@@ -70,7 +62,7 @@ async def publish_batch(channel: aiormq.Channel, batch: Sequence[BatchMessage]) 
         raise ChannelInvalidStateError("batch publishing needs a channel with publisher confirms")
     futures: list[Confirmation] = []
     async with channel.lock:
-        frames: list[FrameType] = []
+        frames: list[bytes] = []
         max_size = channel.max_content_size
         first_tag = channel.delivery_tag + 1
         try:
@@ -82,19 +74,19 @@ async def publish_batch(channel: aiormq.Channel, batch: Sequence[BatchMessage]) 
                 channel.message_id_delivery_tag[message.message_id] = tag
                 confirmation.add_done_callback(_forget(channel, message.message_id, tag))
                 futures.append(confirmation)
-                properties = commands.Basic.Properties(
-                    message_id=message.message_id,
-                    content_type=message.content_type,
-                    delivery_mode=PERSISTENT,
-                    headers=message.headers,
-                )
                 frames.append(
-                    commands.Basic.Publish(exchange=message.exchange, routing_key=message.routing_key, mandatory=True)
+                    publish_frames(
+                        channel.number,
+                        message.exchange,
+                        message.routing_key,
+                        message.body,
+                        message.message_id,
+                        message.content_type,
+                        message.headers,
+                        max_size,
+                    )
                 )
-                frames.append(ContentHeader(properties=properties, body_size=len(message.body)))
-                frames.extend(_body_frames(message.body, max_size))
-            payload = ChannelFrame.marshall(channel_number=channel.number, frames=frames)
-            await channel.write_queue.put(payload)
+            await channel.write_queue.put(ChannelFrame(payload=b"".join(frames), should_close=False))
         except BaseException:
             # Nothing reached the server: give the delivery tags back, as basic_publish does.
             for tag in range(first_tag, channel.delivery_tag + 1):
