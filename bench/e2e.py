@@ -15,6 +15,7 @@ timed; tokens are fetched once. Run from the repository root::
 
     python -m bench.e2e --duration 20                    # 128 clients, closed loop
     python -m bench.e2e --duration 20 --concurrency 32   # fewer clients: smaller batches, more CPU per message
+    python -m bench.e2e --variants naive,pg1,pg2 --rounds 3   # interleaved; each ratio against its round's naive
     python -m bench.e2e --variants pg2 --rate 100 --duration 30      # latency at an offered rate
     python -m bench.e2e --variants pg1 --messages 100000 --duration 600 --rss-every 5   # RSS over 100k
 """
@@ -52,7 +53,7 @@ from bench.common import (
     start_server,
     wait_ready,
 )
-from bench.figures import CpuWindow, Figures, figures, load_average
+from bench.figures import CpuWindow, Figures, figures, load_average, summary_lines
 from bench.load_generator import submit_load
 from participants.deployment import Deployment
 
@@ -294,20 +295,21 @@ async def _main(args: argparse.Namespace) -> int:
             + f"; cores {os.cpu_count()}",
             flush=True,
         )
-        results: list[Figures] = []
-        for variant in variants:
-            print(f"  load before {variant}: {load_average()}", flush=True)
-            result = await _run_variant(variant, deployment, messages, args, work)
-            results.append(result)
-            print(result.line(), flush=True)
-        naive = next((r for r in results if r.variant == "naive"), None)
-        for result in results:
-            ratio = ""
-            if naive is not None and naive.per_s > 0 and result is not naive:
-                ratio = f"{result.per_s / naive.per_s:.1f}x the naive pipeline; "
-            print(f"  {result.variant}: {ratio}{result.bound_summary()}")
+        rounds: list[list[Figures]] = []
+        for number in range(1, args.rounds + 1):
+            if args.rounds > 1:
+                print(f"  round {number} of {args.rounds}", flush=True)
+            results: list[Figures] = []
+            for variant in variants:
+                print(f"  load before {variant}: {load_average()}", flush=True)
+                result = await _run_variant(variant, deployment, messages, args, work)
+                results.append(result)
+                print(result.line(), flush=True)
+            rounds.append(results)
+        for line in summary_lines(rounds):
+            print(line)
         print(f"  load after: {load_average()}")
-        failed = any(r.delivered == 0 or r.errors or r.refused for r in results)
+        failed = any(r.delivered == 0 or r.errors or r.refused for results in rounds for r in results)
         return 1 if failed else 0
 
 
@@ -327,13 +329,23 @@ def main(argv: list[str] | None = None) -> int:
         help="concurrent HTTP clients (a national broker serves many participant systems at once; the "
         "broker's CPU per message falls as more submissions share a group commit, see bench/README.md)",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run the variants this many times, interleaved; each ratio is against the naive run of its own "
+        "round and the median round is reported (the machine's speed drifts within minutes)",
+    )
     parser.add_argument("--rate", type=float, default=None, help="offered msg/s (open loop); default closed loop")
     parser.add_argument("--messages", type=int, default=60000, help="timed messages signed up front (the cap)")
     parser.add_argument("--warmup", type=int, default=300, help="messages sent before the clock starts")
     parser.add_argument("--drain", type=float, default=60.0, help="seconds to wait for the last deliveries")
     parser.add_argument("--rss-every", type=float, default=2.0, help="seconds between RSS samples")
     parser.add_argument("--rss-log", action="store_true", help="print each RSS sample (for long runs)")
-    return asyncio.run(_main(parser.parse_args(argv)))
+    args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    return asyncio.run(_main(args))
 
 
 if __name__ == "__main__":

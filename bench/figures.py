@@ -91,6 +91,38 @@ class Figures:
         )
 
 
+def summary_lines(rounds: Sequence[Sequence[Figures]]) -> list[str]:
+    """One line per variant: its msg/s against the naive pipeline's and its physical bound.
+
+    With several rounds (each variant once per round, in the same order), each ratio is taken against the
+    naive pipeline of its own round, minutes apart at most, and the median round is reported with the
+    others beside it (the lower middle one of an even count): the machine's speed drifts by a third within
+    minutes, so one naive run set against variants measured later can misstate a ratio by more than any
+    change under test. The bound is that of the variant's median round."""
+    variants = list(dict.fromkeys(result.variant for results in rounds for result in results))
+    lines = []
+    for variant in variants:
+        runs: list[tuple[float | None, Figures]] = []
+        for results in rounds:
+            naive = next((r for r in results if r.variant == "naive"), None)
+            for result in results:
+                if result.variant == variant:
+                    usable = naive is not None and naive.per_s > 0 and result is not naive
+                    runs.append((result.per_s / naive.per_s if naive is not None and usable else None, result))
+        ratios = sorted(ratio for ratio, _ in runs if ratio is not None)
+        if ratios:
+            median = ratios[(len(ratios) - 1) // 2]
+            median_run = next(result for ratio, result in runs if ratio == median)
+            spread = f" (median of {len(ratios)} rounds: {', '.join(f'{r:.1f}' for r in ratios)})"
+            ratio_text = f"{median:.1f}x the naive pipeline{spread if len(ratios) > 1 else ''}; "
+        else:
+            ordered = sorted(runs, key=lambda run: run[1].per_s)
+            median_run = ordered[(len(ordered) - 1) // 2][1]
+            ratio_text = f"{median_run.per_s:,.0f} msg/s (median of {len(runs)} rounds); " if len(runs) > 1 else ""
+        lines.append(f"  {variant}: {ratio_text}{median_run.bound_summary()}")
+    return lines
+
+
 def machine_jiffies() -> tuple[int, int]:
     """(busy, total) jiffies of all cores since boot, from ``/proc/stat``."""
     values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from bench.common import Tally
-from bench.figures import CpuShares, Figures, figures, services_cpu_s, services_cpu_ticks
+from bench.figures import CpuShares, Figures, figures, services_cpu_s, services_cpu_ticks, summary_lines
 
 
 def _figures(
@@ -52,3 +53,31 @@ def test_service_cpu_counts_each_process_from_its_own_start() -> None:
     since = services_cpu_s({**now, **gone})
     assert all(seconds >= 0 for seconds in since.values())
     assert set(since) == {"postgres", "beam.smp"}
+
+
+def _run(variant: str, per_s: float) -> Figures:
+    result = _figures(loadgen_s=0.1, postgres_s=0.2, rabbitmq_s=0.2, delivered=1000, wall_s=1.0)
+    return replace(result, variant=variant, per_s=per_s)
+
+
+def test_each_round_is_set_against_its_own_naive_run_and_the_median_round_is_reported() -> None:
+    rounds = [
+        [_run("naive", 300), _run("pg1", 1200)],  # 4.0x
+        [_run("naive", 400), _run("pg1", 1400)],  # 3.5x
+        [_run("naive", 250), _run("pg1", 1125)],  # 4.5x
+    ]
+    lines = summary_lines(rounds)
+    assert lines[0].startswith("  naive: 300 msg/s (median of 3 rounds); physical bound")
+    assert lines[1].startswith("  pg1: 4.0x the naive pipeline (median of 3 rounds: 3.5, 4.0, 4.5); physical bound")
+    # the bound quoted is the median round's (the first), with that round's msg/s as its share
+    assert lines[1].endswith(f"pg1 reaches {1200 / rounds[0][1].bound_per_s:.0%} of it")
+
+
+def test_one_round_reads_as_before() -> None:
+    lines = summary_lines([[_run("naive", 300), _run("pg1", 1200)]])
+    assert lines[0] == f"  naive: {_run('naive', 300).bound_summary()}"
+    assert lines[1].startswith("  pg1: 4.0x the naive pipeline; physical bound")
+
+
+def test_without_a_naive_run_there_is_no_ratio() -> None:
+    assert summary_lines([[_run("embedded", 1000)]]) == [f"  embedded: {_run('embedded', 1000).bound_summary()}"]
