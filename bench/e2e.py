@@ -306,7 +306,7 @@ async def _main(args: argparse.Namespace) -> int:
                 results.append(result)
                 print(result.line(), flush=True)
             rounds.append(results)
-        for line in summary_lines(rounds):
+        for line in summary_lines(rounds, open_loop=args.rate is not None):
             print(line)
         print(f"  load after: {load_average()}")
         failed = any(r.delivered == 0 or r.errors or r.refused for results in rounds for r in results)

@@ -91,8 +91,17 @@ class Figures:
         )
 
 
-def summary_lines(rounds: Sequence[Sequence[Figures]]) -> list[str]:
-    """One line per variant: its msg/s against the naive pipeline's and its physical bound.
+def _ratio(result: Figures, naive: Figures | None, open_loop: bool) -> float | None:
+    if naive is None or result is naive:
+        return None
+    if open_loop:
+        return result.cpu_ms_per_msg / naive.cpu_ms_per_msg if naive.cpu_ms_per_msg > 0 else None
+    return result.per_s / naive.per_s if naive.per_s > 0 else None
+
+
+def summary_lines(rounds: Sequence[Sequence[Figures]], *, open_loop: bool = False) -> list[str]:
+    """One line per variant: its msg/s against the naive pipeline's and its physical bound; in an open loop,
+    where every variant carries the offered rate, its CPU per message against the naive pipeline's instead.
 
     With several rounds (each variant once per round, in the same order), each ratio is taken against the
     naive pipeline of its own round, minutes apart at most, and the median round is reported with the
@@ -107,14 +116,15 @@ def summary_lines(rounds: Sequence[Sequence[Figures]]) -> list[str]:
             naive = next((r for r in results if r.variant == "naive"), None)
             for result in results:
                 if result.variant == variant:
-                    usable = naive is not None and naive.per_s > 0 and result is not naive
-                    runs.append((result.per_s / naive.per_s if naive is not None and usable else None, result))
+                    runs.append((_ratio(result, naive, open_loop), result))
         ratios = sorted(ratio for ratio, _ in runs if ratio is not None)
         if ratios:
             median = ratios[(len(ratios) - 1) // 2]
             median_run = next(result for ratio, result in runs if ratio == median)
-            spread = f" (median of {len(ratios)} rounds: {', '.join(f'{r:.1f}' for r in ratios)})"
-            ratio_text = f"{median:.1f}x the naive pipeline{spread if len(ratios) > 1 else ''}; "
+            digits = 2 if open_loop else 1
+            spread = f" (median of {len(ratios)} rounds: {', '.join(f'{r:.{digits}f}' for r in ratios)})"
+            what = "the naive pipeline's CPU per message" if open_loop else "the naive pipeline"
+            ratio_text = f"{median:.{digits}f}x {what}{spread if len(ratios) > 1 else ''}; "
         else:
             ordered = sorted(runs, key=lambda run: run[1].per_s)
             median_run = ordered[(len(ordered) - 1) // 2][1]

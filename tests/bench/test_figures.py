@@ -81,3 +81,9 @@ def test_one_round_reads_as_before() -> None:
 
 def test_without_a_naive_run_there_is_no_ratio() -> None:
     assert summary_lines([[_run("embedded", 1000)]]) == [f"  embedded: {_run('embedded', 1000).bound_summary()}"]
+
+
+def test_in_an_open_loop_the_cpu_per_message_is_compared() -> None:
+    naive = replace(_run("naive", 100), cpu_ms_per_msg=4.0)
+    lines = summary_lines([[naive, replace(_run("embedded", 100), cpu_ms_per_msg=3.0)]], open_loop=True)
+    assert lines[1].startswith("  embedded: 0.75x the naive pipeline's CPU per message; physical bound")
