@@ -7,7 +7,7 @@ wakes RabbitMQ for one message. Measured on the relay at full load (pg1, 2 cores
 one publish per call against 1,418 with the batch written at once, and RabbitMQ's CPU 0.25 → 0.21 ms per
 message. Neither library offers a batch publish, so this module does what ``basic_publish`` does for
 every message of the batch under one hold of the lock and hands the writer a single frame payload, its
-frames encoded by ``amqp_frames`` (the bytes pamqp would write, at a fifth of the cost).
+frames encoded by ``amqp_frames`` (the bytes pamqp would write, at a third of the cost).
 
 It relies on aiormq's channel bookkeeping for publisher confirms (``delivery_tag``, ``confirmations``,
 ``message_id_delivery_tag``, ``write_queue``), which is what its own ``basic_publish`` uses; the version
