@@ -14,17 +14,12 @@ from pamqp.header import ContentHeader
 
 from broker.routing.amqp_frames import header_table, publish_frames
 
+Publish = tuple[int, str, str, bytes, str, str, dict[str, object], int]
 
-def _pamqp(
-    channel: int,
-    exchange: str,
-    routing_key: str,
-    body: bytes,
-    message_id: str,
-    content_type: str,
-    headers: dict[str, object],
-    max_body_frame: int,
-) -> bytes:
+
+def _pamqp(publish: Publish) -> bytes:
+    """What aiormq writes for the publish: pamqp's objects, marshalled (the arguments in ``publish_frames``'s order)."""
+    channel, exchange, routing_key, body, message_id, content_type, headers, max_body_frame = publish
     properties = commands.Basic.Properties(
         message_id=message_id, content_type=content_type, delivery_mode=2, headers=headers
     )
@@ -40,34 +35,23 @@ def _pamqp(
 _SHORT = st.text(max_size=60)
 _EXCHANGE = st.text(alphabet=string.ascii_letters + string.digits + "-_.:", max_size=60)
 _VALUE = st.one_of(st.text(max_size=80), st.integers(-(2**40), 2**40), st.booleans(), st.none())
+_KEY = st.text(min_size=1, max_size=20)
+_PUBLISHES = st.tuples(
+    st.integers(1, 2047),
+    _EXCHANGE,
+    _SHORT,
+    st.binary(max_size=600),
+    _SHORT,
+    _SHORT,
+    st.one_of(st.dictionaries(_KEY, st.text(max_size=80), max_size=6), st.dictionaries(_KEY, _VALUE, max_size=6)),
+    st.integers(1, 700),
+)
 
 
 @settings(max_examples=300, deadline=None)
-@given(
-    channel=st.integers(1, 2047),
-    exchange=_EXCHANGE,
-    routing_key=_SHORT,
-    body=st.binary(max_size=600),
-    message_id=_SHORT,
-    content_type=_SHORT,
-    headers=st.one_of(
-        st.dictionaries(st.text(min_size=1, max_size=20), st.text(max_size=80), max_size=6),
-        st.dictionaries(st.text(min_size=1, max_size=20), _VALUE, max_size=6),
-    ),
-    max_body_frame=st.integers(1, 700),
-)
-def test_the_frames_are_the_ones_pamqp_writes(
-    channel: int,
-    exchange: str,
-    routing_key: str,
-    body: bytes,
-    message_id: str,
-    content_type: str,
-    headers: dict[str, object],
-    max_body_frame: int,
-) -> None:
-    args = (channel, exchange, routing_key, body, message_id, content_type, headers, max_body_frame)
-    assert publish_frames(*args) == _pamqp(*args)
+@given(publish=_PUBLISHES)
+def test_the_frames_are_the_ones_pamqp_writes(publish: Publish) -> None:
+    assert publish_frames(*publish) == _pamqp(publish)
 
 
 def test_a_typical_publish_reads_back_as_sent() -> None:
