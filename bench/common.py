@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,8 +41,6 @@ AUDIENCE = "dsve-broker"
 HEADER_SENDER_REFERENCE = "sender-reference"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 REQUEST_TIMEOUT_S = 60.0
-# The consumers acknowledge what arrived in this window with one ``multiple`` ack (see ``rabbit_consumer``).
-ACK_EVERY_S = 0.005
 
 # The message mix: two bank → megler types and one megler → bank, so two inboxes receive.
 MIX: tuple[tuple[str, str, str], ...] = (
@@ -333,62 +331,6 @@ async def declare_recipients(amqp_url: str, prefix: str) -> None:
             await transport.ensure_participant(orgnr)
     finally:
         await transport.close()
-
-
-async def rabbit_consumer(amqp_url: str, prefix: str, tally: Tally) -> Callable[[], Awaitable[object]]:
-    """Consume every recipient's inbox, prefetch 500, acknowledged in batches; answer an async closer.
-
-    The queues are declared by the broker's own transport; the consuming is aiormq's, without aio-pika's
-    message objects and the transport's task per delivery: like the HTTP client, the consumers stand in
-    for participant systems on other machines, and what they spend here is taken from the servers.
-    A delivery is acknowledged after it is handled, but with one ``multiple`` ack for everything handled in
-    ``ACK_EVERY_S`` (RabbitMQ's advice for throughput): one ack per delivery cost the load generator a socket
-    write each (a fifth of its CPU) and RabbitMQ a quorum-queue settle command each."""
-    import aiormq
-
-    await declare_recipients(amqp_url, prefix)
-    connection = await aiormq.connect(amqp_url)
-    channel = await connection.channel()
-    await channel.basic_qos(prefetch_count=500)
-
-    loop = asyncio.get_running_loop()
-    last_tag = 0
-    timer: asyncio.TimerHandle | None = None
-    acking: set[asyncio.Task[None]] = set()
-
-    def ack_up_to() -> None:
-        # One ``multiple`` ack settles every delivery up to the last one handled: deliveries are handled in
-        # order and one channel carries both inboxes, so nothing unhandled is acknowledged with them.
-        nonlocal timer
-        timer = None
-        task = loop.create_task(channel.basic_ack(last_tag, multiple=True))
-        acking.add(task)
-        task.add_done_callback(acking.discard)
-
-    async def on_message(message: aiormq.abc.DeliveredMessage) -> None:
-        nonlocal last_tag, timer
-        headers = message.header.properties.headers or {}
-        reference = headers.get(HEADER_SENDER_REFERENCE, b"")
-        if isinstance(reference, bytes):
-            reference = reference.decode("utf-8", "replace")
-        tally.delivered(str(reference), time.time())
-        last_tag = message.delivery_tag
-        if timer is None:
-            timer = loop.call_later(ACK_EVERY_S, ack_up_to)
-
-    async def close() -> None:
-        # An ack still in flight when the connection closes fails; it is awaited here, not left to be
-        # reported as an exception nobody retrieved.
-        if timer is not None:
-            timer.cancel()
-        if acking:
-            await asyncio.gather(*acking, return_exceptions=True)
-        await connection.close()
-
-    topology = Topology(prefix)
-    for orgnr in RECIPIENTS:
-        await channel.basic_consume(topology.inbox_queue(orgnr), on_message, no_ack=False)
-    return close
 
 
 def python() -> str:

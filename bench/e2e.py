@@ -49,12 +49,12 @@ from bench.common import (
     new_run_id,
     postgres_database,
     presign,
-    rabbit_consumer,
     start_server,
     wait_ready,
 )
 from bench.figures import CpuWindow, Figures, figures, load_average, summary_lines
 from bench.load_generator import submit_load
+from bench.rabbit_consumer import rabbit_consumer
 from participants.deployment import Deployment
 
 AMQP_URL = os.environ.get("DSVE_BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")

@@ -14,7 +14,8 @@ from collections.abc import AsyncIterator
 import aio_pika
 import pytest
 
-from bench.common import HEADER_SENDER_REFERENCE, RECIPIENTS, Tally, delete_topology, rabbit_consumer
+from bench.common import HEADER_SENDER_REFERENCE, RECIPIENTS, Tally, delete_topology
+from bench.rabbit_consumer import rabbit_consumer
 from broker.routing.topology import Topology
 
 pytestmark = pytest.mark.rabbitmq
