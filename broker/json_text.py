@@ -23,7 +23,7 @@ def json_bytes(value: Any) -> bytes:
 
 def json_str(value: Any) -> str:
     """``json_bytes`` as text, for a column or an API that takes a string."""
-    return orjson.dumps(value, option=_OPTIONS).decode()
+    return json_bytes(value).decode()
 
 
 def json_value(text: str | bytes) -> Any:

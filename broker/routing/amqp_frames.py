@@ -46,10 +46,11 @@ def header_table(headers: Mapping[str, object]) -> bytes:
     """A field table of string values as pamqp encodes it (keys sorted, each value a long string 'S')."""
     parts: list[bytes] = []
     for key, value in sorted(headers.items()):
-        if not isinstance(value, str) or len(key.encode("utf-8")) > _MAX_KEY:
+        name = key.encode("utf-8")
+        if not isinstance(value, str) or len(name) > _MAX_KEY:
             return encode.field_table(dict(headers))  # type: ignore[arg-type]
         raw = value.encode("utf-8")
-        parts.append(_short_string(key) + b"S" + _LONG.pack(len(raw)) + raw)
+        parts.append(bytes((len(name),)) + name + b"S" + _LONG.pack(len(raw)) + raw)
     table = b"".join(parts)
     return _LONG.pack(len(table)) + table
 

@@ -96,7 +96,7 @@ _PG_SETTLE = sa.text(
 
 def receipt_entry(message_id: str, status: MessageStatus, at: datetime) -> bytes:
     """One receipt as stored in an outbox row and as an element of a published receipt batch."""
-    body = {"messageId": message_id, "status": status.value, "at": at.isoformat()}
+    body = {"messageId": message_id, "status": status.value, "at": at}  # written as its isoformat()
     return json_bytes(body)
 
 
