@@ -132,6 +132,7 @@ def create_app(
             settings.message_ttl_s,
             after,
             max_batch=settings.group_commit_max,
+            linger_s=settings.group_commit_linger_ms / 1000,
             registry=registry,
             hand_over=relay,  # new outbox rows go to the relay already leased: no claim round trip
             backlog=relay.backlog,

@@ -114,6 +114,7 @@ class Settings:
     log_level: str = "INFO"
     participants_file: Path | None = None
     group_commit_max: int = 256
+    group_commit_linger_ms: float = 5.0
     check_workers: int = 0
     store_maintenance_interval_s: int = 5
     outbox_high_water: int = 500
@@ -196,6 +197,7 @@ class Settings:
             log_level=_env(env, "DSVE_LOG_LEVEL", "INFO").upper(),
             participants_file=Path(participants_raw) if participants_raw else None,
             group_commit_max=_env_int(env, "DSVE_GROUP_COMMIT_MAX", 256),
+            group_commit_linger_ms=_env_float(env, "DSVE_GROUP_COMMIT_LINGER_MS", 5.0),
             check_workers=_env_int(env, "DSVE_CHECK_WORKERS", default_check_workers()),
             store_maintenance_interval_s=_env_int(env, "DSVE_STORE_MAINTENANCE_INTERVAL", 5),
             outbox_high_water=_env_int(env, "DSVE_OUTBOX_HIGH_WATER", 500),
