@@ -3,43 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from broker.app_keys import CONNECTIONS, RELAY
+from broker.app_keys import RELAY
 from broker.domain.errors import Error, Refusal, Unavailable
 from broker.store import tables
 from broker.store.unit_of_work import UnitOfWork
 from broker.usecases import group_commit
-from broker.usecases.group_commit import GroupCommit, OutboxHandOver
-from broker.usecases.intake import verify_submission
-from broker.usecases.storing import AfterCommit, StoreEach, store_submissions
-from broker.usecases.submissions import Submission, SubmitResult
+from broker.usecases.group_commit import GroupCommit
+from broker.usecases.storing import store_submissions
+from broker.usecases.submissions import SubmitResult
 from tests.http.conftest import BANK, MEGLER, Broker
-
-
-async def _submission(broker: Broker, data: bytes, sender: str = BANK) -> Submission:
-    services = broker.services
-    return Submission(await verify_submission(services, sender, data), services.clock())
-
-
-def _group_commit(
-    broker: Broker,
-    *,
-    hand_over: OutboxHandOver | None = None,
-    backlog: Callable[[], Awaitable[int]] | None = None,
-    high_water: int = 0,
-) -> GroupCommit:
-    """A group commit on the broker's store and kept connections, as the app factory builds one."""
-    services = broker.services
-    after = AfterCommit(outbox_written=services.outbox_written, messages_stored=lambda _: None)
-    ttl = services.settings.message_ttl_s
-    alone = StoreEach(services.engine, ttl, after)
-    connections = broker.client.app[CONNECTIONS]
-    return GroupCommit(alone, connections, ttl, after, hand_over=hand_over, backlog=backlog, high_water=high_water)
+from tests.http.group_commits import group_commit_on, submission_of
 
 
 async def test_one_batch_answers_repeats_and_conflicts_like_single_submissions(broker: Broker) -> None:
@@ -47,7 +25,7 @@ async def test_one_batch_answers_repeats_and_conflicts_like_single_submissions(b
     first = broker.signed("pantedokument", message_id=message_id)
     other = broker.signed("pantedokument", message_id=message_id, reference="another-case")
     unrelated = broker.signed("intensjonFraBank")
-    batch = [await _submission(broker, d) for d in (first, first, other, unrelated)]
+    batch = [await submission_of(broker, d) for d in (first, first, other, unrelated)]
     async with UnitOfWork(broker.services.engine) as uow:
         outcomes = (await store_submissions(uow, batch, broker.services.settings.message_ttl_s)).outcomes
         await uow.commit()
@@ -63,7 +41,7 @@ async def test_one_batch_answers_repeats_and_conflicts_like_single_submissions(b
         assert len(await uow.history.for_message(stored.id)) == 1
 
     # A later batch: the stored message is repeated (200) or conflicted (409), never stored twice.
-    again = [await _submission(broker, d) for d in (other, first)]
+    again = [await submission_of(broker, d) for d in (other, first)]
     async with UnitOfWork(broker.services.engine) as uow:
         later = (await store_submissions(uow, again, broker.services.settings.message_ttl_s)).outcomes
     assert isinstance(later[0], Refusal) and later[0].error is Error.DUPLICATE_MESSAGE_ID
@@ -75,11 +53,11 @@ async def test_a_refused_party_does_not_fail_the_rest_of_the_batch(broker: Broke
     async with UnitOfWork(broker.services.engine) as uow:
         await uow.participants.set_active(MEGLER, False)
         await uow.commit()
-    to_inactive = await _submission(broker, broker.signed("pantedokument"))
+    to_inactive = await submission_of(broker, broker.signed("pantedokument"))
     async with UnitOfWork(broker.services.engine) as uow:
         await uow.participants.set_active(MEGLER, True)
         await uow.commit()
-    fine = await _submission(broker, broker.signed("pantedokument"))
+    fine = await submission_of(broker, broker.signed("pantedokument"))
     async with UnitOfWork(broker.services.engine) as uow:
         await uow.participants.set_active(MEGLER, False)
         outcomes = (await store_submissions(uow, [to_inactive, fine], broker.services.settings.message_ttl_s)).outcomes
@@ -122,8 +100,8 @@ async def test_the_writer_waits_while_the_outbox_backlog_is_above_high_water(bro
             read_three_times.set()
         return backlog["rows"]
 
-    writer = _group_commit(broker, backlog=read_backlog, high_water=1000)
-    submission = await _submission(broker, broker.signed("intensjonFraBank"))
+    writer = group_commit_on(broker, backlog=read_backlog, high_water=1000)
+    submission = await submission_of(broker, broker.signed("intensjonFraBank"))
     pending = asyncio.ensure_future(writer.submit(submission))
     # Every reading so far was above the mark, so the writer has stored nothing: however slow the machine,
     # three readings are three chances it had to go ahead, and it did not.
@@ -152,13 +130,13 @@ async def test_far_below_the_mark_an_idle_writer_reads_the_backlog_again_when_a_
         read.set()
         return 0
 
-    writer = _group_commit(broker, backlog=read_backlog, high_water=1000)
-    await writer.submit(await _submission(broker, broker.signed("intensjonFraBank")))
+    writer = group_commit_on(broker, backlog=read_backlog, high_water=1000)
+    await writer.submit(await submission_of(broker, broker.signed("intensjonFraBank")))
     await asyncio.sleep(0.3)  # thirty check intervals with nothing submitted
     idle = len(reads)
     assert idle <= 2  # the first reading, and at most one after the submission it was woken by
     read.clear()
-    await writer.submit(await _submission(broker, broker.signed("intensjonFraBank")))
+    await writer.submit(await submission_of(broker, broker.signed("intensjonFraBank")))
     await read.wait()  # woken by the submission, not by the hour-long idle wait
     assert len(reads) > idle
     await writer.stop()
@@ -180,11 +158,11 @@ async def test_far_below_the_mark_the_rows_a_writer_stores_bring_the_next_readin
             read_again.set()
         return 0
 
-    writer = _group_commit(broker, backlog=read_backlog, high_water=8)
-    await writer.submit(await _submission(broker, broker.signed("intensjonFraBank")))
+    writer = group_commit_on(broker, backlog=read_backlog, high_water=8)
+    await writer.submit(await submission_of(broker, broker.signed("intensjonFraBank")))
     await asyncio.sleep(0.05)
     assert reads == [0]  # one message's two rows leave room below half the mark: no reading yet
-    await writer.submit(await _submission(broker, broker.signed("intensjonFraBank")))
+    await writer.submit(await submission_of(broker, broker.signed("intensjonFraBank")))
     async with asyncio.timeout(5):
         await read_again.wait()  # the second message used the room up: read now, not in an hour
     await writer.stop()
@@ -194,8 +172,8 @@ async def test_without_a_high_water_mark_the_writer_never_reads_the_backlog(brok
     async def read_backlog() -> int:
         raise AssertionError("no flow control was asked for")
 
-    writer = _group_commit(broker, backlog=read_backlog, high_water=0)
-    outcome = await writer.submit(await _submission(broker, broker.signed("intensjonFraBank")))
+    writer = group_commit_on(broker, backlog=read_backlog, high_water=0)
+    outcome = await writer.submit(await submission_of(broker, broker.signed("intensjonFraBank")))
     assert isinstance(outcome, SubmitResult) and outcome.created
     await writer.stop()
 
@@ -203,7 +181,7 @@ async def test_without_a_high_water_mark_the_writer_never_reads_the_backlog(brok
 async def test_intake_reads_the_property_units_off_the_signed_document(broker: Broker) -> None:
     from broker.domain.property_units import UnitRef
 
-    submission = await _submission(broker, broker.signed("pantedokument"))
+    submission = await submission_of(broker, broker.signed("pantedokument"))
     assert set(submission.verified.units) == {UnitRef("4601-165-412", 0, 3)}
 
 
@@ -233,8 +211,8 @@ async def test_new_outbox_rows_go_to_the_relay_leased_and_it_publishes_them(brok
     services = broker.services
     relay = broker.client.app[RELAY]
     recorder = _RecordingHandOver(timedelta(seconds=60), relay.lease_owner)
-    writer = _group_commit(broker, hand_over=recorder)
-    outcome = await writer.submit(await _submission(broker, broker.signed("intensjonFraBank")))
+    writer = group_commit_on(broker, hand_over=recorder)
+    outcome = await writer.submit(await submission_of(broker, broker.signed("intensjonFraBank")))
     await writer.stop()
     assert isinstance(outcome, SubmitResult) and outcome.created
     rows = await _outbox(broker)
@@ -261,8 +239,8 @@ async def test_rows_handed_over_but_never_published_are_claimed_after_their_leas
     from broker.app_keys import RELAY
 
     relay = broker.client.app[RELAY]
-    writer = _group_commit(broker, hand_over=_RecordingHandOver(timedelta(seconds=-1), "gone"))  # a relay that died
-    outcome = await writer.submit(await _submission(broker, broker.signed("intensjonFraBank")))
+    writer = group_commit_on(broker, hand_over=_RecordingHandOver(timedelta(seconds=-1), "gone"))  # a relay that died
+    outcome = await writer.submit(await submission_of(broker, broker.signed("intensjonFraBank")))
     await writer.stop()
     relay.notify()
     for _ in range(100):
@@ -278,8 +256,8 @@ async def test_rows_leased_to_a_relay_that_stopped_beating_are_taken_over_within
     relay = broker.client.app[RELAY]
     # Leased for a day to a relay that never beats (a process killed right after its commit): the rows are
     # published only if the others see it stopped beating and take them over, long before the lease ends.
-    writer = _group_commit(broker, hand_over=_RecordingHandOver(timedelta(days=1), "killed-process"))
-    await writer.submit(await _submission(broker, broker.signed("intensjonFraBank")))
+    writer = group_commit_on(broker, hand_over=_RecordingHandOver(timedelta(days=1), "killed-process"))
+    await writer.submit(await submission_of(broker, broker.signed("intensjonFraBank")))
     await writer.stop()
     for _ in range(600):  # a bound for a broken build, far below the lease; how soon is for bench/
         if await relay.backlog() == 0:
@@ -303,9 +281,9 @@ async def test_rows_of_a_batch_whose_commit_answer_was_lost_go_out_when_the_data
         raise ConnectionResetError("connection reset by peer")
 
     monkeypatch.setattr(group_commit, "store_submissions", stored_then_connection_lost)
-    writer = _group_commit(broker, hand_over=relay)
+    writer = group_commit_on(broker, hand_over=relay)
     with pytest.raises(Unavailable) as refused:
-        await writer.submit(await _submission(broker, broker.signed("intensjonFraBank")))
+        await writer.submit(await submission_of(broker, broker.signed("intensjonFraBank")))
     assert refused.value.error is Error.STORE_UNAVAILABLE  # 503: the client sends it again, answered as a repeat
     await writer.stop()
     rows = await _outbox(broker)

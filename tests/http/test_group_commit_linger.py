@@ -5,29 +5,18 @@ from __future__ import annotations
 
 import asyncio
 
-from broker.app_keys import CONNECTIONS
 from broker.config import Settings
 from broker.usecases.group_commit import GroupCommit
-from broker.usecases.intake import verify_submission
-from broker.usecases.storing import AfterCommit, StoreEach
 from broker.usecases.submissions import Submission, SubmitResult
-from tests.http.conftest import BANK, Broker
+from tests.http.conftest import Broker
+from tests.http.group_commits import group_commit_on, submission_of
 
 LONG_S = 60.0  # a linger no test waits out: whatever ends it early is what is tested
 ANSWER_S = 10.0
 
 
 async def _submission(broker: Broker) -> Submission:
-    services = broker.services
-    return Submission(await verify_submission(services, BANK, broker.signed("pantedokument")), services.clock())
-
-
-def _writer(broker: Broker, *, linger_s: float, max_batch: int = 256) -> GroupCommit:
-    services = broker.services
-    after = AfterCommit(outbox_written=services.outbox_written, messages_stored=lambda _: None)
-    ttl = services.settings.message_ttl_s
-    alone = StoreEach(services.engine, ttl, after)
-    return GroupCommit(alone, broker.client.app[CONNECTIONS], ttl, after, max_batch=max_batch, linger_s=linger_s)
+    return await submission_of(broker, broker.signed("pantedokument"))
 
 
 async def _batch_of_two(broker: Broker, writer: GroupCommit) -> None:
@@ -39,7 +28,7 @@ async def _batch_of_two(broker: Broker, writer: GroupCommit) -> None:
 
 
 async def test_lone_submissions_are_stored_at_once_whatever_the_linger(broker: Broker) -> None:
-    writer = _writer(broker, linger_s=LONG_S)
+    writer = group_commit_on(broker, linger_s=LONG_S)
     try:
         for count in (1, 2, 3):
             outcome = await asyncio.wait_for(writer.submit(await _submission(broker)), ANSWER_S)
@@ -50,7 +39,7 @@ async def test_lone_submissions_are_stored_at_once_whatever_the_linger(broker: B
 
 
 async def test_after_a_batch_of_several_the_next_gathers_until_a_whole_batch_is_queued(broker: Broker) -> None:
-    writer = _writer(broker, linger_s=LONG_S, max_batch=3)
+    writer = group_commit_on(broker, linger_s=LONG_S, max_batch=3)
     try:
         await _batch_of_two(broker, writer)
         later = [await _submission(broker) for _ in range(3)]
@@ -65,7 +54,7 @@ async def test_after_a_batch_of_several_the_next_gathers_until_a_whole_batch_is_
 
 
 async def test_the_linger_ends_when_its_time_is_up(broker: Broker) -> None:
-    writer = _writer(broker, linger_s=0.05)
+    writer = group_commit_on(broker, linger_s=0.05)
     try:
         await _batch_of_two(broker, writer)
         outcome = await asyncio.wait_for(writer.submit(await _submission(broker)), ANSWER_S)
@@ -76,7 +65,7 @@ async def test_the_linger_ends_when_its_time_is_up(broker: Broker) -> None:
 
 
 async def test_stopping_ends_a_linger_and_stores_what_waited(broker: Broker) -> None:
-    writer = _writer(broker, linger_s=LONG_S)
+    writer = group_commit_on(broker, linger_s=LONG_S)
     await _batch_of_two(broker, writer)
     waiting = asyncio.create_task(writer.submit(await _submission(broker)))
     await asyncio.sleep(0.05)
