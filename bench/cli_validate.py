@@ -229,15 +229,23 @@ def main() -> int:
             for name, tree in trees.items()
         }
         one_file["xmllint"] = (["xmllint", "--noout", "--schema", str(schema), files[0]], None)
+        # The floor under any Python command here: the interpreter with this environment's site hooks.
+        one_file["python -c pass"] = ([sys.executable, "-c", "pass"], None)
         startup: dict[str, Timed] = {name: Timed(float("inf"), float("inf")) for name in one_file}
         for _ in range(startup_runs):  # alternating, like the batches
             for name, (command, env) in one_file.items():
                 best = time_startup(command, 1, env)
                 startup[name] = Timed(min(startup[name].wall_s, best.wall_s), min(startup[name].cpu_s, best.cpu_s))
+        floor = startup.pop("python -c pass")
         shown = ", ".join(
             f"{name.split()[0]} {t.wall_s * 1e3:.0f} ms (CPU {t.cpu_s * 1e3:.0f})" for name, t in startup.items()
         )
         print(f"one file, start-up included (best of {startup_runs}): {shown}")
+        own = ", ".join(f"{name.split()[0]} {(startup[name].wall_s - floor.wall_s) * 1e3:.0f} ms" for name in trees)
+        print(
+            f"the interpreter alone (python -c pass, best of {startup_runs}): {floor.wall_s * 1e3:.0f} ms "
+            f"(CPU {floor.cpu_s * 1e3:.0f}); above it: {own}"
+        )
         per_file = ", ".join(
             f"{name.split()[0]} {(min(t.wall_s for t in runs[name]) - startup[name].wall_s) * 1e6 / count:.0f}"
             for name in trees
