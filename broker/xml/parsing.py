@@ -198,11 +198,27 @@ class _Encoding(NamedTuple):
     ascii_markup: bool
 
 
+# The XML declarations nearly every message starts with (as written by lxml, .NET, Java and by hand): UTF-8
+# declared, no byte order mark, markup from the first byte. What the full check answers for them is known.
+_PLAIN_UTF8_DECLARATIONS = tuple(
+    f"<?xml version={q}1.0{q} encoding={q}{label}{q}".encode("ascii")
+    for q in ('"', "'")
+    for label in ("UTF-8", "utf-8")
+)
+_PLAIN_UTF8 = _Encoding(None, True)
+
+
 def _check_encoding(data: bytes) -> _Encoding:
     """Refuse bytes whose declared encoding contradicts them; answer the decoded text when it is 16-bit.
 
     The 16-bit text is returned so the DOCTYPE scan can run on characters rather than on bytes.
     """
+    if data.startswith(_PLAIN_UTF8_DECLARATIONS):  # 0.2 µs, where the examination takes 2-4
+        return _PLAIN_UTF8
+    return _examine_encoding(data)
+
+
+def _examine_encoding(data: bytes) -> _Encoding:
     head = data[:4]
     if head.startswith(_UTF32_PREFIXES):
         raise _mislabelled("UTF-32 documents are not accepted; use UTF-8")

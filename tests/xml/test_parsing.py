@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Callable
 
 import pytest
 
 from broker.config import XmlLimits
 from broker.domain.errors import Error, Refusal
-from broker.xml.parsing import _find_instruction_mark, hardened_parser, parse_xml
+from broker.xml.parsing import (
+    _PLAIN_UTF8_DECLARATIONS,
+    _check_encoding,
+    _examine_encoding,
+    _find_instruction_mark,
+    hardened_parser,
+    parse_xml,
+)
 
 LIMITS = XmlLimits()
 
@@ -137,3 +145,24 @@ def test_the_instruction_mark_search_finds_what_bytes_find_finds() -> None:
 def test_a_processing_instruction_after_many_question_marks_is_refused() -> None:
     data = b'<?xml version="1.0"?><a>' + b"?" * 100 + b"<b/><?pi x?></a>"
     assert refusal(data).error is Error.XML_PROCESSING_INSTRUCTION
+
+
+def _encoding_outcome(check: Callable[[bytes], object], data: bytes) -> object:
+    try:
+        return check(data)
+    except Refusal as refused:
+        return refused.detail
+
+
+def test_the_common_declarations_get_what_the_full_examination_answers() -> None:
+    """The shortcut for a plain UTF-8 declaration answers what examining the bytes would, whatever follows
+    the label; a byte order mark or another label in front of the same bytes still gets the examination."""
+    tails = [b"?>\n<a/>", b' standalone="yes"?><a>\xc3\xa6</a>', b"?><!DOCTYPE a><a/>", b"?>"]
+    bodies = [declaration + tail for declaration in _PLAIN_UTF8_DECLARATIONS for tail in tails]
+    bodies += [
+        b"\xef\xbb\xbf" + _PLAIN_UTF8_DECLARATIONS[0] + b"?><a/>",
+        b'<?xml version="1.0" encoding="UTF-16"?><a/>',
+    ]
+    for data in bodies:
+        assert _encoding_outcome(_check_encoding, data) == _encoding_outcome(_examine_encoding, data), data
+    assert refusal(b'<?xml version="1.0" encoding="UTF-8"?><!DOCTYPE a><a/>').error is Error.XML_FORBIDDEN_CONSTRUCT
