@@ -18,7 +18,8 @@ from cryptography import x509
 
 from broker.config import REPO_XSD_DIR
 from broker.domain.identifiers import is_valid_orgnr
-from broker.domain.participants import Participant, Role
+from broker.domain.participants import Participant
+from broker.domain.roles import Role
 from broker.xml.trust import identity_from_certificate
 
 CATALOGUE_FILE = "catalogue.toml"

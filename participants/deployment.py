@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from broker.domain.participants import Role
+from broker.domain.roles import Role
 from broker.xml.pki import DEMO_ORGANISATIONS, DEMO_PERSONS, TestPki, init_test_pki, load_test_pki
 
 PARTICIPANTS_FILE = "participants.toml"

@@ -21,7 +21,7 @@ import xmlschema
 from lxml import etree
 
 from broker.domain.identifiers import is_valid_account_number, is_valid_fodselsnummer, is_valid_orgnr
-from broker.domain.participants import Role
+from broker.domain.roles import Role
 
 XSD_DIR = Path(__file__).resolve().parent.parent / "xsd"
 EXAMPLES = XSD_DIR / "examples"

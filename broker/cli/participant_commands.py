@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from broker.cli.db_commands import add_database_option, database_url, shown_url
-from broker.domain.participants import Participant, Role
+from broker.domain.participants import Participant
+from broker.domain.roles import Role
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine

@@ -8,13 +8,16 @@ without breaking anyone.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 PROBLEM_BASE = "https://dsve.no/problems/"
 
+# The records here are named tuples and plain classes, not dataclasses: ``dsve validate`` imports this module
+# and little else, and the ``dataclasses`` module (with ``inspect``, which it imports) would be a sixth of
+# what the command adds to the interpreter's start-up (tests/xml/test_cli_validate.py keeps it out).
 
-@dataclass(frozen=True, slots=True)
-class ErrorSpec:
+
+class ErrorSpec(NamedTuple):
     number: int
     slug: str
     status: int
@@ -96,8 +99,7 @@ class Error(enum.Enum):
         return self.value
 
 
-@dataclass(frozen=True, slots=True)
-class Issue:
+class Issue(NamedTuple):
     """One problem found in a document: where it is and what is wrong.
 
     Line and column are 1-based positions in the submitted bytes (0 when unknown); ``path`` is a readable
@@ -117,30 +119,42 @@ class Issue:
         return found
 
 
-@dataclass(slots=True)
 class Refusal(Exception):
     """A use case's refusal: an error from the catalogue, a precise detail and the issues found."""
 
-    error: Error
-    detail: str = ""
-    issues: list[Issue] = field(default_factory=list)
+    __slots__ = ("detail", "error", "issues")
+
+    def __init__(self, error: Error, detail: str = "", issues: list[Issue] | None = None) -> None:
+        super().__init__()
+        self.error = error
+        self.detail = detail
+        self.issues: list[Issue] = [] if issues is None else issues
 
     def __str__(self) -> str:
         return f"{self.error.spec.code} {self.error.spec.title}: {self.detail}"
 
+    def __repr__(self) -> str:
+        return f"Refusal(error={self.error!r}, detail={self.detail!r}, issues={self.issues!r})"
 
-@dataclass(slots=True)
+
 class Unavailable(Exception):
     """A service the broker needs is away. Whether a write went through before it left cannot always be
     known, so the answer says to send the same request again after ``retry_after_s``: a repeated
     submission of the same document is answered with the stored message, never stored twice."""
 
-    error: Error
-    detail: str = ""
-    retry_after_s: int = 5
+    __slots__ = ("detail", "error", "retry_after_s")
+
+    def __init__(self, error: Error, detail: str = "", retry_after_s: int = 5) -> None:
+        super().__init__()
+        self.error = error
+        self.detail = detail
+        self.retry_after_s = retry_after_s
 
     def __str__(self) -> str:
         return f"{self.error.spec.code} {self.error.spec.title}: {self.detail}"
+
+    def __repr__(self) -> str:
+        return f"Unavailable(error={self.error!r}, detail={self.detail!r}, retry_after_s={self.retry_after_s!r})"
 
 
 def store_unavailable() -> Unavailable:

@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 
-
-class Role(enum.StrEnum):
-    BANK = "bank"
-    MEGLER = "megler"
-    # A settlement company: in DSVE it receives and sends the megler's messages of the settlement (oppgjør).
-    OPPGJOERSFORETAK = "oppgjoersforetak"
-    KARTVERKET = "kartverket"
+from broker.domain.roles import Role
 
 
 @dataclass(frozen=True, slots=True)

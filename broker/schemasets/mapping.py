@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-from broker.domain.participants import Role
+from broker.domain.roles import Role
 
 ROUTING_KEYS = ("sender", "recipient", "sender_reference", "recipient_reference", "message_id")
 IDENTIFIER_KINDS = ("orgnr", "foedselsnummer", "party", "kontonummer", "kid")

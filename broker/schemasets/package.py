@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from broker.config import XmlLimits
-from broker.domain.participants import Role
+from broker.domain.roles import Role
 from broker.schemasets.archive import ArchiveError, SafeZip, ZipLimits
 from broker.schemasets.findings import Finding, PartReport
 from broker.schemasets.mapping import FileRule, TypeMapping

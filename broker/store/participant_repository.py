@@ -9,7 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from broker.domain.participants import Participant, Role
+from broker.domain.participants import Participant
+from broker.domain.roles import Role
 from broker.store.dialect_insert import conflict_insert
 from broker.store.tables import participants
 

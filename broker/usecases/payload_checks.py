@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from broker.config import Settings
 from broker.domain.conversations import ConversationMessage
-from broker.domain.participants import Role
 from broker.domain.payload_check import PayloadError, PayloadReport, PayloadSubject
+from broker.domain.roles import Role
 from broker.schemasets.findings import Finding
 from broker.schemasets.package import PackageReport
 from broker.schemasets.schema_set import SchemaSetError

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Final, NoReturn
 from urllib.parse import unquote, urlsplit
 
 from lxml import etree
 
 from broker.domain.errors import Error, Issue, Refusal
-from broker.domain.participants import Role
+from broker.domain.roles import Role
 from broker.xml.toml_cache import TomlError, load_toml
 
 if TYPE_CHECKING:
@@ -51,30 +50,73 @@ def _compile_path(path: str, namespace: str) -> etree.XPath:
     return etree.XPath("/".join(f"{_PREFIX}:{step}" for step in steps), namespaces={_PREFIX: namespace})
 
 
-@dataclass(frozen=True, slots=True)
 class MessageTypeSpec:
-    """One message type of the catalogue; the root element's local name is the type's name."""
+    """One message type of the catalogue; the root element's local name is the type's name.
 
-    name: str
-    family: str
-    namespace: str
-    schema_file: Path
-    sender_roles: frozenset[Role]
-    recipient_roles: frozenset[Role]
-    paths: Mapping[str, str]
-    description: str = ""
-    # Compiled on first use: loading the catalogue checks every path, but a run that reads the routing
-    # fields of one type (``dsve validate`` on one file) compiles that type's paths only.
-    _xpaths: dict[str, etree.XPath] = field(init=False, repr=False, compare=False)
+    A plain class with read-only (``Final``) attributes rather than a frozen dataclass, as the other records
+    ``dsve validate`` loads (see ``broker.domain.errors``). Two specs are equal when every field is.
+    """
 
-    def __post_init__(self) -> None:
-        missing = [key for key in REQUIRED_PATHS if key not in self.paths]
+    __slots__ = (
+        "_xpaths",
+        "description",
+        "family",
+        "name",
+        "namespace",
+        "paths",
+        "recipient_roles",
+        "schema_file",
+        "sender_roles",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        family: str,
+        namespace: str,
+        schema_file: Path,
+        sender_roles: frozenset[Role],
+        recipient_roles: frozenset[Role],
+        paths: Mapping[str, str],
+        description: str = "",
+    ) -> None:
+        missing = [key for key in REQUIRED_PATHS if key not in paths]
         if missing:
-            raise CatalogueError(f"{self.name}: routing paths missing: {', '.join(missing)}")
-        for path in self.paths.values():
+            raise CatalogueError(f"{name}: routing paths missing: {', '.join(missing)}")
+        for path in paths.values():
             _path_steps(path)
-        object.__setattr__(self, "paths", MappingProxyType(dict(self.paths)))
-        object.__setattr__(self, "_xpaths", {})
+        self.name: Final = name
+        self.family: Final = family
+        self.namespace: Final = namespace
+        self.schema_file: Final = schema_file
+        self.sender_roles: Final = sender_roles
+        self.recipient_roles: Final = recipient_roles
+        self.paths: Final[Mapping[str, str]] = MappingProxyType(dict(paths))
+        self.description: Final = description
+        # Compiled on first use: loading the catalogue checks every path, but a run that reads the routing
+        # fields of one type (``dsve validate`` on one file) compiles that type's paths only.
+        self._xpaths: Final[dict[str, etree.XPath]] = {}
+
+    def _key(self) -> tuple[object, ...]:
+        return (
+            self.name,
+            self.family,
+            self.namespace,
+            self.schema_file,
+            self.sender_roles,
+            self.recipient_roles,
+            tuple(self.paths.items()),
+            self.description,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return self._key() == other._key() if isinstance(other, MessageTypeSpec) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"MessageTypeSpec(name={self.name!r}, family={self.family!r}, namespace={self.namespace!r})"
 
     @property
     def root_qname(self) -> str:
@@ -175,7 +217,6 @@ def compile_schema(schema_file: Path, root: Path | None = None) -> etree.XMLSche
         raise CatalogueError(f"cannot compile {schema_file.name}: {exc}") from exc
 
 
-@dataclass(slots=True)
 class CompiledSchema:
     """A compiled schema and the lock that guards its error log.
 
@@ -184,8 +225,11 @@ class CompiledSchema:
     one validation.
     """
 
-    schema: etree.XMLSchema
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    __slots__ = ("lock", "schema")
+
+    def __init__(self, schema: etree.XMLSchema) -> None:
+        self.schema: Final = schema
+        self.lock: Final = threading.Lock()
 
 
 def _roles(values: Iterable[str], where: str) -> frozenset[Role]:

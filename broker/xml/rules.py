@@ -10,8 +10,8 @@ date does.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from lxml import etree
 
@@ -25,8 +25,7 @@ from broker.domain.identifiers import (
 from broker.xml.paths import Locator, local_name
 
 
-@dataclass(frozen=True, slots=True)
-class IdentifierRule:
+class IdentifierRule(NamedTuple):
     element: str
     length: int
     is_valid: Callable[[str], bool]

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 REPO_XSD_DIR = Path(__file__).resolve().parent.parent.parent / "xsd"
 
 
-@dataclass(frozen=True, slots=True)
-class XmlLimits:
-    """Structural limits applied while parsing, before any schema work: they bound memory and CPU."""
+class XmlLimits(NamedTuple):
+    """Structural limits applied while parsing, before any schema work: they bound memory and CPU.
+
+    A named tuple rather than a dataclass, as the other records ``dsve validate`` loads (see
+    ``broker.domain.errors``)."""
 
     max_bytes: int = 10 * 1024 * 1024
     max_depth: int = 64

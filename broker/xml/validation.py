@@ -8,7 +8,7 @@ submitted bytes (see :mod:`broker.xml.paths` for how columns are found).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from lxml import etree
 
@@ -32,12 +32,11 @@ _ELEVEN_DIGITS = re.compile(r"(?<!\d)\d{11}(?!\d)")
 _ERRORS_BY_SLUG = {error.spec.slug: error for error in Error}
 
 
-@dataclass(slots=True)
-class ValidationReport:
+class ValidationReport(NamedTuple):
     """What validation found: the message type (None when unknown or unparsable) and every issue."""
 
     message_type: str | None
-    issues: list[Issue] = field(default_factory=list)
+    issues: list[Issue]
 
     @property
     def ok(self) -> bool:

@@ -15,7 +15,8 @@ from broker.console.sequence_diagram import layout
 from broker.console.xml_view import readable_xml
 from broker.domain.lifecycle import MessageStatus
 from broker.domain.messages import StoredMessage
-from broker.domain.participants import Participant, Role
+from broker.domain.participants import Participant
+from broker.domain.roles import Role
 from broker.store.console_property_repository import UnitRef
 
 EXAMPLES = REPO_XSD_DIR / "examples"

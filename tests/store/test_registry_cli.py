@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from broker.cli import main
-from broker.domain.participants import Role
+from broker.domain.roles import Role
 from broker.registry import (
     RegistryError,
     build_participant,

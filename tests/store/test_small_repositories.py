@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from broker.domain.lifecycle import MessageStatus
-from broker.domain.participants import Participant, Role
+from broker.domain.participants import Participant
+from broker.domain.roles import Role
 from broker.store.outbox_kind import OutboxKind
 from broker.store.outbox_repository import OutboxEntry
 from broker.store.tables import outbox, status_history

@@ -11,7 +11,7 @@ from lxml import etree
 
 from broker.config import REPO_XSD_DIR
 from broker.domain.errors import Error, Refusal
-from broker.domain.participants import Role
+from broker.domain.roles import Role
 from broker.xml.catalogue import Catalogue, CatalogueError, compile_schema
 
 MINI = Path(__file__).parent / "data" / "mini"
