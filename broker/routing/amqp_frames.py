@@ -35,6 +35,11 @@ def _short_string(text: str) -> bytes:
     raw = text.encode("utf-8")
     if len(raw) > 255:
         raise ValueError(f"an AMQP short string holds at most 255 bytes, not {len(raw)}")
+    return _short_bytes(raw)
+
+
+def _short_bytes(raw: bytes) -> bytes:
+    """An AMQP short string of bytes already encoded and known to fit (at most 255)."""
     return bytes((len(raw),)) + raw
 
 
@@ -50,7 +55,7 @@ def header_table(headers: Mapping[str, object]) -> bytes:
         if not isinstance(value, str) or len(name) > _MAX_KEY:
             return encode.field_table(dict(headers))  # type: ignore[arg-type]
         raw = value.encode("utf-8")
-        parts.append(bytes((len(name),)) + name + b"S" + _LONG.pack(len(raw)) + raw)
+        parts.append(_short_bytes(name) + b"S" + _LONG.pack(len(raw)) + raw)
     table = b"".join(parts)
     return _LONG.pack(len(table)) + table
 
