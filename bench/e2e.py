@@ -4,7 +4,9 @@ Variants (``--variants``, comma-separated, run in this order in one invocation):
 
 - ``naive``: the naive inline pipeline of ``bench/naive.py`` on PostgreSQL + RabbitMQ (the baseline);
 - ``embedded``: the broker's default, SQLite + the in-process transport, consumers inside the broker;
-- ``pg1`` / ``pg2``: the broker on PostgreSQL + RabbitMQ as one or two ``dsve serve`` processes.
+- ``pg1`` / ``pg2``: the broker on PostgreSQL + RabbitMQ as one or two ``dsve serve`` processes;
+- ``bare`` (only when named): ``bench/bare_http.py``, an aiohttp server that reads each request and answers
+  it, nothing else: at an offered rate, the floor that any broker written on aiohttp pays per request.
 
 Every server runs as a subprocess, the load generator and the RabbitMQ consumers in this process, so the
 CPU time per message is the server's own (``/proc/<pid>/stat``, summed over its processes, from the start
@@ -17,6 +19,7 @@ timed; tokens are fetched once. Run from the repository root::
     python -m bench.e2e --duration 20 --concurrency 32   # fewer clients: smaller batches, more CPU per message
     python -m bench.e2e --variants naive,pg1,pg2 --rounds 3   # interleaved; each ratio against its round's naive
     python -m bench.e2e --variants pg2 --rate 100 --duration 30      # latency at an offered rate
+    python -m bench.e2e --variants naive,embedded,bare --rate 20     # CPU per message, its idle part, the floor
     python -m bench.e2e --variants pg1 --messages 100000 --duration 600 --rss-every 5   # RSS over 100k
 """
 
@@ -61,6 +64,7 @@ AMQP_URL = os.environ.get("DSVE_BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5
 POSTGRES_URL = os.environ.get("DSVE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 SUBMIT_PATH = "/api/v1/messages"
 VARIANTS = ("naive", "embedded", "pg1", "pg2")
+EXTRA_VARIANTS = ("bare",)  # run only when named
 DSVE = shutil.which("dsve") or "dsve"
 
 
@@ -176,6 +180,7 @@ async def _measure(
     await submit_load(urls, path, tokens, messages[:warmup], Tally(), concurrency=args.concurrency, duration_s=60)
     await asyncio.sleep(1.0)  # let the warm-up drain before the clock starts
     tally.delivered_at.clear()
+    idle_ms_per_s = await _idle_cpu(servers, args.idle_window) if args.rate else None
     timed = messages[warmup:]
     window = CpuWindow(servers)
     sampler = asyncio.create_task(_sample_rss(servers, args.rss_every, tally, args.rss_log))
@@ -184,6 +189,8 @@ async def _measure(
         urls, path, tokens, timed, tally, concurrency=args.concurrency, duration_s=args.duration, rate=args.rate
     )
     submitted_s = time.time() - start
+    if variant == "bare":  # nothing is delivered: an answer is the whole of its work
+        tally.delivered_at.update(tally.answered_at)
     if len(tally.sent_at) >= len(timed) and submitted_s < 0.98 * args.duration:
         print(f"    {variant}: all {len(timed)} signed messages sent after {submitted_s:.1f} s: raise --messages")
     tally.expect = len(tally.answered_at)
@@ -193,7 +200,9 @@ async def _measure(
     cpu = window.shares()
     sampler.cancel()
     peak = sum(s.peak_rss_kib() for s in servers)
-    result = figures(variant, tally, start, cpu, peak, uses_services=variant != "embedded")
+    result = figures(
+        variant, tally, start, cpu, peak, uses_services=variant not in ("embedded", "bare"), idle_ms_per_s=idle_ms_per_s
+    )
     if args.rss_every and any(s.rss_samples_kib for s in servers):
         for server in servers:
             samples = server.rss_samples_kib
@@ -203,6 +212,16 @@ async def _measure(
                     f"max {max(samples) / 1024:.1f} MiB over {len(samples)} samples"
                 )
     return result
+
+
+async def _idle_cpu(servers: Sequence[ServerProcess], window_s: float) -> float | None:
+    """The servers' CPU per second with nothing submitted: at an offered rate, the part of the CPU per message
+    that comes from the clock (pollers, timers, heartbeats) rather than from the messages."""
+    if window_s <= 0:
+        return None
+    window = CpuWindow(servers)
+    await asyncio.sleep(window_s)
+    return window.shares().server_s * 1000 / window_s
 
 
 async def _run_variant(
@@ -217,7 +236,13 @@ async def _run_variant(
     stack = contextlib.AsyncExitStack()
     closers = []
     try:
-        if variant == "embedded":
+        if variant == "bare":
+            port = free_port()
+            argv = [sys.executable, "-m", "bench.bare_http", "--port", str(port)]
+            servers.append(start_server("bare", argv, {}, port, data_dir / "bare.log"))
+            await wait_ready(servers)
+            path = SUBMIT_PATH
+        elif variant == "embedded":
             port = free_port()
             env = _broker_env(deployment, data_dir, f"sqlite+aiosqlite:///{data_dir / 'broker.db'}", None)
             argv = [sys.executable, "-m", "bench.e2e", "_embedded", "--port", str(port)]
@@ -261,7 +286,7 @@ async def _run_variant(
             closers.append(await rabbit_consumer(AMQP_URL, prefix, tally))
         tokens = (
             await fetch_tokens(servers[0].url, deployment)
-            if path == SUBMIT_PATH
+            if path == SUBMIT_PATH and variant != "bare"
             else {o: "-" for o in ("910000004", "930000000")}
         )
         return await _measure(variant, servers, tokens, path, messages, args.warmup, args, tally)
@@ -279,9 +304,10 @@ async def _run_variant(
 
 async def _main(args: argparse.Namespace) -> int:
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
-    unknown = set(variants) - set(VARIANTS)
+    known = VARIANTS + EXTRA_VARIANTS
+    unknown = set(variants) - set(known)
     if unknown:
-        print(f"unknown variant(s): {', '.join(sorted(unknown))}; choose from {', '.join(VARIANTS)}", file=sys.stderr)
+        print(f"unknown variant(s): {', '.join(sorted(unknown))}; choose from {', '.join(known)}", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="dsve-bench-") as directory:
         work = Path(directory)
@@ -320,7 +346,11 @@ def main(argv: list[str] | None = None) -> int:
         inner.add_argument("--port", type=int, required=True)
         return _embedded_broker(inner.parse_args(argv[1:]).port)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, of {', '.join(VARIANTS)}")
+    parser.add_argument(
+        "--variants",
+        default=",".join(VARIANTS),
+        help=f"comma-separated, of {', '.join(VARIANTS + EXTRA_VARIANTS)} (the last only when named)",
+    )
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of timed submission per variant")
     parser.add_argument(
         "--concurrency",
@@ -340,6 +370,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--messages", type=int, default=60000, help="timed messages signed up front (the cap)")
     parser.add_argument("--warmup", type=int, default=300, help="messages sent before the clock starts")
     parser.add_argument("--drain", type=float, default=60.0, help="seconds to wait for the last deliveries")
+    parser.add_argument(
+        "--idle-window",
+        type=float,
+        default=3.0,
+        help="at an offered rate, seconds of each server's idle CPU read before the timed part (0: none)",
+    )
     parser.add_argument("--rss-every", type=float, default=2.0, help="seconds between RSS samples")
     parser.add_argument("--rss-log", action="store_true", help="print each RSS sample (for long runs)")
     args = parser.parse_args(argv)

@@ -50,6 +50,14 @@ class Figures:
     errors: int
     cores: int
     uses_services: bool  # whether PostgreSQL and RabbitMQ are part of this variant's workload
+    idle_ms_per_s: float | None = None  # the servers' CPU per second with nothing submitted (offered rates)
+
+    @property
+    def idle_ms_per_msg(self) -> float | None:
+        """The share of ``cpu_ms_per_msg`` that the clock costs, not the messages: idle CPU ÷ msg/s."""
+        if self.idle_ms_per_s is None or self.per_s <= 0:
+            return None
+        return self.idle_ms_per_s / self.per_s
 
     @property
     def others_cpu_ms_per_msg(self) -> float:
@@ -78,6 +86,7 @@ class Figures:
     def line(self) -> str:
         extra = f" refused={self.refused}" if self.refused else ""
         extra += f" errors={self.errors}" if self.errors else ""
+        extra += f"  idle {self.idle_ms_per_s:.1f} ms/s" if self.idle_ms_per_s is not None else ""
         return (
             f"{self.variant:<28} {self.per_s:7.0f} msg/s  delivered {self.delivered}/{self.submitted} in "
             f"{self.wall_s:5.1f} s  e2e p50 {self.p50_ms:6.1f} ms p99 {self.p99_ms:7.1f} ms  "
@@ -99,6 +108,21 @@ def _ratio(result: Figures, naive: Figures | None, open_loop: bool) -> float | N
     return result.per_s / naive.per_s if naive.per_s > 0 else None
 
 
+def _floor_text(result: Figures, bare: Figures | None) -> str:
+    """At an offered rate: how much of the CPU per message is idle, and how it compares with the bare
+    HTTP server's per request (the floor) at the same rate."""
+    parts = []
+    cpu = result.cpu_ms_per_msg
+    idle = result.idle_ms_per_msg
+    if idle is not None:
+        parts.append(f"idle {result.idle_ms_per_s:.1f} ms/s, {idle:.2f} ms of each message's {cpu:.2f}")
+    if result.variant == "bare":
+        parts.append(f"{cpu:.2f} ms of CPU per request: reading and answering it, nothing else")
+    elif bare is not None and bare.cpu_ms_per_msg > 0:
+        parts.append(f"{cpu / bare.cpu_ms_per_msg:.1f}x the bare server's {bare.cpu_ms_per_msg:.2f} ms")
+    return "".join(f"{part}; " for part in parts)
+
+
 def summary_lines(rounds: Sequence[Sequence[Figures]], *, open_loop: bool = False) -> list[str]:
     """One line per variant: its msg/s against the naive pipeline's and its physical bound; in an open loop,
     where every variant carries the offered rate, its CPU per message against the naive pipeline's instead.
@@ -107,7 +131,9 @@ def summary_lines(rounds: Sequence[Sequence[Figures]], *, open_loop: bool = Fals
     naive pipeline of its own round, minutes apart at most, and the median round is reported with the
     others beside it (the lower middle one of an even count): the machine's speed drifts by a third within
     minutes, so one naive run set against variants measured later can misstate a ratio by more than any
-    change under test. The bound is that of the variant's median round."""
+    change under test. The bound is that of the variant's median round. In an open loop each line also says
+    how much of the CPU per message is the server's idle CPU, and, when the ``bare`` variant ran in that round,
+    how many times the bare HTTP server's CPU per request it is."""
     variants = list(dict.fromkeys(result.variant for results in rounds for result in results))
     lines = []
     for variant in variants:
@@ -129,7 +155,11 @@ def summary_lines(rounds: Sequence[Sequence[Figures]], *, open_loop: bool = Fals
             ordered = sorted(runs, key=lambda run: run[1].per_s)
             median_run = ordered[(len(ordered) - 1) // 2][1]
             ratio_text = f"{median_run.per_s:,.0f} msg/s (median of {len(runs)} rounds); " if len(runs) > 1 else ""
-        lines.append(f"  {variant}: {ratio_text}{median_run.bound_summary()}")
+        floor = ""
+        if open_loop:
+            round_of_median = next(results for results in rounds if median_run in results)
+            floor = _floor_text(median_run, next((r for r in round_of_median if r.variant == "bare"), None))
+        lines.append(f"  {variant}: {ratio_text}{floor}{median_run.bound_summary()}")
     return lines
 
 
@@ -212,7 +242,14 @@ def physical_bound(cores: int, others_ms: float) -> float:
 
 
 def figures(
-    variant: str, tally: Tally, start: float, cpu: CpuShares, peak_rss_kib: int, *, uses_services: bool = True
+    variant: str,
+    tally: Tally,
+    start: float,
+    cpu: CpuShares,
+    peak_rss_kib: int,
+    *,
+    uses_services: bool = True,
+    idle_ms_per_s: float | None = None,
 ) -> Figures:
     answered = [r for r in tally.answered_at if r in tally.sent_at]
     done = [r for r in answered if r in tally.delivered_at]
@@ -241,6 +278,7 @@ def figures(
         errors=tally.errors,
         cores=os.cpu_count() or 1,
         uses_services=uses_services,
+        idle_ms_per_s=idle_ms_per_s,
     )
 
 

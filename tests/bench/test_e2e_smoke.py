@@ -52,3 +52,11 @@ def test_naive_and_broker_on_postgres_and_rabbitmq() -> None:
     for variant in ("naive", "pg1"):
         per_s, delivered, submitted = rows[variant]
         assert submitted > 0 and delivered == submitted and per_s > 0
+
+
+@pytest.mark.slow
+def test_the_bare_server_at_an_offered_rate_answers_everything() -> None:
+    """The floor variant: its answers count as deliveries, and its summary line names its CPU per request."""
+    rows = run_bench("--variants", "bare", "--rate", "40", "--idle-window", "0.5")
+    per_s, delivered, submitted = rows["bare"]
+    assert submitted > 0 and delivered == submitted and per_s > 0

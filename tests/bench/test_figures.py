@@ -87,3 +87,24 @@ def test_in_an_open_loop_the_cpu_per_message_is_compared() -> None:
     naive = replace(_run("naive", 100), cpu_ms_per_msg=4.0)
     lines = summary_lines([[naive, replace(_run("embedded", 100), cpu_ms_per_msg=3.0)]], open_loop=True)
     assert lines[1].startswith("  embedded: 0.75x the naive pipeline's CPU per message; physical bound")
+
+
+def test_in_an_open_loop_the_idle_share_and_the_bare_servers_floor_are_given() -> None:
+    """The clock's part (idle CPU ÷ msg/s) and the bare HTTP server's CPU per request put the figure in proportion."""
+    naive = replace(_run("naive", 20), cpu_ms_per_msg=7.0, idle_ms_per_s=0.0)
+    embedded = replace(_run("embedded", 20), cpu_ms_per_msg=5.0, idle_ms_per_s=8.0)
+    bare = replace(_run("bare", 20), cpu_ms_per_msg=0.5, idle_ms_per_s=0.0)
+    assert embedded.idle_ms_per_msg is not None and math.isclose(embedded.idle_ms_per_msg, 0.4)
+    assert "idle 8.0 ms/s" in embedded.line()
+    lines = summary_lines([[naive, embedded, bare]], open_loop=True)
+    assert lines[1].startswith(
+        "  embedded: 0.71x the naive pipeline's CPU per message; idle 8.0 ms/s, 0.40 ms of each message's 5.00; "
+        "10.0x the bare server's 0.50 ms; physical bound"
+    )
+    assert "0.50 ms of CPU per request: reading and answering it, nothing else; physical bound" in lines[2]
+
+
+def test_closed_loop_lines_name_no_idle_or_floor() -> None:
+    result = _run("pg1", 1200)
+    assert result.idle_ms_per_s is None and result.idle_ms_per_msg is None and "idle" not in result.line()
+    assert "bare server" not in summary_lines([[_run("naive", 300), result]])[1]
