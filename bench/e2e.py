@@ -219,9 +219,9 @@ async def _idle_cpu(servers: Sequence[ServerProcess], window_s: float) -> float 
     that comes from the clock (pollers, timers, heartbeats) rather than from the messages."""
     if window_s <= 0:
         return None
-    window = CpuWindow(servers)
+    before = sum(server.thread_cpu_ns() for server in servers)
     await asyncio.sleep(window_s)
-    return window.shares().server_s * 1000 / window_s
+    return (sum(server.thread_cpu_ns() for server in servers) - before) / 1e6 / window_s
 
 
 async def _run_variant(

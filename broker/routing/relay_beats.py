@@ -2,10 +2,12 @@
 
 Beaten on the broker's event loop, a heartbeat is only as punctual as the loop: a garbage collection, a
 long synchronous step or a starved CPU that holds the loop up for 3 s made the other relays take a live
-relay for dead and publish what it had in hand a second time. A thread with its own event loop and its own
-connection beats on while the broker's loop is busy; only a process that is stopped or cut off from the
-database falls silent. An in-memory SQLite database cannot be reached from a second engine (each engine has
-its own): there the beat runs on the broker's loop, as it can only be one process anyway.
+relay for dead and publish what it had in hand a second time. A thread with its own connection beats on
+while the broker's loop is busy; only a process that is stopped or cut off from the database falls silent.
+On PostgreSQL the thread runs an event loop and an engine of its own; on an SQLite file it is a plain thread
+on a sqlite3 connection (``sqlite_heartbeat``: no event loop, pool or second thread for a beat a second). An
+in-memory SQLite database cannot be reached from a second engine (each engine has its own): there the beat
+runs on the broker's loop, as it can only be one process anyway.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from broker.store.engine import create_engine, sqlite_file
+from broker.store.engine import SQLITE_BUSY_TIMEOUT_MS, create_engine, sqlite_file
 from broker.store.relay_heartbeats import RelayHeartbeats
+from broker.store.sqlite_heartbeat import FileHeartbeat
 
 JOIN_TIMEOUT_S = 5.0
 
@@ -35,6 +38,20 @@ class BeatState:
     taken_for_dead: int = 0  # times its row was found gone: another relay took it for dead meanwhile
 
 
+def note_beat(state: BeatState, beaten: bool, refreshed: bool | Exception, clock: Callable[[], float]) -> bool:
+    """Put one beat's outcome (whether its row was still there, or its error) into ``state``; whether any
+    beat has succeeded so far."""
+    if isinstance(refreshed, Exception):
+        state.beating_since, state.error = None, refreshed
+        return beaten
+    if beaten and not refreshed:
+        state.taken_for_dead += 1
+    state.error = None
+    if state.beating_since is None:
+        state.beating_since = clock()
+    return True
+
+
 async def beat_until(
     heartbeats: RelayHeartbeats,
     state: BeatState,
@@ -47,30 +64,42 @@ async def beat_until(
     while not stopping.is_set():
         started = clock()
         try:
-            refreshed = await heartbeats.beat()
+            refreshed: bool | Exception = await heartbeats.beat()
         except Exception as exc:
-            state.beating_since, state.error = None, exc
-        else:
-            if beaten and not refreshed:
-                state.taken_for_dead += 1
-            beaten = True
-            state.error = None
-            if state.beating_since is None:
-                state.beating_since = clock()
+            refreshed = exc
+        beaten = note_beat(state, beaten, refreshed, clock)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stopping.wait(), max(0.0, every_s - (clock() - started)))
 
 
+def beat_file_until(
+    heartbeat: FileHeartbeat,
+    state: BeatState,
+    stopping: threading.Event,
+    every_s: float,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """``beat_until`` for a plain thread beating an SQLite file: blocking calls, a threading event to stop."""
+    beaten = False
+    try:
+        while not stopping.is_set():
+            started = clock()
+            try:
+                refreshed: bool | Exception = heartbeat.beat()
+            except Exception as exc:
+                refreshed = exc
+            beaten = note_beat(state, beaten, refreshed, clock)
+            stopping.wait(max(0.0, every_s - (clock() - started)))
+    finally:
+        heartbeat.close()
+
+
 def _own_engine(engine: AsyncEngine) -> AsyncEngine | None:
-    """An engine of its own on the same database (one beat at a time: one connection); None for an
-    in-memory SQLite database."""
-    url = engine.url
-    if url.get_backend_name() == "sqlite" and sqlite_file(url) is None:
+    """An engine of its own on the same PostgreSQL database (one beat at a time: one connection); None for
+    an in-memory SQLite database (an SQLite file is beaten by ``FileHeartbeat``)."""
+    if engine.url.get_backend_name() == "sqlite":
         return None
-    # As the broker's own engine, its commits leave the WAL to the broker's checkpoints: a beat whose commit
-    # found the log past SQLite's threshold checkpointed it, fsyncs and all, once a second at 100 msg/s, and
-    # the group commit's commit waited 32–50 ms behind it (p99 submit → delivered 41–55 against 25 ms).
-    return create_engine(url, background_checkpoints=True)
+    return create_engine(engine.url)
 
 
 class Beater:
@@ -88,6 +117,13 @@ class Beater:
 
     def start(self) -> None:
         self._stop_requested.clear()
+        database = sqlite_file(self._heartbeats.engine.url)
+        if database is not None:
+            heartbeat = FileHeartbeat(database, self._heartbeats.owner, SQLITE_BUSY_TIMEOUT_MS / 1000)
+            args = (heartbeat, self.state, self._stop_requested, self.every_s)
+            self._thread = threading.Thread(target=beat_file_until, args=args, name="relay heartbeat", daemon=True)
+            self._thread.start()
+            return
         engine = _own_engine(self._heartbeats.engine)
         if engine is None:
             stopping = asyncio.Event()

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from broker.domain.clock import utc_now
 from broker.routing.relay_liveness import RelayLiveness
-from broker.store.engine import create_engine
+from broker.store import migrate
+from broker.store.engine import SQLITE_BUSY_TIMEOUT_MS, create_engine
 from broker.store.relay_heartbeats import RelayHeartbeats
+from broker.store.sqlite_heartbeat import FileHeartbeat
 from broker.store.tables import outbox, relay_heartbeats
 
 
@@ -103,3 +108,40 @@ async def test_a_relay_whose_event_loop_is_held_up_still_beats(engine: AsyncEngi
     finally:
         await liveness.stop()
     assert seconds_since_beat < 3.0  # beaten during the hold-up: the others do not take it for dead
+
+
+async def test_a_file_heartbeat_is_what_the_engine_s_beat_is(tmp_path: Path) -> None:
+    """The plain thread's beat on an SQLite file: the same row, the same stored form, the same answers."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'broker.db'}"
+    await migrate.upgrade(url)
+    engine = create_engine(url)
+    heartbeat = FileHeartbeat(str(tmp_path / "broker.db"), "file", SQLITE_BUSY_TIMEOUT_MS / 1000)
+    try:
+        assert heartbeat.beat() is False  # the first beat inserts the row
+        assert heartbeat.beat() is True
+        await RelayHeartbeats(engine, "engine").beat()
+        async with engine.connect() as conn:
+            stored = dict((await conn.exec_driver_sql("SELECT owner, beat_at FROM relay_heartbeats")).all())
+        assert len(stored["file"]) == len(stored["engine"]) and stored["file"][:16] == stored["engine"][:16]
+
+        leased = await _leased_row(engine, "file")
+        judge = RelayHeartbeats(engine, "judge", dead_after_s=0.5)
+        assert await judge.take_over_orphans() == 0  # it beat just now
+        await asyncio.sleep(0.7)
+        assert await judge.take_over_orphans() == 1  # silent for longer than a relay may be
+        assert await _lease_of(engine, leased) == (None, None)
+        assert heartbeat.beat() is False  # its row was deleted: it was taken for dead
+    finally:
+        heartbeat.close()
+        await engine.dispose()
+
+
+async def test_a_file_heartbeat_that_fails_opens_a_fresh_connection_next_time(tmp_path: Path) -> None:
+    heartbeat = FileHeartbeat(str(tmp_path / "none.db"), "file", 0.1)  # no migrations: no table
+    with pytest.raises(sqlite3.OperationalError):
+        heartbeat.beat()
+    assert heartbeat._connection is None
+    url = f"sqlite+aiosqlite:///{tmp_path / 'none.db'}"
+    await migrate.upgrade(url)
+    assert heartbeat.beat() is False
+    heartbeat.close()

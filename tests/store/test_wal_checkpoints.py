@@ -59,16 +59,15 @@ def test_only_a_file_has_a_log_to_checkpoint() -> None:
 
 async def test_the_relay_s_heartbeat_commits_leave_the_checkpoint_to_the_task_too(tmp_path: Path) -> None:
     # A beat that checkpointed in its commit, once a second, held the group commit's commit up 32–50 ms.
-    from broker.routing.relay_beats import _own_engine
+    from broker.store.sqlite_heartbeat import FileHeartbeat
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'broker.db'}"
     await migrate.upgrade(url)
-    broker = create_engine(url, background_checkpoints=True)
-    beats = _own_engine(broker)
-    assert beats is not None
+    heartbeat = FileHeartbeat(str(sqlite_file(url)), "relay-1", SQLITE_BUSY_TIMEOUT_MS / 1000)
     try:
-        async with beats.connect() as conn:
-            assert (await conn.exec_driver_sql("PRAGMA wal_autocheckpoint")).scalar() == 0
+        assert heartbeat.beat() is False  # the first beat inserts the row
+        connection = heartbeat._connection
+        assert connection is not None
+        assert connection.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
     finally:
-        await beats.dispose()
-        await broker.dispose()
+        heartbeat.close()
