@@ -11,12 +11,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from broker.store.outages import note_store_outage
 
 log = logging.getLogger(__name__)
+
+
+def until_tick(interval_s: float, now: float | None = None) -> float:
+    """Seconds from ``now`` (the monotonic clock, which is also the event loop's) to the next multiple of
+    ``interval_s``: what a poller waits so that the broker's pollers wake together.
+
+    An idle machine charges a wake-up far more than the work it does: the relay's heartbeat took 30 µs of
+    CPU back to back and 0.6–1.3 ms after a second's pause (caches and the idle core's state lost). Each
+    once-a-second poller waiting its own second from its own last pass woke the process at its own moment;
+    waiting for the same ticks, they run one after the other in one wake-up, and all but the first find
+    the process warm. A pass that ends just before a tick is followed by the next one sooner than
+    ``interval_s``; no poller here needs more than "at most ``interval_s`` apart"."""
+    if interval_s <= 0:
+        return 0.0
+    current = time.monotonic() if now is None else now
+    return interval_s - (current % interval_s)
 
 
 class Periodic:
@@ -69,7 +86,7 @@ class Periodic:
 
     async def _wait(self) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stop.wait(), self._interval_s)
+            await asyncio.wait_for(self._stop.wait(), until_tick(self._interval_s))
 
 
 async def cancel_and_wait(task: asyncio.Task[Any] | None) -> None:

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from broker.config import XmlLimits
 from broker.domain.errors import Refusal
 from broker.domain.property_units import StoredUnits, UnitRef
-from broker.periodic import cancel_and_wait
+from broker.periodic import cancel_and_wait, until_tick
 from broker.store.console_property_repository import ConsolePropertyRepository, PendingMessage
 from broker.store.outages import note_store_outage
 from broker.store.unit_of_work import UnitOfWork
@@ -140,4 +140,4 @@ class PropertyIndexer:
             except Exception as exc:
                 if not note_store_outage(exc):
                     log.exception("property-unit indexing failed; retrying")
-            await asyncio.sleep(self._interval_s)
+            await asyncio.sleep(until_tick(self._interval_s))

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from broker.events.webhook_endpoints import PublicOnlyResolver
 from broker.events.webhook_signature import signed_headers
 from broker.events.webhooks import DeliveryStatus, PendingDelivery
+from broker.periodic import until_tick
 from broker.routing.transport import CLOUDEVENTS_CONTENT_TYPE
 from broker.store.outages import note_store_outage
 from broker.store.webhook_repository import WebhookRepository
@@ -136,7 +137,7 @@ class WebhookDispatcher:
                 failures += 1
                 if not note_store_outage(exc):
                     log.exception("webhook dispatcher: looking for due deliveries failed")
-            delay = self.poll_interval_s * min(2**failures, 30)
+            delay = until_tick(self.poll_interval_s * min(2**failures, 30))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
 

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 
 from broker import outage_log
 from broker.domain.clock import utc_now
+from broker.periodic import until_tick
 from broker.routing.relay_liveness import RelayLiveness
 from broker.routing.relay_publish import Published, Publisher
 from broker.routing.relay_settle import Settler
@@ -222,7 +223,7 @@ class OutboxRelay:
                 continue  # more is waiting: claim the next batch while this one is published
             # The wake flag was cleared before the claim, so a commit since then has set it again.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_interval_s)
+                await asyncio.wait_for(self._wake.wait(), until_tick(self.poll_interval_s))
 
     def _free_slot(self, task: asyncio.Task[None] | None) -> None:
         if task in self._holding_slot:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from broker.periodic import until_tick
 from broker.store.engine import SQLITE_BUSY_TIMEOUT_MS, create_engine, sqlite_file
 from broker.store.relay_heartbeats import RelayHeartbeats
 from broker.store.sqlite_heartbeat import FileHeartbeat
@@ -62,14 +63,13 @@ async def beat_until(
     """Beat every ``every_s`` until ``stopping`` is set; every outcome goes into ``state``."""
     beaten = False
     while not stopping.is_set():
-        started = clock()
         try:
             refreshed: bool | Exception = await heartbeats.beat()
         except Exception as exc:
             refreshed = exc
         beaten = note_beat(state, beaten, refreshed, clock)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stopping.wait(), max(0.0, every_s - (clock() - started)))
+            await asyncio.wait_for(stopping.wait(), until_tick(every_s, clock()))
 
 
 def beat_file_until(
@@ -83,13 +83,12 @@ def beat_file_until(
     beaten = False
     try:
         while not stopping.is_set():
-            started = clock()
             try:
                 refreshed: bool | Exception = heartbeat.beat()
             except Exception as exc:
                 refreshed = exc
             beaten = note_beat(state, beaten, refreshed, clock)
-            stopping.wait(max(0.0, every_s - (clock() - started)))
+            stopping.wait(until_tick(every_s, clock()))
     finally:
         heartbeat.close()
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 
 from broker import outage_log
-from broker.periodic import cancel_and_wait
+from broker.periodic import cancel_and_wait, until_tick
 from broker.routing.relay_beats import Beater
 from broker.store.outages import note_store_outage
 from broker.store.relay_heartbeats import BEAT_EVERY_S, RelayHeartbeats
@@ -62,7 +62,7 @@ class RelayLiveness:
         dead_after_s = self._heartbeats.dead_after.total_seconds()
         state = self._beater.state
         while True:
-            await asyncio.sleep(self.beat_every_s)
+            await asyncio.sleep(until_tick(self.beat_every_s))
             if state.taken_for_dead != self._taken_for_dead:
                 self._taken_for_dead = state.taken_for_dead
                 log.warning("outbox relay: another relay took this one for dead; what it held may go out twice")

@@ -36,7 +36,7 @@ from typing import Protocol
 
 from broker import outage_log
 from broker.domain.errors import queue_unavailable, store_unavailable
-from broker.periodic import cancel_and_wait
+from broker.periodic import cancel_and_wait, until_tick
 from broker.store.kept_connections import KeptConnections
 from broker.store.outages import is_store_outage, note_store_outage
 from broker.store.outbox_repository import ClaimedRow
@@ -256,10 +256,10 @@ class GroupCommit:
                 # own rows are counted, and reaching half the mark with them brings the next reading forward.
                 pause_s = BACKLOG_FAR_S if rows <= self.high_water // 4 else BACKLOG_CHECK_S
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._room_used.wait(), pause_s)
+                    await asyncio.wait_for(self._room_used.wait(), until_tick(pause_s))
                 if not self._room_used.is_set() and not self._submitted.is_set():
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._submitted.wait(), max(0.0, BACKLOG_IDLE_S - pause_s))
+                        await asyncio.wait_for(self._submitted.wait(), until_tick(BACKLOG_IDLE_S))
 
     async def _settle(self, batch: list[tuple[Submission, asyncio.Future[Outcome]]]) -> None:
         submissions = [submission for submission, _ in batch]
