@@ -110,16 +110,22 @@ def _sqlite_engine(url: URL, *, echo: bool, background_checkpoints: bool) -> Asy
 
     @event.listens_for(engine.sync_engine, "connect")
     def _tune(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-            if not in_memory:
-                _use_wal(cursor)
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            if background_checkpoints and not in_memory:
-                cursor.execute("PRAGMA wal_autocheckpoint=0")
-            cursor.execute("PRAGMA foreign_keys=ON")
-        finally:
-            cursor.close()
+        tune_sqlite(dbapi_connection, in_memory=in_memory, background_checkpoints=background_checkpoints)
 
     return engine
+
+
+def tune_sqlite(connection: Any, *, in_memory: bool, background_checkpoints: bool) -> None:
+    """The settings of every connection the broker opens to an SQLite database (see the module), for a
+    DB-API connection: the engine's, or one a thread keeps of its own (``sqlite_heartbeat``)."""
+    cursor = connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        if not in_memory:
+            _use_wal(cursor)
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        if background_checkpoints and not in_memory:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()

@@ -17,6 +17,7 @@ import sqlite3
 import sqlalchemy as sa
 
 from broker.domain.clock import utc_now
+from broker.store.engine import tune_sqlite
 from broker.store.sqlite_prepared import Prepared
 from broker.store.sqlite_write_gate import WriteGate
 from broker.store.tables import relay_heartbeats
@@ -60,9 +61,7 @@ class FileHeartbeat:
     def _open(self) -> sqlite3.Connection:
         connection = sqlite3.connect(self._database, timeout=self._timeout_s)
         try:
-            connection.execute(f"PRAGMA busy_timeout={int(self._timeout_s * 1000)}")
-            connection.execute("PRAGMA synchronous=NORMAL")
-            connection.execute("PRAGMA wal_autocheckpoint=0")
+            tune_sqlite(connection, in_memory=False, background_checkpoints=True)  # as the broker's engine
         except sqlite3.Error:
             connection.close()
             raise
