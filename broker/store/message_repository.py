@@ -173,6 +173,7 @@ class MessageRepository:
         *,
         lease_until: datetime | None = None,
         leased_by: str | None = None,
+        then_commit: bool = False,
     ) -> AddedMessages:
         """Store the messages of ``batch`` whose (sender, message id) is not stored yet, with their first
         history entries and the ``outbox`` rows that announce them; report the others as skipped.
@@ -180,7 +181,8 @@ class MessageRepository:
         With ``lease_until`` the outbox rows are written leased until then to the caller's relay and returned,
         to be published from memory (no claim: at low rates a claim was a transaction per message of its own).
         On PostgreSQL this is one statement (``ON CONFLICT DO NOTHING``); on SQLite the stored ids are looked
-        up first.
+        up first. ``then_commit`` tells that the caller commits next, with nothing written between: on SQLite
+        the store's own trip then commits when every message was new (``add_new_sqlite``).
         """
         if not batch:
             return AddedMessages([], [], [])
@@ -189,7 +191,12 @@ class MessageRepository:
             stored, leased = await self._insert_batch_postgres(batch, rows, outbox, lease_until, leased_by)
         else:
             written = await add_new_sqlite(
-                self._connection, [_insert_values(m) for m in batch], outbox, lease_until, leased_by
+                self._connection,
+                [_insert_values(m) for m in batch],
+                outbox,
+                lease_until,
+                leased_by,
+                then_commit=then_commit,
             )
             stored = [m.stored_as(written.seqs[m.id]) for m in batch if m.id in written.seqs]
             by_id = {m.id: m for m in stored}

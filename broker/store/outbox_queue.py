@@ -233,7 +233,8 @@ class OutboxQueue:
                 await OutboxRepository(conn).add_many(receipts)
             if done or confirmed_at:
                 outbox_ids = [row.outbox_id for row in done]
-                await StatusMoves(conn).settle_published(outbox_ids, confirmed_at or {}, now, frozenset())
+                moves = StatusMoves(conn)
+                await moves.settle_published(outbox_ids, confirmed_at or {}, now, frozenset(), then_commit=not retry_at)
             if retry_at:
                 await conn.execute(
                     sa.update(outbox)

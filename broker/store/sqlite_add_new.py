@@ -58,6 +58,11 @@ class Written:
 
     seqs: dict[str, int]  # broker id → seq
     outbox_ids: list[int]
+    skipped: int = 0  # how many of the rows given were stored already
+
+    def all_new(self) -> bool:
+        """Every row given was new: the caller has nothing left to look up, and commits next."""
+        return self.skipped == 0
 
 
 def _write(
@@ -71,7 +76,7 @@ def _write(
     try:
         fresh = [row for row in rows if connection.execute(_STORED.sql, _STORED.parameters(row)).fetchone() is None]
         if not fresh:
-            return Written({}, [])
+            return Written({}, [], len(rows))
         gate.before(connection, _FIRST.sql)  # the first write: this process's writers queue here
         (start,) = connection.execute(_FIRST.sql, _FIRST.parameters(fresh[0])).fetchone()
         seqs = {row["id"]: start + offset for offset, row in enumerate(fresh)}
@@ -88,7 +93,7 @@ def _write(
             for values in outbox_values
             if values["message_id"] in seqs
         ]
-        return Written(seqs, ids)
+        return Written(seqs, ids, len(rows) - len(fresh))
     finally:
         gate.after(connection)
 
@@ -99,13 +104,18 @@ async def add_new_sqlite(
     entries: Sequence[Any],
     lease_until: datetime | None,
     leased_by: str | None,
+    *,
+    then_commit: bool = False,
 ) -> Written:
     """Store the new ones among ``rows`` (the messages' column values) with their first history entries and
-    the outbox ``entries`` that announce them, leased to ``leased_by`` until ``lease_until`` when given."""
+    the outbox ``entries`` that announce them, leased to ``leased_by`` until ``lease_until`` when given.
+
+    With ``then_commit`` the same trip commits when every row was new (nothing is left for the caller to
+    look up before its commit, which then costs nothing): a lone submission's store is one trip, not two."""
     leased = lease_until is not None and leased_by is not None
     values = [
         {**row, "lease_until": lease_until if leased else None, "leased_by": leased_by if leased else None}
         | ({"attempts": 1} if leased else {})
         for row in outbox_rows(entries)
     ]
-    return await run_on_connection(connection, _write, rows, values)
+    return await run_on_connection(connection, _write, rows, values, commit_if=Written.all_new if then_commit else None)

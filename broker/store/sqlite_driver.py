@@ -123,26 +123,55 @@ class OneTripConnection(aiosqlite.Connection):
     def __init__(self, connector: Callable[[], sqlite3.Connection], iter_chunk_size: int, gate: WriteGate) -> None:
         super().__init__(connector, iter_chunk_size)
         self.gate = gate
+        # Set when the last trip committed its own transaction (``run_then_commit``) and nothing was queued
+        # since: the caller's commit, or a rollback, has nothing to end and makes no trip. Read and written on
+        # the event loop only, cleared as each trip is queued, so a call queued and then cancelled (which may
+        # still run and begin a transaction) clears it too.
+        self._ended = False
+        self._queued = 0  # calls queued to the thread, so that a commit can tell that none came after it
 
     @property
     def chunk_size(self) -> int:
         return self._iter_chunk_size
 
+    async def _execute(self, fn: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+        """Every call aiosqlite queues to the thread comes through here."""
+        self._ended = False
+        self._queued += 1
+        # aiosqlite leaves its call queue's entry point unannotated; this is its signature.
+        execute = cast(Callable[..., Awaitable[_T]], super()._execute)
+        return await execute(fn, *args, **kwargs)
+
     async def run(self, function: Callable[..., _T], *args: object) -> _T:
         """``function(sqlite3 connection, *args)`` on the connection's thread."""
-        # aiosqlite leaves its call queue's entry point unannotated; this is its signature.
-        execute = cast(Callable[[Callable[[], _T]], Awaitable[_T]], self._execute)
-        return await execute(lambda: function(self._conn, *args))
+        return await self._execute(lambda: function(self._conn, *args))
+
+    async def run_then_commit(self, function: Callable[..., _T], commit_if: Callable[[_T], bool], *args: object) -> _T:
+        """``function(sqlite3 connection, gate, *args)`` and then, when ``commit_if`` holds for its result, a
+        commit, in one trip: for a caller whose commit would follow at once, with nothing written between.
+        A lone message's store and settle each made a second trip for their commit, and at low rates each
+        trip is a wake-up of this thread and of the event loop, at the price of a cold CPU."""
+        queued = self._queued + 1
+        committed, result = cast(tuple[bool, _T], await self.run(_then_commit, self.gate, function, commit_if, *args))
+        self._ended = committed and self._queued == queued
+        return result
+
+    @property
+    def transaction_ended(self) -> bool:
+        """Whether the last trip committed and nothing was queued since (``commit`` makes no trip then)."""
+        return self._ended
 
     @contextmanager  # awaitable and an async context manager, as aiosqlite's own ``cursor()``
     async def cursor(self) -> aiosqlite.Cursor:
         return OneTripCursor(self)
 
     async def commit(self) -> None:
-        await self.run(_end, self.gate, sqlite3.Connection.commit)
+        if not self._ended:
+            await self.run(_end, self.gate, sqlite3.Connection.commit)
 
     async def rollback(self) -> None:
-        await self.run(_end, self.gate, sqlite3.Connection.rollback)
+        if not self._ended:
+            await self.run(_end, self.gate, sqlite3.Connection.rollback)
 
     async def close(self) -> None:
         if self._connection is None:
@@ -157,6 +186,25 @@ def _end(connection: sqlite3.Connection, gate: WriteGate, end: Callable[[sqlite3
     """On the connection's thread: end the transaction, then let the next writer in."""
     try:
         end(connection)
+    finally:
+        gate.after(connection)
+
+
+def _then_commit(
+    connection: sqlite3.Connection,
+    gate: WriteGate,
+    function: Callable[..., _T],
+    commit_if: Callable[[_T], bool],
+    *args: object,
+) -> tuple[bool, _T]:
+    """On the connection's thread: ``function``, then its commit where ``commit_if`` says so, then the next
+    writer's turn."""
+    try:
+        result = function(connection, gate, *args)
+        if commit_if(result):
+            connection.commit()
+            return True, result
+        return False, result
     finally:
         gate.after(connection)
 

@@ -102,9 +102,18 @@ def bound(table: sa.Table, columns: tuple[str, ...]) -> dict[str, sa.BindParamet
     return {column: sa.bindparam(column, type_=table.c[column].type) for column in columns}
 
 
-async def run_on_connection(connection: AsyncConnection, function: Callable[..., _T], *args: object) -> _T:
+async def run_on_connection(
+    connection: AsyncConnection,
+    function: Callable[..., _T],
+    *args: object,
+    commit_if: Callable[[_T], bool] | None = None,
+) -> _T:
     """``function(sqlite3 connection, write gate, *args)`` on the connection's thread, inside the caller's
     transaction (the sqlite3 module begins it at the first write; the caller commits as usual).
+
+    With ``commit_if``, the same trip commits when it holds for the result: for a caller that commits next
+    with nothing written between, whose commit then costs no trip (``OneTripConnection.run_then_commit``).
+    The caller still commits, which ends the transaction where the trip did not.
 
     SQLAlchemy must know of that transaction: its ``commit`` and ``rollback`` reach the connection only
     while it counts one as begun, and a unit of work whose only statements ran here had none, so its
@@ -114,6 +123,8 @@ async def run_on_connection(connection: AsyncConnection, function: Callable[...,
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
     if isinstance(driver, OneTripConnection):
+        if commit_if is not None:
+            return await driver.run_then_commit(function, commit_if, *args)
         return await driver.run(function, driver.gate, *args)
     if isinstance(driver, aiosqlite.Connection):  # an engine of plain aiosqlite (tools, tests): no write queue
         plain = cast(Callable[[Callable[[], _T]], Awaitable[_T]], driver._execute)

@@ -85,7 +85,17 @@ async def settle_published_sqlite(
     confirmed_at: Mapping[str, datetime],
     now: datetime,
     actor: str,
+    *,
+    then_commit: bool = False,
 ) -> list[str]:
     """Mark ``outbox_ids`` published at ``now`` and move the ``confirmed_at`` messages to ``published``
-    (by ``actor``); the ids of the messages not moved (beyond ``published`` already, or gone)."""
-    return await run_on_connection(connection, _settle, outbox_ids, confirmed_at, now, actor)
+    (by ``actor``); the ids of the messages not moved (beyond ``published`` already, or gone).
+
+    With ``then_commit`` (the caller commits next, with nothing written between) the same trip commits
+    when every message moved: no overtaken step is left for the caller to record first."""
+    commit_if = _all_moved if then_commit else None
+    return await run_on_connection(connection, _settle, outbox_ids, confirmed_at, now, actor, commit_if=commit_if)
+
+
+def _all_moved(left: list[str]) -> bool:
+    return not left

@@ -186,15 +186,21 @@ class StatusMoves:
         confirmed_at: Mapping[str, datetime],
         now: datetime,
         receipts_for: Collection[str],
+        *,
+        then_commit: bool = False,
     ) -> None:
         """The relay's settle: the outbox rows RabbitMQ confirmed are published (at ``now``), and their messages
         move from ``accepted`` to ``published`` at the time of their publish confirm (``confirmed_at`` by
-        message id). Receipts are enqueued for ``receipts_for`` only: the relay published the others itself."""
+        message id). Receipts are enqueued for ``receipts_for`` only: the relay published the others itself.
+        ``then_commit``: the caller commits next, with nothing written between (on SQLite the settle's own
+        trip may commit, ``settle_published_sqlite``)."""
         if self._connection.dialect.name == "postgresql":
             await self._settle_postgres(outbox_ids, confirmed_at, now, receipts_for)
             return
         if not receipts_for:  # the relay's record and settle: one trip, the rare overtaken step after it
-            left = await settle_published_sqlite(self._connection, outbox_ids, confirmed_at, now, RELAY_ACTOR)
+            left = await settle_published_sqlite(
+                self._connection, outbox_ids, confirmed_at, now, RELAY_ACTOR, then_commit=then_commit
+            )
             for at, message_ids in _by_time({i: confirmed_at[i] for i in left}).items():
                 overtaken_now = await self._overtaken(message_ids, MessageStatus.PUBLISHED, at)
                 await self._record(overtaken_now, MessageStatus.PUBLISHED, RELAY_ACTOR, None, receipts_for)

@@ -145,7 +145,9 @@ async def store_submissions(
     registry: RegistryCache | None = None,
 ) -> StoredBatch:
     """Apply the registry rules and the idempotency rule to each submission and store the new ones, all in
-    the unit of work's transaction; the caller commits. One outcome per submission, in order. With
+    the unit of work's transaction; the caller commits next, with nothing written between (on SQLite the
+    store's own trip commits when every message was new, and the caller's commit then costs nothing). One
+    outcome per submission, in order. With
     ``lease_until`` the store writes the outbox rows leased to the caller's relay and returns them, for the
     relay to publish from memory (``MessageRepository.add_new``).
 
@@ -196,7 +198,9 @@ async def store_submissions(
     if new:
         fresh_messages = [message for _, message in new]
         entries = [entry for message in fresh_messages for entry in _outbox_entries(message)]
-        added = await uow.messages.add_new(fresh_messages, entries, lease_until=lease_until, leased_by=leased_by)
+        added = await uow.messages.add_new(
+            fresh_messages, entries, lease_until=lease_until, leased_by=leased_by, then_commit=True
+        )
         leased = added.leased
         inserted = {message.id: message for message in added.stored}
         skipped = [index for index, message in new if message.id not in inserted]
