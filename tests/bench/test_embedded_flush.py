@@ -1,4 +1,4 @@
-"""The embedded benchmark broker's delivery lines: flushed soon after they are written, never lost at the end."""
+"""The embedded benchmark broker's delivery lines: flushed at once when the last flush is older than the wait, else after it, never lost at the end."""
 
 from __future__ import annotations
 
@@ -18,19 +18,33 @@ class _CountingOut(io.StringIO):
         super().flush()
 
 
-async def test_lines_written_together_are_flushed_once_after_the_wait() -> None:
+async def test_lines_written_in_one_turn_are_flushed_once_at_its_end() -> None:
     out = _CountingOut()
     flush_soon = _FlushSoon(out, asyncio.get_running_loop())
     for line in ("a 1\n", "b 2\n"):
         out.write(line)
         flush_soon()
     assert out.flushes == 0
-    await asyncio.sleep(_FlushSoon.FLUSH_AFTER_S * 4)
+    await asyncio.sleep(0)
     assert out.flushes == 1
-    out.write("c 3\n")
+
+
+async def test_a_line_soon_after_a_flush_waits_for_the_next_one() -> None:
+    out = _CountingOut()
+    flush_soon = _FlushSoon(out, asyncio.get_running_loop())
+    out.write("a 1\n")
     flush_soon()
+    await asyncio.sleep(0)
+    out.write("b 2\n")
+    flush_soon()
+    await asyncio.sleep(0)
+    assert out.flushes == 1  # under load the lines of 5 ms share a flush
     await asyncio.sleep(_FlushSoon.FLUSH_AFTER_S * 4)
     assert out.flushes == 2
+    out.write("c 3\n")  # long after the last flush: at once again
+    flush_soon()
+    await asyncio.sleep(0)
+    assert out.flushes == 3
 
 
 async def test_nothing_written_means_no_flush_and_close_flushes_what_waits() -> None:
