@@ -1,4 +1,4 @@
-"""The embedded benchmark broker's delivery lines: flushed at once when the last flush is older than the wait, else after it, never lost at the end."""
+"""The embedded benchmark broker's delivery lines: flushed at most every 5 ms, never lost at the end."""
 
 from __future__ import annotations
 
