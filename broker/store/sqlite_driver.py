@@ -123,12 +123,16 @@ class OneTripConnection(aiosqlite.Connection):
     def __init__(self, connector: Callable[[], sqlite3.Connection], iter_chunk_size: int, gate: WriteGate) -> None:
         super().__init__(connector, iter_chunk_size)
         self.gate = gate
-        # Set when the last trip committed its own transaction (``run_then_commit``) and nothing was queued
-        # since: the caller's commit, or a rollback, has nothing to end and makes no trip. Read and written on
-        # the event loop only, cleared as each trip is queued, so a call queued and then cancelled (which may
-        # still run and begin a transaction) clears it too.
+        # Whether SQLite had no transaction open after the last call, as the connection's thread saw it, with
+        # nothing queued since: a commit or a rollback then has nothing to end, and makes no trip (sqlite3's own
+        # are no-ops then). The caller's commit after a trip that committed (``run_then_commit``), a read's
+        # commit and the pool's rollback of a connection handed back cost a wake-up of two threads each.
+        # Each call reports what it left (``_reported``, written on the thread before its answer is handed back);
+        # the event loop takes the report only for the last call queued, so a call queued and then cancelled
+        # (which may still run and begin a transaction) leaves the commit its trip.
         self._ended = False
-        self._queued = 0  # calls queued to the thread, so that a commit can tell that none came after it
+        self._queued = 0
+        self._reported: tuple[int, bool] = (0, True)
 
     @property
     def chunk_size(self) -> int:
@@ -138,9 +142,30 @@ class OneTripConnection(aiosqlite.Connection):
         """Every call aiosqlite queues to the thread comes through here."""
         self._ended = False
         self._queued += 1
+        queued = self._queued
+
+        def call() -> _T:
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self._reported = (queued, self._open_now())
+
         # aiosqlite leaves its call queue's entry point unannotated; this is its signature.
         execute = cast(Callable[..., Awaitable[_T]], super()._execute)
-        return await execute(fn, *args, **kwargs)
+        result = await execute(call)
+        reported, left_open = self._reported
+        self._ended = reported == queued == self._queued and not left_open
+        return result
+
+    def _open_now(self) -> bool:
+        """On the connection's thread: whether SQLite holds a transaction open now."""
+        connection = self._connection
+        if connection is None:
+            return False
+        try:
+            return connection.in_transaction
+        except sqlite3.ProgrammingError:  # closed: whatever it had open was rolled back
+            return False
 
     async def run(self, function: Callable[..., _T], *args: object) -> _T:
         """``function(sqlite3 connection, *args)`` on the connection's thread."""
@@ -151,14 +176,12 @@ class OneTripConnection(aiosqlite.Connection):
         commit, in one trip: for a caller whose commit would follow at once, with nothing written between.
         A lone message's store and settle each made a second trip for their commit, and at low rates each
         trip is a wake-up of this thread and of the event loop, at the price of a cold CPU."""
-        queued = self._queued + 1
-        committed, result = cast(tuple[bool, _T], await self.run(_then_commit, self.gate, function, commit_if, *args))
-        self._ended = committed and self._queued == queued
-        return result
+        return await self.run(_then_commit, self.gate, function, commit_if, *args)
 
     @property
     def transaction_ended(self) -> bool:
-        """Whether the last trip committed and nothing was queued since (``commit`` makes no trip then)."""
+        """Whether the last call left no transaction open and nothing was queued since (``commit`` and
+        ``rollback`` make no trip then)."""
         return self._ended
 
     @contextmanager  # awaitable and an async context manager, as aiosqlite's own ``cursor()``
@@ -196,15 +219,14 @@ def _then_commit(
     function: Callable[..., _T],
     commit_if: Callable[[_T], bool],
     *args: object,
-) -> tuple[bool, _T]:
+) -> _T:
     """On the connection's thread: ``function``, then its commit where ``commit_if`` says so, then the next
     writer's turn."""
     try:
         result = function(connection, gate, *args)
         if commit_if(result):
             connection.commit()
-            return True, result
-        return False, result
+        return result
     finally:
         gate.after(connection)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -200,3 +202,38 @@ async def test_a_settle_that_left_a_message_behind_leaves_the_commit_to_the_call
 async def _history(engine: AsyncEngine, message_id: str) -> list[str]:
     async with UnitOfWork(engine) as uow:
         return [entry.status.value for entry in await uow.history.for_message(message_id)]
+
+
+async def test_a_read_leaves_nothing_to_commit_or_roll_back(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with engine.connect() as conn:
+        driver, trips = await _trips(conn, monkeypatch)
+        assert (await conn.execute(sa.text("SELECT n FROM registry_version WHERE id = 1"))).scalar() == 0
+        assert driver.transaction_ended
+        await conn.commit()
+        await conn.execute(sa.text("SELECT 1"))
+        await conn.rollback()
+        assert trips.count == 2  # the two reads; neither the commit nor the rollback woke the thread
+
+
+async def test_a_call_cancelled_before_it_ran_leaves_the_commit_its_trip(
+    engine: AsyncEngine, database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cancelled insert still runs on the thread and opens a transaction: the commit must reach it."""
+    release = threading.Event()
+    async with engine.connect() as conn:
+        driver, trips = await _trips(conn, monkeypatch)
+        blocking = asyncio.create_task(driver.run(lambda _connection: release.wait(5)))
+        await asyncio.sleep(0)
+        queued = asyncio.create_task(driver.run(_insert, driver.gate, "7"))
+        await asyncio.sleep(0)
+        queued.cancel()
+        release.set()
+        assert await blocking
+        with pytest.raises(asyncio.CancelledError):
+            await queued
+        assert not driver.transaction_ended  # the blocking call left none open, but another was queued after it
+        await driver.commit()
+        assert trips.count == 3
+    assert 7 in _versions(database)
