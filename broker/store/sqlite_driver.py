@@ -10,7 +10,9 @@ and closes in one trip. SQLAlchemy's adapter reads every row right after executi
 no server-side cursors, which this cursor would turn into ones that read everything at once.
 
 Writers on the connections of one file queue in this process (``sqlite_write_gate``) instead of meeting
-in SQLite's busy wait.
+in SQLite's busy wait. A commit or rollback makes no trip while the connection's thread reported no
+transaction open after the last call (a read's, the pool's on return, or one after a trip that committed
+itself, ``run_then_commit``).
 
 It relies on aiosqlite's connection internals (its call queue and thread); the version range in
 ``pyproject.toml`` is the one this was written and tested against.
