@@ -125,14 +125,10 @@ class OneTripConnection(aiosqlite.Connection):
     def __init__(self, connector: Callable[[], sqlite3.Connection], iter_chunk_size: int, gate: WriteGate) -> None:
         super().__init__(connector, iter_chunk_size)
         self.gate = gate
-        # Whether SQLite had no transaction open after the last call, as the connection's thread saw it, with
-        # nothing queued since: a commit or a rollback then has nothing to end, and makes no trip (sqlite3's own
-        # are no-ops then). The caller's commit after a trip that committed (``run_then_commit``), a read's
-        # commit and the pool's rollback of a connection handed back cost a wake-up of two threads each.
-        # Each call reports what it left (``_reported``, written on the thread before its answer is handed back);
-        # the event loop takes the report only for the last call queued, so a call queued and then cancelled
-        # (which may still run and begin a transaction) leaves the commit its trip.
-        self._ended = False
+        # Each call reports, on the connection's thread as it ends, its number and whether it left SQLite in a
+        # transaction (``transaction_ended`` reads it). Calls are numbered as they are queued, so the report of
+        # an earlier call never answers for a later one, even for a call queued and then cancelled (which may
+        # still run, and begin a transaction).
         self._queued = 0
         self._reported: tuple[int, bool] = (0, True)
 
@@ -142,7 +138,6 @@ class OneTripConnection(aiosqlite.Connection):
 
     async def _execute(self, fn: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
         """Every call aiosqlite queues to the thread comes through here."""
-        self._ended = False
         self._queued += 1
         queued = self._queued
 
@@ -154,10 +149,7 @@ class OneTripConnection(aiosqlite.Connection):
 
         # aiosqlite leaves its call queue's entry point unannotated; this is its signature.
         execute = cast(Callable[..., Awaitable[_T]], super()._execute)
-        result = await execute(call)
-        reported, left_open = self._reported
-        self._ended = reported == queued == self._queued and not left_open
-        return result
+        return await execute(call)
 
     def _open_now(self) -> bool:
         """On the connection's thread: whether SQLite holds a transaction open now."""
@@ -182,20 +174,23 @@ class OneTripConnection(aiosqlite.Connection):
 
     @property
     def transaction_ended(self) -> bool:
-        """Whether the last call left no transaction open and nothing was queued since (``commit`` and
-        ``rollback`` make no trip then)."""
-        return self._ended
+        """Whether the last call queued has run and left no transaction open: a commit or a rollback then has
+        nothing to end and makes no trip (sqlite3's own are no-ops then). The caller's commit after a trip
+        that committed (``run_then_commit``), a read's commit and the pool's rollback of a connection handed
+        back each cost a wake-up of two threads."""
+        reported, left_open = self._reported
+        return reported == self._queued and not left_open
 
     @contextmanager  # awaitable and an async context manager, as aiosqlite's own ``cursor()``
     async def cursor(self) -> aiosqlite.Cursor:
         return OneTripCursor(self)
 
     async def commit(self) -> None:
-        if not self._ended:
+        if not self.transaction_ended:
             await self.run(_end, self.gate, sqlite3.Connection.commit)
 
     async def rollback(self) -> None:
-        if not self._ended:
+        if not self.transaction_ended:
             await self.run(_end, self.gate, sqlite3.Connection.rollback)
 
     async def close(self) -> None:
