@@ -25,7 +25,7 @@ API = "/api/v1"
 
 
 @routes.post(f"{API}/messages")
-@requires(SCOPE_SEND)
+@requires(SCOPE_SEND, confirmed_at_store=True)
 async def submit(request: web.Request) -> web.Response:
     caller = caller_of(request)
     services = request.app[SERVICES]

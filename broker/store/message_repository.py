@@ -21,6 +21,7 @@ from broker.json_text import json_str
 from broker.store.history_repository import HistoryRepository
 from broker.store.outbox_kind import OutboxKind
 from broker.store.outbox_repository import ClaimedRow, OutboxEntry
+from broker.store.registry_version import RegistryMoved
 from broker.store.sqlite_add_new import add_new_sqlite
 from broker.store.tables import messages
 
@@ -174,6 +175,7 @@ class MessageRepository:
         lease_until: datetime | None = None,
         leased_by: str | None = None,
         then_commit: bool = False,
+        registry_version: int | None = None,
     ) -> AddedMessages:
         """Store the messages of ``batch`` whose (sender, message id) is not stored yet, with their first
         history entries and the ``outbox`` rows that announce them; report the others as skipped.
@@ -183,6 +185,10 @@ class MessageRepository:
         On PostgreSQL this is one statement (``ON CONFLICT DO NOTHING``); on SQLite the stored ids are looked
         up first. ``then_commit`` tells that the caller commits next, with nothing written between: on SQLite
         the store's own trip then commits when every message was new (``add_new_sqlite``).
+
+        ``registry_version`` (SQLite): the registry's change counter the caller's cached answers stand for.
+        The trip confirms it under the write lock; when it has moved nothing is stored and ``RegistryMoved``
+        is raised, for the caller to roll back and store again against the registry as it is now.
         """
         if not batch:
             return AddedMessages([], [], [])
@@ -197,7 +203,10 @@ class MessageRepository:
                 lease_until,
                 leased_by,
                 then_commit=then_commit,
+                registry_version=registry_version,
             )
+            if written.registry_moved:
+                raise RegistryMoved
             stored = [m.stored_as(written.seqs[m.id]) for m in batch if m.id in written.seqs]
             by_id = {m.id: m for m in stored}
             entries = [e for e in outbox if e.message_id in by_id]

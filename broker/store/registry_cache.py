@@ -17,9 +17,10 @@ change counter (``registry_version.py``): one trip instead of a statement throug
 caller check of every authenticated request (``lookup_current``) and the parties of every group-commit
 batch (``get_many``). A change committed between that read and the batch's commit raced the batch, as a
 change between a notification's sending and its arrival does on PostgreSQL. A batch of submissions needs no
-read of its own (``after_caller_check``): each of its requests had its caller checked by a read that began
-after the request arrived, and the latest read is no older than any of those, so every change committed
-before any of them arrived is seen; at low rates this was one of a message's two reads of the counter.
+read of its own (``after_caller_check``): its store confirms the counter instead, read in the same trip
+under SQLite's write lock, and stores nothing when it moved (``store_version``, ``RegistryMoved``). So a
+submission's caller check needs no read either while the cache knows the caller
+(``lookup_confirmed_at_store``): a lone submission's store is its only trip to the database.
 """
 
 from __future__ import annotations
@@ -109,6 +110,37 @@ class RegistryCache:
                 self._entries.clear()
             self._entries[orgnr] = participant
         return participant
+
+    async def lookup_confirmed_at_store(
+        self, orgnr: str, read: Callable[[], Awaitable[Participant | None]]
+    ) -> Participant | None:
+        """``lookup_current`` for a request whose store confirms the registry afterwards (a submission on
+        SQLite: ``store_version``): an answer the cache holds needs no read of the counter now.
+
+        Only an active participant is taken from the cache so: the store confirms what lets a request
+        through, and a participant disabled since the counter was last read is refused there (the sender is
+        the caller, and the store applies the registry rules) instead of before its body is read. A refusal
+        here stands alone, so it is answered as ``lookup_current`` answers (one enabled again is let in)."""
+        cached = self._entries.get(orgnr)
+        if self._version is not None and self._version_known and cached is not None and cached.active:
+            self.hits += 1
+            return cached
+        return await self.lookup_current(orgnr, read)
+
+    def store_version(self) -> int | None:
+        """The change counter the cached answers stand for, for the store to confirm under its write lock
+        (``MessageRepository.add_new``); None where nothing is to be confirmed (PostgreSQL, whose
+        notifications keep the cache, or a counter not known)."""
+        return self._seen_version if self._version is not None and self._version_known else None
+
+    async def moved_since(self, version: int) -> bool:
+        """Read the counter now: whether it is no longer ``version`` (or cannot be read). For a batch whose
+        store made no trip to confirm it in."""
+        return not await self._current() or self._seen_version != version
+
+    async def refresh(self) -> None:
+        """Read the counter now, forgetting the answers it no longer stands for: the store found it moved."""
+        await self._current()
 
     async def _current(self) -> bool:
         if self._version is None:

@@ -9,6 +9,10 @@ bumps ``registry_version.n`` on every insert, update and delete of a participant
 reading that one row on a connection kept for it is one trip, and the cached answers stay good while the
 number stays the same. The read runs in autocommit, so it sees every commit made before it began.
 
+A submission needs no read of its own before its body is read: the store's trip reads the counter after
+it takes the write lock and stores nothing when the counter has moved since the cached answers the
+submission was checked with (``RegistryMoved``); the writer then reads the registry again and stores again.
+
 Requests that ask at the same moment share a read: each gets the answer of a read that began after it
 asked (the one in flight when it asks began too early, so it joins the next), which is all "disabling
 takes effect on the next request" needs. Under load one read serves every request that arrived while the
@@ -26,7 +30,13 @@ from broker.store.sqlite_own_connection import OwnConnection
 _READ = "SELECT n FROM registry_version WHERE id = 1"
 
 
-def _read(connection: sqlite3.Connection) -> int | None:
+class RegistryMoved(Exception):
+    """The registry changed after the cached answers a store relied on: nothing was stored; read the
+    registry again and store again."""
+
+
+def read_counter(connection: sqlite3.Connection) -> int | None:
+    """The counter as ``connection`` sees it (in its transaction, if one is open); None without the row."""
     row = connection.execute(_READ).fetchone()
     return int(row[0]) if row is not None else None
 
@@ -79,7 +89,7 @@ class RegistryVersion:
 
     async def _read_once(self) -> int | None:
         self.reads += 1
-        return await self._connection.run(_read)
+        return await self._connection.run(read_counter)
 
     async def close(self) -> None:
         """Stop reading; whoever still waits for a read is cancelled, not left waiting."""

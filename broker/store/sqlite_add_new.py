@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker.store.outbox_repository import outbox_rows
+from broker.store.registry_version import read_counter
 from broker.store.sqlite_prepared import Prepared, bound, run_on_connection
 from broker.store.sqlite_write_gate import WriteGate
 from broker.store.tables import messages, outbox, status_history
@@ -59,10 +60,20 @@ class Written:
     seqs: dict[str, int]  # broker id → seq
     outbox_ids: list[int]
     skipped: int = 0  # how many of the rows given were stored already
+    # The registry's change counter was not the one the caller's cached answers stand for: nothing is
+    # written that the caller may commit (it rolls back, reads the registry again and stores again).
+    registry_moved: bool = False
 
     def all_new(self) -> bool:
-        """Every row given was new: the caller has nothing left to look up, and commits next."""
-        return self.skipped == 0
+        """Every row given was new and stored: the caller has nothing left to look up, and commits next."""
+        return self.skipped == 0 and not self.registry_moved
+
+
+_MOVED = Written({}, [], 0, registry_moved=True)
+
+
+def _moved(connection: sqlite3.Connection, registry_version: int | None) -> bool:
+    return registry_version is not None and read_counter(connection) != registry_version
 
 
 def _write(
@@ -70,15 +81,23 @@ def _write(
     gate: WriteGate,
     rows: Sequence[dict[str, Any]],
     outbox_values: Sequence[dict[str, Any]],
+    registry_version: int | None,
 ) -> Written:
     """On the connection's thread, in the caller's transaction: the messages not stored yet, their history
-    and the outbox rows of those (``outbox_values`` of skipped messages are left out)."""
+    and the outbox rows of those (``outbox_values`` of skipped messages are left out).
+
+    With ``registry_version`` the registry's change counter is read too, after the first write has taken
+    SQLite's write lock (so no other connection can commit a change before this transaction does), and
+    nothing more is written when it differs: the registry the caller checked the parties against is then
+    not the one this transaction would commit against."""
     try:
         fresh = [row for row in rows if connection.execute(_STORED.sql, _STORED.parameters(row)).fetchone() is None]
         if not fresh:
-            return Written({}, [], len(rows))
+            return _MOVED if _moved(connection, registry_version) else Written({}, [], len(rows))
         gate.before(connection, _FIRST.sql)  # the first write: this process's writers queue here
         (start,) = connection.execute(_FIRST.sql, _FIRST.parameters(fresh[0])).fetchone()
+        if _moved(connection, registry_version):
+            return _MOVED
         seqs = {row["id"]: start + offset for offset, row in enumerate(fresh)}
         if len(fresh) > 1:
             rest = [_MESSAGE.parameters({**row, "seq": seqs[row["id"]]}) for row in fresh[1:]]
@@ -106,16 +125,20 @@ async def add_new_sqlite(
     leased_by: str | None,
     *,
     then_commit: bool = False,
+    registry_version: int | None = None,
 ) -> Written:
     """Store the new ones among ``rows`` (the messages' column values) with their first history entries and
     the outbox ``entries`` that announce them, leased to ``leased_by`` until ``lease_until`` when given.
 
     With ``then_commit`` the same trip commits when every row was new (nothing is left for the caller to
-    look up before its commit, which then costs nothing): a lone submission's store is one trip, not two."""
+    look up before its commit, which then costs nothing): a lone submission's store is one trip, not two.
+    With ``registry_version`` the trip confirms that the registry has not changed since (``_write``)."""
     leased = lease_until is not None and leased_by is not None
     values = [
         {**row, "lease_until": lease_until if leased else None, "leased_by": leased_by if leased else None}
         | ({"attempts": 1} if leased else {})
         for row in outbox_rows(entries)
     ]
-    return await run_on_connection(connection, _write, rows, values, commit_if=Written.all_new if then_commit else None)
+    return await run_on_connection(
+        connection, _write, rows, values, registry_version, commit_if=Written.all_new if then_commit else None
+    )

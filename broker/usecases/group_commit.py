@@ -20,7 +20,9 @@ On PostgreSQL the writer works on a kept autocommit connection (``KeptConnection
 a batch pays no pool checkout, no liveness ping and no BEGIN or COMMIT round trip. It reads the registry
 and the stored ids (two statements) and writes every message, history entry and outbox row in one
 statement, which is its own transaction (``MessageRepository.add_many``). A batch that fails drops its
-connection; the next takes a fresh one.
+connection; the next takes a fresh one. On SQLite the store's trip also reads the registry's change counter
+and stores nothing when it has moved since the cached answers the batch was checked against
+(``RegistryMoved``): the writer reads the registry again and stores the batch again.
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ from broker.store.kept_connections import KeptConnections
 from broker.store.outages import is_store_outage, note_store_outage
 from broker.store.outbox_repository import ClaimedRow
 from broker.store.registry_cache import RegistryCache
-from broker.usecases.storing import AfterCommit, StoreEach, store_submissions
+from broker.store.registry_version import RegistryMoved
+from broker.usecases.storing import AfterCommit, StoredBatch, StoreEach, store_submissions
 from broker.usecases.submissions import Outcome, Submission, SubmitResult, stored_units
 
 log = logging.getLogger(__name__)
@@ -61,6 +64,9 @@ BACKLOG_IDLE_S = 5.0
 BACKLOG_NEAR_S = 0.05
 BACKLOG_WAIT_S = 0.01
 PUBLISHING_CHECK_S = 0.5
+# Stores of one batch that may find the registry changed since its cached answers before the batch is
+# stored one by one instead (each reading the registry in its own transaction).
+REGISTRY_MOVES = 3
 
 
 class OutboxHandOver(Protocol):
@@ -273,7 +279,10 @@ class GroupCommit:
                     if not future.done():
                         future.set_exception(unavailable)
                 return
-            log.warning("group commit of %d submissions failed; storing them one by one", len(batch), exc_info=True)
+            if isinstance(exc, RegistryMoved):
+                log.info("the registry kept changing under %d submissions; storing them one by one", len(batch))
+            else:
+                log.warning("group commit of %d submissions failed; storing them one by one", len(batch), exc_info=True)
             for submission, future in batch:
                 try:
                     outcome = await self._alone.submit(submission)
@@ -289,11 +298,9 @@ class GroupCommit:
             if not future.done():
                 future.set_result(outcome)
 
-    async def _store(self, submissions: list[Submission]) -> list[Outcome]:
-        # The outbox rows are written leased to this process's relay and handed to it after the commit:
-        # published without a claim (on SQLite at low rates the claim was a transaction per message).
-        hand_over = self._hand_over if not self._stopping else None
-        lease_until = hand_over.lease_until() if hand_over is not None else None
+    async def _transaction(
+        self, submissions: list[Submission], hand_over: OutboxHandOver | None, lease_until: datetime | None
+    ) -> StoredBatch:
         try:
             async with self._connections.unit_of_work() as uow:
                 stored = await store_submissions(
@@ -305,6 +312,7 @@ class GroupCommit:
                     registry=self._registry,
                 )
                 await uow.commit()
+                return stored
         except Exception as exc:
             # The connection lost in the middle of the commit (a failover): the rows may be stored, leased to
             # the relay for 30 s, with nobody holding them. Released when the database answers, they go out
@@ -312,6 +320,23 @@ class GroupCommit:
             if hand_over is not None and lease_until is not None and is_store_outage(exc):
                 hand_over.recover_lease(lease_until)
             raise
+
+    async def _store(self, submissions: list[Submission]) -> list[Outcome]:
+        # The outbox rows are written leased to this process's relay and handed to it after the commit:
+        # published without a claim (on SQLite at low rates the claim was a transaction per message).
+        hand_over = self._hand_over if not self._stopping else None
+        lease_until = hand_over.lease_until() if hand_over is not None else None
+        stored = None
+        for _ in range(REGISTRY_MOVES - 1):
+            try:
+                stored = await self._transaction(submissions, hand_over, lease_until)
+                break
+            except RegistryMoved:
+                # Changed since the cached answers (an operator, another process): nothing was stored.
+                assert self._registry is not None
+                await self._registry.refresh()
+        if stored is None:  # a registry that keeps moving: this try's RegistryMoved stores them one by one
+            stored = await self._transaction(submissions, hand_over, lease_until)
         outcomes = stored.outcomes
         created = sum(1 for o in outcomes if isinstance(o, SubmitResult) and o.created)
         self.batches += 1

@@ -27,6 +27,7 @@ from broker.routing.transport import message_routing_key, routing_headers
 from broker.store.outbox_kind import OutboxKind
 from broker.store.outbox_repository import ClaimedRow, OutboxEntry
 from broker.store.registry_cache import RegistryCache
+from broker.store.registry_version import RegistryMoved
 from broker.store.status_moves import receipt_row
 from broker.store.unit_of_work import UnitOfWork
 from broker.usecases.message_views import MessageView, load_view
@@ -158,11 +159,15 @@ async def store_submissions(
 
     The store skips ids already stored and reports them, so the stored messages are looked up only for the
     submissions it skipped: on PostgreSQL, one round trip fewer for a batch of new ones.
-    With ``registry`` the parties are looked up there (cached while PostgreSQL notifies registry changes).
+    With ``registry`` the parties are looked up there (cached while PostgreSQL notifies registry changes;
+    on SQLite while the registry's change counter stands still, which the store confirms under its write
+    lock). ``RegistryMoved``: it moved; nothing is stored, and the caller rolls back and stores again.
     """
     parties = {o for s in submissions for o in (s.verified.routing.sender, s.verified.routing.recipient)}
+    confirm: int | None = None
     if registry is not None:
-        # Every submission came through an authenticated request, whose caller check read the registry.
+        # The counter the cached answers stand for, taken before they are used: the store confirms it.
+        confirm = registry.store_version()
         found = await registry.get_many(uow.participants, parties, after_caller_check=True)
     else:
         found = await uow.participants.get_many(parties)
@@ -199,7 +204,12 @@ async def store_submissions(
         fresh_messages = [message for _, message in new]
         entries = [entry for message in fresh_messages for entry in _outbox_entries(message)]
         added = await uow.messages.add_new(
-            fresh_messages, entries, lease_until=lease_until, leased_by=leased_by, then_commit=True
+            fresh_messages,
+            entries,
+            lease_until=lease_until,
+            leased_by=leased_by,
+            then_commit=True,
+            registry_version=confirm,
         )
         leased = added.leased
         inserted = {message.id: message for message in added.stored}
@@ -222,6 +232,8 @@ async def store_submissions(
                     raise RuntimeError(f"message id {keys[index][1]} was skipped as stored but is not found")
                 repeats.pop(index, None)
                 outcomes[index] = await _stored_before(uow, existing[keys[index]], checked[index].sha256)
+    elif confirm is not None and registry is not None and await registry.moved_since(confirm):
+        raise RegistryMoved  # every one refused by the cached registry: confirmed by a read of its own
     for index, first in repeats.items():
         earlier = outcomes[first]
         assert earlier is not None
