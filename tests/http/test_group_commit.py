@@ -294,3 +294,21 @@ async def test_rows_of_a_batch_whose_commit_answer_was_lost_go_out_when_the_data
         await asyncio.sleep(0.1)
     assert await relay.backlog() == 0
     assert all(r.published_at is not None for r in await _outbox(broker))
+
+
+async def test_a_cancelled_submitter_leaves_its_batch_stored_and_answered(broker: Broker) -> None:
+    writer = group_commit_on(broker)
+    leaving = await submission_of(broker, broker.signed("intensjonFraBank"))
+    staying = await submission_of(broker, broker.signed("intensjonFraBank"))
+    try:
+        left = asyncio.create_task(writer.submit(leaving))
+        stays = asyncio.create_task(writer.submit(staying))
+        await asyncio.sleep(0)  # both queued, the writer not yet run
+        left.cancel()
+        outcome = await stays
+        assert isinstance(outcome, SubmitResult) and outcome.created
+        with pytest.raises(asyncio.CancelledError):
+            await left
+        assert writer.stored == 2  # the one whose request went away is stored all the same
+    finally:
+        await writer.stop()
