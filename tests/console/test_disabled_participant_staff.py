@@ -12,21 +12,9 @@ from typing import Any
 
 from broker.app import create_app
 from broker.app_keys import SERVICES
-from broker.store.engine import create_engine
-from broker.store.unit_of_work import UnitOfWork
 from broker.xml.pki import TestPki
 from tests.console.conftest import BANK_STAFF, OPERATOR, add_users, sign_in
-from tests.http.conftest import BANK, broker_settings, register_demo
-
-
-async def _set_active(database_url: str, orgnr: str, active: bool) -> None:
-    engine = create_engine(database_url)
-    try:
-        async with UnitOfWork(engine) as uow:
-            assert await uow.participants.set_active(orgnr, active)
-            await uow.commit()
-    finally:
-        await engine.dispose()
+from tests.http.conftest import BANK, broker_settings, register_demo, set_active_elsewhere
 
 
 async def _page_status(client: Any, cookie: str) -> int:
@@ -50,13 +38,13 @@ async def test_disabling_a_participant_signs_its_staff_out_everywhere_and_keeps_
     assert await _page_status(first, cookie) == 200
     assert await _page_status(second, cookie) == 200
 
-    await _set_active(database_url, BANK, False)
+    await set_active_elsewhere(database_url, BANK, False)
     assert await _page_status(first, cookie) == 303  # back to the sign-in page, on both processes
     assert await _page_status(second, cookie) == 303
     refused = await sign_in(second, BANK_STAFF)
     assert refused.status == 401 and "dsve_console" not in refused.cookies
     assert (await sign_in(first, OPERATOR)).status == 303  # the operator belongs to no participant
 
-    await _set_active(database_url, BANK, True)
+    await set_active_elsewhere(database_url, BANK, True)
     assert await _page_status(second, cookie) == 200  # the session had not expired
     assert (await sign_in(first, BANK_STAFF)).status == 303

@@ -18,6 +18,8 @@ from broker.app import create_app
 from broker.app_keys import SERVICES
 from broker.config import REPO_XSD_DIR, Settings
 from broker.registry import build_participant, read_catalogue_entries
+from broker.store.engine import create_engine
+from broker.store.unit_of_work import UnitOfWork
 from broker.usecases.participant_registration import register_participants
 from broker.xml.inner_signatures import SignedDocuments, named_signers
 from broker.xml.keys import SigningCredential
@@ -66,6 +68,17 @@ async def register_demo(app_services: Any, pki: TestPki, **capabilities: Any) ->
             )
         )
     await register_participants(app_services.engine, participants)
+
+
+async def set_active_elsewhere(database_url: str, orgnr: str, active: bool) -> None:
+    """Enable or disable a participant as ``dsve participants`` does: through a connection of its own."""
+    engine = create_engine(database_url)
+    try:
+        async with UnitOfWork(engine) as uow:
+            assert await uow.participants.set_active(orgnr, active)
+            await uow.commit()
+    finally:
+        await engine.dispose()
 
 
 def _set_text(root: etree._Element, path: Iterable[str], value: str) -> None:

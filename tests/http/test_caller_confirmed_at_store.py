@@ -12,11 +12,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from broker.store.engine import create_engine
 from broker.store.registry_cache import RegistryCache
 from broker.store.registry_version import RegistryVersion
-from broker.store.unit_of_work import UnitOfWork
-from tests.http.conftest import BANK, BANK_2, MEGLER, Broker
+from tests.http.conftest import BANK, BANK_2, MEGLER, Broker, set_active_elsewhere
 
 
 def _url(broker: Broker) -> str:
@@ -29,16 +27,6 @@ def _counter_reads(broker: Broker) -> int:
     version = registry._version
     assert isinstance(version, RegistryVersion)  # a file, so the counter is read
     return version.reads
-
-
-async def _set_active(database_url: str, orgnr: str, active: bool) -> None:
-    engine = create_engine(database_url)
-    try:
-        async with UnitOfWork(engine) as uow:
-            assert await uow.participants.set_active(orgnr, active)
-            await uow.commit()
-    finally:
-        await engine.dispose()
 
 
 async def _stored(broker: Broker) -> int:
@@ -73,7 +61,7 @@ async def test_a_sender_disabled_elsewhere_is_refused_by_the_store(sqlite_broker
         )
 
     assert (await send()).status == 201
-    await _set_active(_url(sqlite_broker), BANK, False)
+    await set_active_elsewhere(_url(sqlite_broker), BANK, False)
 
     refused = await send()
     assert await _problem(refused) == (422, "participant-inactive", f"the sender {BANK} is not active")
@@ -81,20 +69,20 @@ async def test_a_sender_disabled_elsewhere_is_refused_by_the_store(sqlite_broker
     again = await send()  # the cache knows now: refused before its body is read
     assert (again.status, (await again.json())["type"].rsplit("/", 1)[-1]) == (401, "token-invalid")
 
-    await _set_active(_url(sqlite_broker), BANK, True)
+    await set_active_elsewhere(_url(sqlite_broker), BANK, True)
     assert (await sqlite_broker.send(BANK, sqlite_broker.signed("intensjonFraBank"))).status == 201
     assert await _stored(sqlite_broker) == 2
 
 
 async def test_a_recipient_changed_elsewhere_is_seen_whichever_way_it_changed(sqlite_broker: Broker) -> None:
     assert (await sqlite_broker.send(BANK, sqlite_broker.signed("intensjonFraBank"))).status == 201
-    await _set_active(_url(sqlite_broker), MEGLER, False)
+    await set_active_elsewhere(_url(sqlite_broker), MEGLER, False)
     refused = await sqlite_broker.send(BANK, sqlite_broker.signed("intensjonFraBank"))
     assert await _problem(refused) == (422, "participant-inactive", f"the recipient {MEGLER} is not active")
 
     # The cache now holds the recipient as inactive: a batch it refuses whole makes no store trip, so the
     # refusal is confirmed by a read of the counter of its own, which finds the recipient enabled again.
-    await _set_active(_url(sqlite_broker), MEGLER, True)
+    await set_active_elsewhere(_url(sqlite_broker), MEGLER, True)
     sent = await sqlite_broker.send(BANK, sqlite_broker.signed("intensjonFraBank"))
     assert sent.status == 201, await sent.text()
     assert await _stored(sqlite_broker) == 2
@@ -103,7 +91,7 @@ async def test_a_recipient_changed_elsewhere_is_seen_whichever_way_it_changed(sq
 async def test_a_change_to_a_third_party_costs_one_read_and_stores_the_batch(sqlite_broker: Broker) -> None:
     assert (await sqlite_broker.send(BANK, sqlite_broker.signed("intensjonFraBank"))).status == 201
     reads = _counter_reads(sqlite_broker)
-    await _set_active(_url(sqlite_broker), BANK_2, False)
+    await set_active_elsewhere(_url(sqlite_broker), BANK_2, False)
     sent = await sqlite_broker.send(BANK, sqlite_broker.signed("intensjonFraBank"))
     assert sent.status == 201, await sent.text()
     assert _counter_reads(sqlite_broker) == reads + 1  # the store found it moved; one read, then stored
@@ -120,11 +108,11 @@ async def test_a_registry_that_keeps_moving_has_the_submission_stored_alone(
 
     async def refresh_then_change_again() -> None:
         await refresh()
-        await _set_active(_url(sqlite_broker), BANK_2, changes.pop())
+        await set_active_elsewhere(_url(sqlite_broker), BANK_2, changes.pop())
 
     monkeypatch.setattr(registry, "refresh", refresh_then_change_again)
     headers = await sqlite_broker.headers(BANK, **{"Content-Type": "application/xml"})
-    await _set_active(_url(sqlite_broker), BANK_2, changes.pop())
+    await set_active_elsewhere(_url(sqlite_broker), BANK_2, changes.pop())
     sent = await sqlite_broker.client.post(
         "/api/v1/messages", data=sqlite_broker.signed("intensjonFraBank"), headers=headers
     )

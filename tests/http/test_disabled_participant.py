@@ -14,23 +14,11 @@ from typing import Any
 
 from broker.app import create_app
 from broker.app_keys import SERVICES
-from broker.store.engine import create_engine
-from broker.store.unit_of_work import UnitOfWork
 from broker.xml.pki import TestPki
-from tests.http.conftest import BANK, MEGLER, Broker, broker_settings
+from tests.http.conftest import BANK, MEGLER, Broker, broker_settings, set_active_elsewhere
 
 # PostgreSQL tells the other processes after the commit; the notification takes milliseconds.
 NOTIFICATION_S = 2.0
-
-
-async def _set_active(database_url: str, orgnr: str, active: bool) -> None:
-    engine = create_engine(database_url)
-    try:
-        async with UnitOfWork(engine) as uow:
-            assert await uow.participants.set_active(orgnr, active)
-            await uow.commit()
-    finally:
-        await engine.dispose()
 
 
 async def _status_soon(client: Any, path: str, headers: dict[str, str], wanted: int) -> int:
@@ -58,7 +46,7 @@ async def test_a_disabled_participants_token_stops_working_everywhere(
         assert (await client.get("/api/v1/messages", headers=bank)).status == 200
         assert (await client.get(f"/api/v1/messages/{message_id}/content", headers=megler)).status == 200
 
-    await _set_active(database_url, MEGLER, False)
+    await set_active_elsewhere(database_url, MEGLER, False)
 
     for client in (broker.client, other):
         assert await _status_soon(client, "/api/v1/messages?box=inbox", megler, 401) == 401
@@ -69,7 +57,7 @@ async def test_a_disabled_participants_token_stops_working_everywhere(
         assert confirm.status == 401
         assert (await client.get("/api/v1/messages", headers=bank)).status == 200  # others are not affected
 
-    await _set_active(database_url, MEGLER, True)
+    await set_active_elsewhere(database_url, MEGLER, True)
     for client in (broker.client, other):
         assert await _status_soon(client, "/api/v1/messages?box=inbox", megler, 200) == 200
     assert other_app[SERVICES].engine.dialect.name == broker.services.engine.dialect.name
