@@ -21,6 +21,8 @@ timed; tokens are fetched once. Run from the repository root::
     python -m bench.e2e --variants pg2 --rate 100 --duration 30      # latency at an offered rate
     python -m bench.e2e --variants naive,embedded,bare --rate 20     # CPU per message, its idle part, the floor
     python -m bench.e2e --variants pg1 --messages 100000 --duration 600 --rss-every 5   # RSS over 100k
+    export DSVE_BENCH_POSTGRES_URL='postgresql://postgres@/test?host=/var/run/postgresql'   # then both
+    python -m bench.e2e --variants naive,pg1,pg2         # pipelines reach PostgreSQL over its Unix socket
 """
 
 from __future__ import annotations
