@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from typing import NoReturn
 
 import pytest
 
@@ -35,11 +36,13 @@ def service_reachable(host: str, port: int, timeout: float = 1.0) -> bool:
         return False
 
 
-def require_service(name: str, host: str, port: int) -> None:
-    """Skip locally, fail in CI, when a service a test needs is not there."""
-    if service_reachable(host, port):
-        return
-    message = f"{name} is not reachable on {host}:{port}"
+def missing(message: str) -> NoReturn:
+    """Something a test needs is not there (a service, a tool, reference files): skip locally, fail in CI."""
     if in_ci():
         pytest.fail(message + " (CI=true: tests that need it must not skip)")
     pytest.skip(message)
+
+
+def require_service(name: str, host: str, port: int) -> None:
+    if not service_reachable(host, port):
+        missing(f"{name} is not reachable on {host}:{port}")

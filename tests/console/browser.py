@@ -11,9 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import pytest
-
-from tests.conftest import in_ci
+from tests.conftest import missing
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = [
@@ -31,10 +29,7 @@ LAUNCH_ARGS = [
 def require_chromium() -> None:
     if CHROMIUM.exists() and shutil.which("chromium"):
         return
-    message = f"Chromium is not installed at {CHROMIUM} (Debian package 'chromium')"
-    if in_ci():
-        pytest.fail(message + " (CI=true: browser tests must not skip)")
-    pytest.skip(message)
+    missing(f"Chromium is not installed at {CHROMIUM} (Debian package 'chromium')")
 
 
 @asynccontextmanager
