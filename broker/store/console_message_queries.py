@@ -19,13 +19,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from broker.domain.lifecycle import MessageStatus
 from broker.domain.messages import HistoryEntry, StoredMessage
 from broker.store.history_repository import HISTORY_ORDER
-from broker.store.tables import console_property_units, messages, outbox, status_history
+from broker.store.tables import (
+    MESSAGE_COLUMNS,
+    MESSAGE_COLUMNS_WITHOUT_CONTENT,
+    console_property_units,
+    messages,
+    outbox,
+    status_history,
+)
 
 LIST_LIMIT = 200
 CASE_LIMIT = 500
 CASE_ROUNDS = 6
 
-_WITHOUT_CONTENT = tuple(c for c in messages.c if c.name != "content")
 
 CaseNode = tuple[str, str]  # (orgnr, that organisation's reference)
 
@@ -60,7 +66,10 @@ class ConsoleMessageQueries:
     ) -> list[StoredMessage]:
         order = messages.c.seq.desc() if newest_first else messages.c.seq
         result = await self._connection.execute(
-            sa.select(*_WITHOUT_CONTENT).where(*conditions, *self._visible()).order_by(order).limit(limit)
+            sa.select(*MESSAGE_COLUMNS_WITHOUT_CONTENT)
+            .where(*conditions, *self._visible())
+            .order_by(order)
+            .limit(limit)
         )
         return [_message(row) for row in result]
 
@@ -103,9 +112,7 @@ class ConsoleMessageQueries:
         return [int(value) for value in result.one()]
 
     async def dead_letters(self, limit: int = LIST_LIMIT) -> list[StoredMessage]:
-        return await self._messages(
-            messages.c.status == MessageStatus.DEAD_LETTERED.value, limit=limit, newest_first=True
-        )
+        return await self._messages(messages.c.dead_lettered_at.is_not(None), limit=limit, newest_first=True)
 
     async def by_reference(self, reference: str) -> list[StoredMessage]:
         return await self._messages(
@@ -160,7 +167,9 @@ class ConsoleMessageQueries:
 
     async def message(self, id: str) -> StoredMessage | None:
         """One message with its content, if the scope may see it."""
-        result = await self._connection.execute(sa.select(messages).where(messages.c.id == id, *self._visible()))
+        result = await self._connection.execute(
+            sa.select(*MESSAGE_COLUMNS).where(messages.c.id == id, *self._visible())
+        )
         row = result.first()
         return _message(row) if row else None
 

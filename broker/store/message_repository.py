@@ -23,13 +23,11 @@ from broker.store.outbox_kind import OutboxKind
 from broker.store.outbox_repository import ClaimedRow, OutboxEntry
 from broker.store.registry_version import RegistryMoved
 from broker.store.sqlite_add_new import add_new_sqlite
-from broker.store.tables import messages
+from broker.store.tables import MESSAGE_COLUMNS, MESSAGE_COLUMNS_WITHOUT_CONTENT, messages
 
 Box = Literal["inbox", "outbox"]
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
-
-_WITHOUT_CONTENT = tuple(c for c in messages.c if c.name != "content")
 
 
 # A group-commit batch on PostgreSQL in one statement: the messages, their first history entries and their
@@ -298,13 +296,15 @@ class MessageRepository:
         # take every message of the batch's few senders and filter (14 ms for an empty answer, measured).
         wanted = sorted(set(keys))
         result = await self._connection.execute(
-            sa.select(*_WITHOUT_CONTENT).where(sa.tuple_(messages.c.sender, messages.c.message_id).in_(wanted))
+            sa.select(*MESSAGE_COLUMNS_WITHOUT_CONTENT).where(
+                sa.tuple_(messages.c.sender, messages.c.message_id).in_(wanted)
+            )
         )
         found = (_to_message(row) for row in result)
         return {(m.sender, m.message_id): m for m in found}
 
     async def _first(self, *conditions: sa.ColumnElement[bool], with_content: bool) -> StoredMessage | None:
-        columns = tuple(messages.c) if with_content else _WITHOUT_CONTENT
+        columns = MESSAGE_COLUMNS if with_content else MESSAGE_COLUMNS_WITHOUT_CONTENT
         result = await self._connection.execute(sa.select(*columns).where(*conditions))
         row = result.first()
         return _to_message(row) if row else None
@@ -346,7 +346,7 @@ class MessageRepository:
             conditions.append(messages.c.seq > after_seq)
         limit = max(1, min(limit, MAX_LIMIT))
         result = await self._connection.execute(
-            sa.select(*_WITHOUT_CONTENT).where(*conditions).order_by(messages.c.seq).limit(limit)
+            sa.select(*MESSAGE_COLUMNS_WITHOUT_CONTENT).where(*conditions).order_by(messages.c.seq).limit(limit)
         )
         return [_to_message(row) for row in result]
 
@@ -357,7 +357,7 @@ class MessageRepository:
         recipient reference, so both directions of a conversation come back together.
         """
         result = await self._connection.execute(
-            sa.select(*_WITHOUT_CONTENT)
+            sa.select(*MESSAGE_COLUMNS_WITHOUT_CONTENT)
             .where(
                 sa.or_(messages.c.sender_reference == reference, messages.c.recipient_reference == reference),
                 _visible_to(orgnr),

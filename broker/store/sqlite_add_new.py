@@ -22,10 +22,11 @@ from broker.store.outbox_repository import outbox_rows
 from broker.store.registry_version import read_counter
 from broker.store.sqlite_prepared import Prepared, bound, run_on_connection
 from broker.store.sqlite_write_gate import WriteGate
-from broker.store.tables import messages, outbox, status_history
+from broker.store.tables import MESSAGE_COLUMNS, messages, outbox, status_history
 
-# Every column a new message names: all but its number, which the insert takes itself.
-MESSAGE_COLUMNS = tuple(column.name for column in messages.c if column.name != "seq")
+# Every column a new message names: all but its number, which the insert takes itself (and the passes' two,
+# NULL while the message is open).
+_NEW_MESSAGE = tuple(column.name for column in MESSAGE_COLUMNS if column.name != "seq")
 _OUTBOX_COLUMNS = (
     "kind", "message_id", "routing_key", "headers", "body", "created_at", "attempts", "lease_until", "leased_by",
 )  # fmt: skip
@@ -42,13 +43,13 @@ _FIRST = Prepared.of(
     sa.insert(messages)
     .values(
         {
-            **bound(messages, MESSAGE_COLUMNS),
+            **bound(messages, _NEW_MESSAGE),
             "seq": sa.select(sa.func.coalesce(sa.func.max(messages.c.seq), 0) + 1).scalar_subquery(),
         }
     )
     .returning(messages.c.seq)
 )
-_MESSAGE = Prepared.of(sa.insert(messages).values({**bound(messages, MESSAGE_COLUMNS), **bound(messages, ("seq",))}))
+_MESSAGE = Prepared.of(sa.insert(messages).values({**bound(messages, _NEW_MESSAGE), **bound(messages, ("seq",))}))
 _HISTORY = Prepared.of(sa.insert(status_history).values(bound(status_history, ("message_id", "status", "actor", "at"))))
 _OUTBOX = Prepared.of(sa.insert(outbox).values(bound(outbox, _OUTBOX_COLUMNS)).returning(outbox.c.id))
 

@@ -37,6 +37,8 @@ MAX_DUE = 1000  # most messages one expiry or purge pass moves
 # Derived from the lifecycle, so a new status can never be forgotten here.
 _EXPIRABLE = tuple(s.value for s in MessageStatus if can_move(s, MessageStatus.EXPIRED))
 _PURGEABLE = tuple(s.value for s in MessageStatus if can_move(s, MessageStatus.PURGED))
+# The moves that close a message (``messages.closed_at``): into the statuses its retention counts from.
+_CLOSING = frozenset(MessageStatus(s) for s in _PURGEABLE)
 # Steps that may be recorded after a later one: only the relay's, whose record follows the fact.
 _RECORDED_LATE = frozenset({MessageStatus.PUBLISHED})
 _FROM_ACCEPTED = frozenset({MessageStatus.ACCEPTED})
@@ -257,7 +259,7 @@ class StatusMoves:
         """Expire messages not confirmed by their ``expires_at`` (at most ``limit``), with receipts."""
         due = (
             sa.select(messages.c.id)
-            .where(messages.c.expires_at <= now, messages.c.status.in_(_EXPIRABLE))
+            .where(messages.c.closed_at.is_(None), messages.c.expires_at <= now, messages.c.status.in_(_EXPIRABLE))
             .order_by(messages.c.seq)
             .limit(limit)
         )
@@ -273,7 +275,7 @@ class StatusMoves:
         """
         due = (
             sa.select(messages.c.id)
-            .where(messages.c.status.in_(_PURGEABLE), messages.c.status_changed_at <= cutoff)
+            .where(messages.c.content.is_not(None), messages.c.closed_at <= cutoff, messages.c.status.in_(_PURGEABLE))
             .order_by(messages.c.seq)
             .limit(limit)
         )
@@ -291,6 +293,12 @@ class StatusMoves:
             else_=sa.literal(at, messages.c.status_changed_at.type),
         )
         values: dict[str, object] = {"status": new.value, "status_changed_at": changed_at}
+        if new in _CLOSING:
+            values["closed_at"] = changed_at
+        if new is MessageStatus.DEAD_LETTERED:
+            values["dead_lettered_at"] = changed_at
+        elif MessageStatus.DEAD_LETTERED.value in allowed:
+            values["dead_lettered_at"] = None  # unchanged (and still no index written) where it was NULL
         if new is MessageStatus.PURGED:
             values["content"] = None
         result = await self._connection.execute(
