@@ -112,8 +112,8 @@ messages = sa.Table(
     sa.Index("ix_messages_sender_seq", "sender", "seq"),
     sa.Index("ix_messages_sender_reference", "sender_reference"),
     sa.Index("ix_messages_recipient_reference", "recipient_reference"),
-    _partial_index("ix_messages_open_expires", "expires_at", "closed_at IS NULL"),  # the expiry pass
-    _partial_index("ix_messages_closed_kept", "closed_at", "content IS NOT NULL"),  # the purge pass
+    _partial_index("ix_messages_open_expires", "expires_at", "closed_at IS NULL"),  # the expiry pass, the purge's:
+    _partial_index("ix_messages_closed_kept", "closed_at", "closed_at IS NOT NULL AND content IS NOT NULL"),
     _partial_index("ix_messages_dead_lettered", "seq", "dead_lettered_at IS NOT NULL"),  # the console's list
 )
 

@@ -44,7 +44,7 @@ def upgrade() -> None:
     op.execute("UPDATE messages SET dead_lettered_at = status_changed_at WHERE status = 'dead_lettered'")
     op.drop_index("ix_messages_status_expires", table_name="messages")
     _partial_index("ix_messages_open_expires", "expires_at", "closed_at IS NULL")
-    _partial_index("ix_messages_closed_kept", "closed_at", "content IS NOT NULL")
+    _partial_index("ix_messages_closed_kept", "closed_at", "closed_at IS NOT NULL AND content IS NOT NULL")
     _partial_index("ix_messages_dead_lettered", "seq", "dead_lettered_at IS NOT NULL")
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"ALTER TABLE messages SET (fillfactor = {_FILLFACTOR})")
