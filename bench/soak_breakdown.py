@@ -3,8 +3,8 @@
 A message's delay (first send to first delivery) is split at what the store recorded: ``stored`` until it
 was recorded as accepted (retries after 503s, unanswered requests, a killed broker), ``publish`` from there
 until RabbitMQ confirmed its publish (the relay's claim, lease, retries), ``deliver`` from the confirm until
-the soak's consumer had it; ``answered`` is when the client had its 200/201. ``claims`` counts how often
-its outbox row was claimed or handed over: more than one means it was published again or retried.
+the soak's consumer had it; ``answered`` is when the client had its 200/201. (How often a message was
+published is for the consumer to count: its outbox row leaves the store once published.)
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from broker.store.engine import create_engine
-from broker.store.tables import messages, outbox, status_history
+from broker.store.tables import messages, status_history
 
 SLOWEST = 12
 
@@ -49,19 +49,9 @@ async def slowest(
         .group_by(status_history.c.message_id)
         .subquery()
     )
-    claims = (
-        sa.select(outbox.c.message_id, sa.func.max(outbox.c.attempts).label("claims"))
-        .where(outbox.c.kind == "message")
-        .group_by(outbox.c.message_id)
-        .subquery()
-    )
     query = (
-        sa.select(messages.c.sender_reference, messages.c.accepted_at, published.c.published_at, claims.c.claims)
-        .select_from(
-            messages.outerjoin(published, published.c.message_id == messages.c.id).outerjoin(
-                claims, claims.c.message_id == messages.c.id
-            )
-        )
+        sa.select(messages.c.sender_reference, messages.c.accepted_at, published.c.published_at)
+        .select_from(messages.outerjoin(published, published.c.message_id == messages.c.id))
         .where(messages.c.sender_reference.in_(worst))
     )
     engine = create_engine(database_url)
@@ -83,7 +73,6 @@ async def slowest(
                 "publish_s": _span(confirmed, accepted),
                 "deliver_s": _span(delivered[ref], confirmed),
                 "answered_s": _span(answered.get(ref), first_sent[ref]),
-                "claims": int(row.claims) if row is not None and row.claims is not None else None,
                 "sent_at": round(first_sent[ref], 3),
             }
         )

@@ -89,7 +89,7 @@ class ConsoleMessageQueries:
 
     async def relay_backlog(self) -> int:
         """Outbox rows (messages and receipts) not yet published; for a participant, those about its messages."""
-        query = sa.select(sa.func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+        query = sa.select(sa.func.count()).select_from(outbox)
         if self._scope is not None:
             query = query.join(messages, messages.c.id == outbox.c.message_id).where(*self._visible())
         return int((await self._connection.execute(query)).scalar_one())

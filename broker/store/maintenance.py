@@ -1,6 +1,6 @@
 """Statistics and vacuum for the broker's own tables on PostgreSQL, at the thresholds a message broker needs.
 
-The outbox is a queue table: every row is inserted, updated two or three times and never read again, so it
+The outbox is a queue table: every row is inserted, perhaps leased and deleted once published, so it
 leaves dead row versions behind as fast as messages arrive; the messages table gains a row per message and
 a dead version per status change. PostgreSQL's planner only knows a table as well as its last ``ANALYZE``:
 with statistics from an empty or much smaller table it picks plans that scan every pending outbox row or

@@ -46,7 +46,7 @@ _PG_CLAIM = sa.text(
     """
     WITH candidates AS (
         SELECT id FROM outbox
-        WHERE published_at IS NULL AND (lease_until IS NULL OR lease_until < :now)
+        WHERE (lease_until IS NULL OR lease_until < :now)
           AND NOT EXISTS (
               SELECT 1 FROM participants AS p WHERE p.orgnr = substr(outbox.routing_key, 1, 9) AND NOT p.active
           )
@@ -76,13 +76,12 @@ _NOT_HELD = ~sa.exists().where(
 
 # Built once: the group commit reads the backlog four times a second while submissions come (up to a hundred
 # under load), and building the statement and its cache key each time cost as much as running it on SQLite.
-_BACKLOG = sa.select(sa.func.count()).select_from(outbox).where(outbox.c.published_at.is_(None), _NOT_HELD)
+_BACKLOG = sa.select(sa.func.count()).select_from(outbox).where(_NOT_HELD)
 
 # SQLite's claim, built once: it runs at every poll of every relay (once a second when idle), and built anew
 # each time it cost the statements and their cache keys too (with the webhooks' due query, also built once,
 # an idle broker's CPU fell from 5.3 to 4.8 ms a second).
 _SQLITE_PENDING = sa.and_(
-    outbox.c.published_at.is_(None),
     sa.or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < sa.bindparam("now", type_=UTC_TIMESTAMP)),
     _NOT_HELD,
 )
@@ -238,7 +237,7 @@ class OutboxQueue:
             if retry_at:
                 await conn.execute(
                     sa.update(outbox)
-                    .where(outbox.c.id == sa.bindparam("outbox_id"), outbox.c.published_at.is_(None))
+                    .where(outbox.c.id == sa.bindparam("outbox_id"))
                     .values(lease_until=sa.bindparam("retry_at", type_=outbox.c.lease_until.type)),
                     [{"outbox_id": outbox_id, "retry_at": when} for outbox_id, when in retry_at.items()],
                 )
@@ -252,7 +251,6 @@ class OutboxQueue:
                 .where(
                     outbox.c.leased_by == self.owner,
                     outbox.c.lease_until == lease_until,
-                    outbox.c.published_at.is_(None),
                 )
                 .values(lease_until=None, leased_by=None)
             )

@@ -40,7 +40,6 @@ class RelayHeartbeats:
         )
         dead = sa.and_(table.c.beat_at < stale, table.c.owner != owner)
         orphaned = sa.and_(
-            outbox.c.published_at.is_(None),
             outbox.c.leased_by.is_not(None),
             outbox.c.leased_by != owner,
             outbox.c.leased_by.not_in(sa.select(table.c.owner)),
@@ -89,8 +88,6 @@ class RelayHeartbeats:
         """A relay that stops in order releases what it still holds and removes its row."""
         async with self.engine.begin() as conn:
             await conn.execute(
-                sa.update(outbox)
-                .where(outbox.c.published_at.is_(None), outbox.c.leased_by == self.owner)
-                .values(lease_until=None, leased_by=None)
+                sa.update(outbox).where(outbox.c.leased_by == self.owner).values(lease_until=None, leased_by=None)
             )
             await conn.execute(sa.delete(relay_heartbeats).where(relay_heartbeats.c.owner == self.owner))

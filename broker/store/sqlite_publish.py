@@ -1,11 +1,11 @@
 """The relay's record and settle on SQLite in one trip to the connection's thread.
 
-``StatusMoves.settle_published`` on SQLite: the confirmed outbox rows marked published, and each confirmed
-message moved from ``accepted`` to ``published`` with its history row, dated at its confirm (never before
-its last change). A message the move leaves alone (already beyond ``published``: a recipient was quicker
-than the record) goes back to the caller, which records the overtaken step through ``StatusMoves``; so
-does any receipt owed. At low rates this step ran once or twice per message as three statements through
-SQLAlchemy's async engine (see ``sqlite_prepared``).
+``StatusMoves.settle_published`` on SQLite: the confirmed outbox rows deleted (published, they leave the
+queue), and each confirmed message moved from ``accepted`` to ``published`` with its history row, dated at
+its confirm (never before its last change). A message the move leaves alone (already beyond ``published``: a
+recipient was quicker than the record) goes back to the caller, which records the overtaken step through
+``StatusMoves``; so does any receipt owed. At low rates this step ran once or twice per message as three
+statements through SQLAlchemy's async engine (see ``sqlite_prepared``).
 """
 
 from __future__ import annotations
@@ -41,11 +41,7 @@ _HISTORY = Prepared.of(
         {**bound(status_history, ("message_id", "status", "actor")), "at": sa.bindparam("stored_at", type_=sa.String())}
     )
 )
-_PUBLISHED = Prepared.of(
-    sa.update(outbox)
-    .where(outbox.c.id == sa.bindparam("outbox_id", type_=outbox.c.id.type), outbox.c.published_at.is_(None))
-    .values(published_at=sa.bindparam("now", type_=outbox.c.published_at.type), lease_until=None)
-)
+_PUBLISHED = Prepared.of(sa.delete(outbox).where(outbox.c.id == sa.bindparam("outbox_id", type_=outbox.c.id.type)))
 
 
 def _settle(
@@ -53,16 +49,13 @@ def _settle(
     gate: WriteGate,
     outbox_ids: Sequence[int],
     confirmed_at: Mapping[str, datetime],
-    now: datetime,
     actor: str,
 ) -> list[str]:
     """On the connection's thread, in the caller's transaction; the confirmed messages it did not move."""
     try:
         if outbox_ids:
             gate.before(connection, _PUBLISHED.sql)
-            connection.executemany(
-                _PUBLISHED.sql, [_PUBLISHED.parameters({"outbox_id": i, "now": now}) for i in outbox_ids]
-            )
+            connection.executemany(_PUBLISHED.sql, [_PUBLISHED.parameters({"outbox_id": i}) for i in outbox_ids])
         left: list[str] = []
         published = MessageStatus.PUBLISHED.value
         for message_id, at in confirmed_at.items():
@@ -83,18 +76,17 @@ async def settle_published_sqlite(
     connection: AsyncConnection,
     outbox_ids: Sequence[int],
     confirmed_at: Mapping[str, datetime],
-    now: datetime,
     actor: str,
     *,
     then_commit: bool = False,
 ) -> list[str]:
-    """Mark ``outbox_ids`` published at ``now`` and move the ``confirmed_at`` messages to ``published``
+    """Delete the published ``outbox_ids`` and move the ``confirmed_at`` messages to ``published``
     (by ``actor``); the ids of the messages not moved (beyond ``published`` already, or gone).
 
     With ``then_commit`` (the caller commits next, with nothing written between) the same trip commits
     when every message moved: no overtaken step is left for the caller to record first."""
     commit_if = _all_moved if then_commit else None
-    return await run_on_connection(connection, _settle, outbox_ids, confirmed_at, now, actor, commit_if=commit_if)
+    return await run_on_connection(connection, _settle, outbox_ids, confirmed_at, actor, commit_if=commit_if)
 
 
 def _all_moved(left: list[str]) -> bool:

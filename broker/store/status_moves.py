@@ -46,25 +46,19 @@ _RECORDED_LATE = frozenset({MessageStatus.PUBLISHED})
 _FROM_ACCEPTED = frozenset({MessageStatus.ACCEPTED})
 _PUBLISHABLE = [s.value for s in _FROM_ACCEPTED if can_move(s, MessageStatus.PUBLISHED)]
 _BEYOND_PUBLISHED = [s.value for s in MessageStatus if overtaken(s, MessageStatus.PUBLISHED)]
-# The settle's outbox rows published, on SQLite: built once (a new statement per settle was built and
-# looked up in the compiled cache each time, at low rates once per message).
-_SQLITE_PUBLISHED = (
-    sa.update(outbox)
-    .where(outbox.c.id.in_(sa.bindparam("ids", expanding=True)), outbox.c.published_at.is_(None))
-    .values(published_at=sa.bindparam("now", type_=outbox.c.published_at.type), lease_until=None)
-)
+# The settle's outbox rows, published, leave the queue (on SQLite): built once (a new statement per settle
+# was built and looked up in the compiled cache each time, at low rates once per message).
+_SQLITE_PUBLISHED = sa.delete(outbox).where(outbox.c.id.in_(sa.bindparam("ids", expanding=True)))
 
 # The relay's settle on PostgreSQL in one statement (it runs in autocommit, so the statement is its own
-# transaction): mark the confirmed outbox rows published, move their messages from accepted to published
-# with a history row each at the time of its publish confirm, record an overtaken step once (dated no later
-# than the step that overtook it), and enqueue the receipts the relay could not publish itself. The same
-# steps as ``StatusMoves.move`` followed by the outbox update, in one round trip.
+# transaction): delete the confirmed outbox rows (published, they leave the queue), move their messages
+# from accepted to published with a history row each at the time of its publish confirm, record an
+# overtaken step once (dated no later than the step that overtook it), and enqueue the receipts the relay
+# could not publish itself. The same steps as ``StatusMoves.move`` and the outbox delete, in one round trip.
 _PG_SETTLE = sa.text(
     """
     WITH done AS (
-        UPDATE outbox SET published_at = :now, lease_until = NULL
-        WHERE id = ANY(CAST(:done_ids AS BIGINT[])) AND published_at IS NULL
-        RETURNING id
+        DELETE FROM outbox WHERE id = ANY(CAST(:done_ids AS BIGINT[]))
     ), confirmed AS (
         SELECT * FROM unnest(CAST(:message_ids AS VARCHAR[]), CAST(:confirmed_at AS TIMESTAMPTZ[])) AS c(id, at)
     ), moved AS (
@@ -193,7 +187,7 @@ class StatusMoves:
         *,
         then_commit: bool = False,
     ) -> None:
-        """The relay's settle: the outbox rows RabbitMQ confirmed are published (at ``now``), and their messages
+        """The relay's settle: the outbox rows RabbitMQ confirmed leave the queue, and their messages
         move from ``accepted`` to ``published`` at the time of their publish confirm (``confirmed_at`` by
         message id). Receipts are enqueued for ``receipts_for`` only: the relay published the others itself.
         ``then_commit``: the caller commits next, with nothing written between (on SQLite the settle's own
@@ -203,14 +197,14 @@ class StatusMoves:
             return
         if not receipts_for:  # the relay's record and settle: one trip, the rare overtaken step after it
             left = await settle_published_sqlite(
-                self._connection, outbox_ids, confirmed_at, now, RELAY_ACTOR, then_commit=then_commit
+                self._connection, outbox_ids, confirmed_at, RELAY_ACTOR, then_commit=then_commit
             )
             for at, message_ids in _by_time({i: confirmed_at[i] for i in left}).items():
                 overtaken_now = await self._overtaken(message_ids, MessageStatus.PUBLISHED, at)
                 await self._record(overtaken_now, MessageStatus.PUBLISHED, RELAY_ACTOR, None, receipts_for)
             return
         if outbox_ids:
-            await self._connection.execute(_SQLITE_PUBLISHED, {"ids": list(outbox_ids), "now": now})
+            await self._connection.execute(_SQLITE_PUBLISHED, {"ids": list(outbox_ids)})
         for at, message_ids in _by_time(confirmed_at).items():  # one per batch confirmed: a few per settle
             await self.move(
                 message_ids,

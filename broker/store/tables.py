@@ -142,6 +142,8 @@ relay_heartbeats = sa.Table(
     sa.Column("beat_at", UTC_TIMESTAMP, nullable=False),
 )
 
+# A queue: each row waits to be published and is deleted once RabbitMQ confirmed it (the trail is in
+# ``status_history`` and the event log), so the table stays the size of the backlog.
 outbox = sa.Table(
     "outbox",
     metadata,
@@ -154,10 +156,7 @@ outbox = sa.Table(
     sa.Column("created_at", UTC_TIMESTAMP, nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("lease_until", UTC_TIMESTAMP, nullable=True),  # SQLite's stand-in for SKIP LOCKED
-    sa.Column("published_at", UTC_TIMESTAMP, nullable=True),
     sa.Column("leased_by", sa.String(40), nullable=True),  # the relay holding the lease (its heartbeat's owner)
-    # Only the rows waiting to be published, in claim order (a partial index: a published row leaves it).
-    _partial_index("ix_outbox_pending", "id", "published_at IS NULL"),
 )
 
 used_token_ids = sa.Table(

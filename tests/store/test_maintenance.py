@@ -27,7 +27,7 @@ async def pg_engine(postgres_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 async def _churn_outbox(engine: AsyncEngine, rows: int) -> None:
-    """Insert ``rows`` outbox rows and publish them: one dead row version each, as the relay leaves them."""
+    """Insert ``rows`` outbox rows and publish them: one dead row each, as the relay leaves them."""
     async with engine.begin() as conn:
         await conn.execute(
             sa.insert(outbox),
@@ -45,7 +45,7 @@ async def _churn_outbox(engine: AsyncEngine, rows: int) -> None:
             ],
         )
     async with engine.begin() as conn:
-        await conn.execute(sa.update(outbox).values(published_at=NOW))
+        await conn.execute(sa.delete(outbox))
 
 
 async def _stats(engine: AsyncEngine, table: str) -> tuple[int, int]:

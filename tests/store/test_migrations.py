@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -92,3 +93,24 @@ async def test_message_content_is_compressed_with_lz4_on_postgresql(postgres_url
     assert await _content_compression(postgres_url) == "l"
     await migrate.downgrade(postgres_url, "0005")
     assert await _content_compression(postgres_url) == ""  # the server's default again
+
+
+async def test_published_outbox_rows_are_deleted_and_waiting_ones_kept(database_url: str) -> None:
+    """Migration 0016: the outbox keeps only what waits to be published; nothing read the published rows."""
+    await migrate.upgrade(database_url, "0015")
+    engine = create_engine(database_url)
+    insert = sa.text(
+        "INSERT INTO outbox (kind, message_id, routing_key, headers, created_at, attempts, published_at)"
+        " VALUES ('event', :message_id, '910000004.accepted', '{}', :at, 1, :published_at)"
+    )
+    at = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(insert, [{"message_id": "sent", "at": at, "published_at": at}])
+            await connection.execute(insert, [{"message_id": "waiting", "at": at, "published_at": None}])
+        await migrate.upgrade(database_url)
+        async with engine.connect() as connection:
+            left = (await connection.execute(sa.text("SELECT message_id FROM outbox"))).scalars().all()
+    finally:
+        await engine.dispose()
+    assert left == ["waiting"]

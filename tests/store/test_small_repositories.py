@@ -113,7 +113,7 @@ async def test_outbox_rows_commit_with_the_message(engine: AsyncEngine) -> None:
             await uow.outbox.add_many([OutboxEntry("letter", message.id, "x", {})])  # type: ignore[arg-type]
         await uow.commit()
         rows = (await uow.connection.execute(sa.select(outbox).order_by(outbox.c.id))).all()
-    assert [(r.kind, r.routing_key, r.headers, r.body, r.attempts, r.published_at) for r in rows] == [
+    assert [(r.kind, r.routing_key, r.headers, r.body, r.attempts, r.lease_until) for r in rows] == [
         ("message", f"{MEGLER}.intensjonFraBank", {"sender": BANK}, None, 0, None),
         ("event", f"{BANK}.accepted", {}, b'{"status": "accepted"}', 0, None),
         ("event", f"{BANK}.published", {}, None, 0, None),
