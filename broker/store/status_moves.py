@@ -28,7 +28,7 @@ from broker.json_text import json_bytes, json_str
 from broker.store.outbox_kind import OutboxKind
 from broker.store.outbox_repository import OutboxEntry, OutboxRepository
 from broker.store.sqlite_publish import settle_published_sqlite
-from broker.store.tables import UTC_TIMESTAMP, messages, outbox, status_history
+from broker.store.tables import MESSAGES_CLOSED_KEPT, UTC_TIMESTAMP, messages, outbox, status_history
 
 RELAY_ACTOR = "relay"  # the outbox relay: a publish confirmed
 BROKER_ACTOR = "broker"  # the broker itself: expiry, purge, a dead letter
@@ -37,8 +37,6 @@ MAX_DUE = 1000  # most messages one expiry or purge pass moves
 # Derived from the lifecycle, so a new status can never be forgotten here.
 _EXPIRABLE = tuple(s.value for s in MessageStatus if can_move(s, MessageStatus.EXPIRED))
 _PURGEABLE = tuple(s.value for s in MessageStatus if can_move(s, MessageStatus.PURGED))
-# The purge pass's index holds these rows only (``tables.messages``): named in the query, so either database uses it.
-_CLOSED_KEPT = sa.and_(messages.c.closed_at.is_not(None), messages.c.content.is_not(None))
 # The moves that close a message (``messages.closed_at``): into the statuses its retention counts from.
 _CLOSING = frozenset(MessageStatus(s) for s in _PURGEABLE)
 # Steps that may be recorded after a later one: only the relay's, whose record follows the fact.
@@ -271,7 +269,7 @@ class StatusMoves:
         """
         due = (
             sa.select(messages.c.id)
-            .where(_CLOSED_KEPT, messages.c.closed_at <= cutoff, messages.c.status.in_(_PURGEABLE))
+            .where(MESSAGES_CLOSED_KEPT, messages.c.closed_at <= cutoff, messages.c.status.in_(_PURGEABLE))
             .order_by(messages.c.seq)
             .limit(limit)
         )

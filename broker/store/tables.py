@@ -74,9 +74,10 @@ registry_version = sa.Table(
 )
 
 
-def _partial_index(name: str, column: str, where: str) -> sa.Index:
+def _partial_index(name: str, column: str | sa.Column[datetime], where: str | sa.ColumnElement[bool]) -> sa.Index:
     """An index of the rows ``where`` holds for, on either database."""
-    return sa.Index(name, column, postgresql_where=sa.text(where), sqlite_where=sa.text(where))
+    condition = sa.text(where) if isinstance(where, str) else where
+    return sa.Index(name, column, postgresql_where=condition, sqlite_where=condition)
 
 
 messages = sa.Table(
@@ -101,10 +102,9 @@ messages = sa.Table(
     sa.Column("accepted_at", UTC_TIMESTAMP, nullable=False),
     sa.Column("expires_at", UTC_TIMESTAMP, nullable=False),
     sa.Column("status_changed_at", UTC_TIMESTAMP, nullable=False),
-    # No index names `status` or `status_changed_at`, even in a predicate: a move along the main line writes
-    # no index, a HOT update on PostgreSQL (half of each page is kept free for them, migration 0015). The
-    # passes use these, set once: when the message was confirmed or expired (its retention starts; NULL
-    # while open), and when it was dead-lettered, while it is.
+    # No index names `status` or `status_changed_at`, even in a predicate, so a move along the main line is a
+    # HOT update on PostgreSQL (migration 0015). The passes use these instead: when the message was confirmed
+    # or expired (its retention starts; NULL while open), and when it was dead-lettered, while it is.
     sa.Column("closed_at", UTC_TIMESTAMP, nullable=True),
     sa.Column("dead_lettered_at", UTC_TIMESTAMP, nullable=True),
     sa.UniqueConstraint("sender", "message_id", name="uq_messages_sender_message_id"),
@@ -112,11 +112,12 @@ messages = sa.Table(
     sa.Index("ix_messages_sender_seq", "sender", "seq"),
     sa.Index("ix_messages_sender_reference", "sender_reference"),
     sa.Index("ix_messages_recipient_reference", "recipient_reference"),
-    _partial_index("ix_messages_open_expires", "expires_at", "closed_at IS NULL"),  # the expiry pass, the purge's:
-    _partial_index("ix_messages_closed_kept", "closed_at", "closed_at IS NOT NULL AND content IS NOT NULL"),
+    _partial_index("ix_messages_open_expires", "expires_at", "closed_at IS NULL"),  # the expiry pass
     _partial_index("ix_messages_dead_lettered", "seq", "dead_lettered_at IS NOT NULL"),  # the console's list
 )
-
+# The purge pass's rows (closed, content kept): its index holds only these, and ``purge_due`` names them.
+MESSAGES_CLOSED_KEPT = sa.and_(messages.c.closed_at.is_not(None), messages.c.content.is_not(None))
+_partial_index("ix_messages_closed_kept", messages.c.closed_at, MESSAGES_CLOSED_KEPT)
 # A stored message as the broker reads it (``StoredMessage``'s fields), without the two the passes use.
 MESSAGE_COLUMNS = tuple(c for c in messages.c if c.name not in ("closed_at", "dead_lettered_at"))
 MESSAGE_COLUMNS_WITHOUT_CONTENT = tuple(c for c in MESSAGE_COLUMNS if c.name != "content")

@@ -38,6 +38,15 @@ async def _index_definitions(connection: AsyncConnection) -> list[str]:
     return await connection.run_sync(read)
 
 
+async def _updates_and_hot_updates(connection: AsyncConnection) -> tuple[int, int]:
+    """The messages table's updates in this transaction so far, and how many of them were heap-only."""
+    counts = await connection.execute(
+        sa.text("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'messages'")
+    )
+    updates, hot = counts.one()
+    return int(updates), int(hot)
+
+
 async def test_no_index_of_the_messages_table_names_a_column_every_move_writes(engine: AsyncEngine) -> None:
     async with engine.connect() as connection:
         definitions = await _index_definitions(connection)
@@ -58,15 +67,12 @@ async def test_on_postgresql_the_main_line_moves_are_heap_only_updates(postgres_
             # The relay's settle (its own statement on PostgreSQL), then the recipient's download and confirm.
             await uow.statuses.settle_published([], {message.id: T0}, T0, ())
             await uow.statuses.move_one(message.id, MessageStatus.DOWNLOADED, actor=MEGLER, at=T0)
-            counts = await uow.connection.execute(
-                sa.text("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'messages'")
-            )
-            assert tuple(counts.one()) == (2, 2)
+            assert await _updates_and_hot_updates(uow.connection) == (2, 2)
             await uow.statuses.move_one(message.id, MessageStatus.CONFIRMED, actor=MEGLER, at=T0)
-            counts = await uow.connection.execute(
-                sa.text("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'messages'")
-            )
-            assert tuple(counts.one()) == (3, 2)  # closing writes the purge pass's index: the one move that does
+            assert await _updates_and_hot_updates(uow.connection) == (
+                3,
+                2,
+            )  # closing writes the purge pass's index: the one move that does
             options = await uow.connection.scalar(sa.text("SELECT reloptions FROM pg_class WHERE relname = 'messages'"))
             assert "fillfactor=50" in options
     finally:
