@@ -9,7 +9,7 @@ import pickle
 import signal
 import sys
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -162,14 +162,17 @@ async def test_a_worker_that_cannot_start_leaves_every_check_to_the_broker(
 
 def test_a_checked_document_crosses_the_pipe_whole() -> None:
     at = datetime(2026, 12, 7, 9, 0, 1, 5, tzinfo=UTC)
+    created = datetime(2026, 12, 7, 10, 0, 1, tzinfo=timezone(timedelta(hours=1)))  # as the document wrote it
     document = CheckedDocument(
         "pantedokument",
-        RoutingFields("pantedokument", "m-1", "910000004", "930000000", "REF-S", "REF-R", at),
+        RoutingFields("pantedokument", "m-1", "910000004", "930000000", "REF-S", "REF-R", created),
         SignerIdentity("SERIALNUMBER=x", "ab" * 32, at, at, "910000004", "01017012345", "Bank"),
         (UnitRef("0301-1-2", 3, 4), UnitRef("0301-5-6")),
     )
     wire = pickle.loads(pickle.dumps(checked_wire(document)))
     assert checked_document(wire) == document
+    assert checked_document(wire).routing.created.utcoffset() == timedelta(hours=1)  # type: ignore[union-attr]
+    assert checked_document(wire).signer.not_after.tzinfo is UTC
     # every field of every part travels: a field added to one of them and not to the wire fails here
     parts = (document.routing, document.signer, document.units[0])
     for part, sent in zip(parts, (wire[1], wire[2], wire[3][0]), strict=True):
