@@ -22,11 +22,14 @@ async def submit_load(
     concurrency: int,
     duration_s: float,
     rate: float | None = None,
+    clients: Sequence[RawHttpClient] | None = None,
 ) -> float:
     """Submit until the messages or the time run out; ``rate`` makes it open-loop at that many per second.
 
     Returns the time the last submission started. Clients are spread over ``urls`` round robin, one
     keep-alive connection each (``raw_http``: the load generator shares the cores with the servers).
+    ``clients`` (from ``open_clients``) are used and left open, so a warm-up's connections serve the timed
+    part as a deployment's clients keep theirs; without them, ``concurrency`` clients are made and closed.
     """
     headers = {o: {"Authorization": f"Bearer {t}", "Content-Type": "application/xml"} for o, t in tokens.items()}
     cursor = iter(range(len(messages)))
@@ -51,7 +54,9 @@ async def submit_load(
         else:
             tally.refused[status] = tally.refused.get(status, 0) + 1
 
-    clients = [RawHttpClient(urls[number % len(urls)] + path) for number in range(concurrency)]
+    owned = clients is None
+    if clients is None:
+        clients = open_clients(urls, path, concurrency)
     try:
         if rate is None:
 
@@ -89,6 +94,12 @@ async def submit_load(
             if pending:
                 await asyncio.gather(*pending)
     finally:
-        for client in clients:
-            await client.close()
+        if owned:
+            for client in clients:
+                await client.close()
     return last_start
+
+
+def open_clients(urls: Sequence[str], path: str, concurrency: int) -> list[RawHttpClient]:
+    """``concurrency`` clients spread over ``urls`` round robin; each connects on its first request."""
+    return [RawHttpClient(urls[number % len(urls)] + path) for number in range(concurrency)]
