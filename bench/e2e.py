@@ -58,7 +58,7 @@ from bench.common import (
     wait_ready,
 )
 from bench.figures import CpuWindow, Figures, figures, load_average, summary_lines
-from bench.load_generator import open_clients, submit_load
+from bench.load_generator import kept_clients, submit_load
 from bench.rabbit_consumer import rabbit_consumer
 from participants.deployment import Deployment
 
@@ -188,36 +188,17 @@ async def _measure(
     tally: Tally,
 ) -> Figures:
     urls = [s.url for s in servers]
-    # The warm-up opens every client's connection and the timed part reuses them: a deployment's clients keep
-    # theirs alive. Fresh clients made the timed part accept 128 connections (at 20 msg/s a third of its
-    # requests, each 0.3–0.4 ms of the server's CPU) and close the warm-up's.
-    clients = open_clients(urls, path, args.concurrency)
-    await submit_load(
-        urls, path, tokens, messages[:warmup], Tally(), concurrency=args.concurrency, duration_s=60, clients=clients
-    )
-    await asyncio.sleep(1.0)  # let the warm-up drain before the clock starts
-    tally.delivered_at.clear()
-    idle_ms_per_s = await _idle_cpu(servers, args.idle_window) if args.rate else None
-    timed = messages[warmup:]
-    window = CpuWindow(servers)
-    sampler = asyncio.create_task(_sample_rss(servers, args.rss_every, tally, args.rss_log))
-    start = time.time()
-    try:
-        await submit_load(
-            urls,
-            path,
-            tokens,
-            timed,
-            tally,
-            concurrency=args.concurrency,
-            duration_s=args.duration,
-            rate=args.rate,
-            clients=clients,
-        )
-    finally:
-        for client in clients:
-            await client.close()
-    submitted_s = time.time() - start
+    async with kept_clients(urls, path, args.concurrency) as clients:  # connected by the warm-up, reused after it
+        await submit_load(urls, path, tokens, messages[:warmup], Tally(), clients=clients, duration_s=60)
+        await asyncio.sleep(1.0)  # let the warm-up drain before the clock starts
+        tally.delivered_at.clear()
+        idle_ms_per_s = await _idle_cpu(servers, args.idle_window) if args.rate else None
+        timed = messages[warmup:]
+        window = CpuWindow(servers)
+        sampler = asyncio.create_task(_sample_rss(servers, args.rss_every, tally, args.rss_log))
+        start = time.time()
+        await submit_load(urls, path, tokens, timed, tally, clients=clients, duration_s=args.duration, rate=args.rate)
+        submitted_s = time.time() - start
     if variant == "bare":  # nothing is delivered: an answer is the whole of its work
         tally.delivered_at.update(tally.answered_at)
     if len(tally.sent_at) >= len(timed) and submitted_s < 0.98 * args.duration:
