@@ -4,7 +4,8 @@ The load generator runs on the same two cores as the servers it measures, so eve
 is taken from them. aiohttp's client spent about 0.1 ms of CPU per request there (session, request and
 response objects, header multidicts, timers); this client writes one buffer per request and reads the
 answer's status line, headers and body, nothing more. It speaks only what the servers under test answer:
-``Content-Length`` or chunked bodies, keep-alive unless the server says ``Connection: close``.
+``Content-Length`` or chunked bodies, keep-alive unless the server says ``Connection: close``; a connection
+the server closed while it was idle (its keep-alive timeout) is opened again for the next request.
 """
 
 from __future__ import annotations
@@ -38,7 +39,10 @@ class RawHttpClient:
     async def post(self, request: bytes) -> tuple[int, bytes]:
         """Send a rendered request; answer the status and the body. A broken connection is opened again
         for the next request, not retried: the caller counts the error."""
-        if self._writer is None or self._writer.is_closing():
+        if self._writer is None or self._writer.is_closing() or (self._reader is not None and self._reader.at_eof()):
+            # Never opened, or closed by the server while idle (its keep-alive timeout): a new connection, as
+            # an HTTP client's pool does, rather than a request written into one already closed.
+            await self.close()
             self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
         reader, writer = self._reader, self._writer
         assert reader is not None

@@ -55,3 +55,22 @@ async def test_reads_length_and_chunked_answers_and_reconnects_after_a_close() -
                 raise AssertionError("a connection cut before the answer must raise RawHttpError")
         finally:
             await client.close()
+
+
+async def test_a_connection_the_server_closed_while_idle_is_opened_again() -> None:
+    app = web.Application()
+    app.router.add_post("/m", _echo)
+    runner = web.AppRunner(app, keepalive_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    client = RawHttpClient(f"http://{host}:{port}/m")
+    try:
+        assert await client.post(client.render(b"<a/>", {"X-Sender": "bank"})) == (201, b"<got bank/>")
+        await asyncio.sleep(0.5)  # the server's keep-alive ends: it closes the idle connection
+        # written into the closed connection, the request would fail (RawHttpError) and count as an error
+        assert await client.post(client.render(b"<a/>", {"X-Sender": "megler"})) == (201, b"<got megler/>")
+    finally:
+        await client.close()
+        await runner.cleanup()
