@@ -189,7 +189,7 @@ async def _measure(
 ) -> Figures:
     urls = [s.url for s in servers]
     async with kept_clients(urls, path, args.concurrency) as clients:  # connected by the warm-up, reused after it
-        await submit_load(urls, path, tokens, messages[:warmup], Tally(), clients=clients, duration_s=60)
+        await submit_load(tokens, messages[:warmup], Tally(), clients=clients, duration_s=60)
         await asyncio.sleep(1.0)  # let the warm-up drain before the clock starts
         tally.delivered_at.clear()
         idle_ms_per_s = await _idle_cpu(servers, args.idle_window) if args.rate else None
@@ -197,7 +197,7 @@ async def _measure(
         window = CpuWindow(servers)
         sampler = asyncio.create_task(_sample_rss(servers, args.rss_every, tally, args.rss_log))
         start = time.time()
-        await submit_load(urls, path, tokens, timed, tally, clients=clients, duration_s=args.duration, rate=args.rate)
+        await submit_load(tokens, timed, tally, clients=clients, duration_s=args.duration, rate=args.rate)
         submitted_s = time.time() - start
     if variant == "bare":  # nothing is delivered: an answer is the whole of its work
         tally.delivered_at.update(tally.answered_at)

@@ -14,8 +14,6 @@ from bench.raw_http import RawHttpClient, RawHttpError
 
 
 async def submit_load(
-    urls: Sequence[str],
-    path: str,
     tokens: dict[str, str],
     messages: Sequence[SignedMessage],
     tally: Tally,
@@ -62,10 +60,12 @@ async def submit_load(
 
         await asyncio.gather(*(closed_loop(client) for client in clients))
     else:
-        # Open loop: each message is due at its time; a free connection of its server takes it.
-        idle = [asyncio.Queue[RawHttpClient]() for _ in urls]
-        for number, client in enumerate(clients):
-            idle[number % len(urls)].put_nowait(client)
+        # Open loop: each message is due at its time; a free connection of its server (the servers in turn)
+        # takes it.
+        by_server: dict[tuple[str, int], asyncio.Queue[RawHttpClient]] = {}
+        for client in clients:
+            by_server.setdefault((client.host, client.port), asyncio.Queue()).put_nowait(client)
+        idle = list(by_server.values())
         pending: set[asyncio.Task[None]] = set()
 
         async def paced(free: asyncio.Queue[RawHttpClient], message: SignedMessage) -> None:
@@ -82,7 +82,7 @@ async def submit_load(
             delay = due - time.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            task = asyncio.create_task(paced(idle[index % len(urls)], messages[index]))
+            task = asyncio.create_task(paced(idle[index % len(idle)], messages[index]))
             pending.add(task)
             task.add_done_callback(pending.discard)
         if pending:
