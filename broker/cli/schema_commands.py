@@ -15,6 +15,7 @@ import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, TextIO
 
@@ -133,23 +134,31 @@ def _xml_files(directory: str) -> list[str]:
     One ``scandir`` per directory (the entry types come with the listing) rather than ``Path.rglob`` and a
     ``stat`` per file: for ten thousand files that is the difference between about 10 and 100 ms. Like
     ``rglob``, it does not descend into symbolic links to directories, but takes symbolic links to files.
+    A directory's entries are sorted by name and a subdirectory is walked where its name sorts: two names
+    in one directory never tie, so that is the order of the whole paths' components, and sorting each
+    directory's few hundred names costs half of sorting ten thousand paths' tuples at the end.
     """
-    found: list[tuple[tuple[str, ...], str]] = []
-    pending: list[tuple[str, tuple[str, ...]]] = [(directory, ())]
-    while pending:
-        folder, parts = pending.pop()
-        try:
-            with os.scandir(folder) as listing:
-                entries = list(listing)
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                pending.append((entry.path, (*parts, entry.name)))
-            elif entry.name.endswith(".xml") and entry.is_file():
-                found.append(((*parts, entry.name), entry.path))
-    found.sort()
-    return [path for _, path in found]
+    found: list[str] = []
+    pending: list[os.DirEntry[str]] = []  # the entries still to visit, the next one last
+    folder: str | None = directory
+    while True:
+        if folder is not None:
+            try:
+                with os.scandir(folder) as listing:
+                    pending.extend(sorted(listing, key=_entry_name, reverse=True))
+            except OSError:
+                pass
+        if not pending:
+            return found
+        entry = pending.pop()
+        folder = None
+        if entry.is_dir(follow_symlinks=False):
+            folder = entry.path
+        elif entry.name.endswith(".xml") and entry.is_file():
+            found.append(entry.path)
+
+
+_entry_name = attrgetter("name")
 
 
 def _collect(targets: Sequence[str]) -> tuple[list[str], list[FileResult]]:
