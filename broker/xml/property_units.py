@@ -11,14 +11,22 @@ from lxml import etree
 
 from broker.domain.property_units import UnitRef
 
+# The children of a matrikkelenhet that name it, by local name.
+_FIELDS = frozenset(("kommunenummer", "gaardsnummer", "bruksnummer", "festenummer", "seksjonsnummer"))
 
-def _child_text(element: etree._Element, name: str) -> str | None:
-    qualified = "}" + name  # a tag is ``{namespace}name`` or, without a namespace, ``name``
+
+def _fields(element: etree._Element) -> dict[str, str]:
+    """The stripped text of each naming child (the first of a name), in one pass over the children: one
+    lookup per field walked them five times, and each child an lxml proxy (8 against 2 µs a unit)."""
+    found: dict[str, str] = {}
     for child in element:
         tag = child.tag
-        if isinstance(tag, str) and (tag == name or tag.endswith(qualified)):
-            return (child.text or "").strip()
-    return None
+        if not isinstance(tag, str):
+            continue
+        name = tag.rpartition("}")[2]  # a tag is ``{namespace}name`` or, without a namespace, ``name``
+        if name in _FIELDS and name not in found:
+            found[name] = (child.text or "").strip()
+    return found
 
 
 def _number(value: str | None) -> int:
@@ -29,15 +37,15 @@ def units_in_tree(root: etree._Element) -> tuple[UnitRef, ...]:
     """The matrikkelenheter under ``root``, as ``kommunenummer-gnr-bnr`` with feste- and seksjonsnummer."""
     units: list[UnitRef] = []
     for element in root.iter("{*}matrikkelenhet"):
-        kommune = _child_text(element, "kommunenummer")
-        gnr, bnr = _child_text(element, "gaardsnummer"), _child_text(element, "bruksnummer")
+        fields = _fields(element)
+        kommune, gnr, bnr = fields.get("kommunenummer"), fields.get("gaardsnummer"), fields.get("bruksnummer")
         if not (kommune and gnr and bnr and kommune.isdigit() and gnr.isdigit() and bnr.isdigit()):
             continue
         units.append(
             UnitRef(
                 f"{kommune}-{int(gnr)}-{int(bnr)}",
-                _number(_child_text(element, "festenummer")),
-                _number(_child_text(element, "seksjonsnummer")),
+                _number(fields.get("festenummer")),
+                _number(fields.get("seksjonsnummer")),
             )
         )
     return tuple(units)

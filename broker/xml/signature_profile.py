@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import binascii
 from dataclasses import dataclass
+from functools import lru_cache
 
 from lxml import etree
 
@@ -120,6 +121,13 @@ def _base64(text: str | None) -> bytes | None:
         return binascii.a2b_base64("".join((text or "").split()).encode("ascii"), strict_mode=True)
     except (binascii.Error, ValueError):
         return None
+
+
+# A sender signs message after message with the same certificate: its base64 (1.3-2 KB of text, split in
+# lines) is decoded once rather than for every signature (8 µs a certificate, a fifth of reading a profile).
+# Keyed by the exact text, so the answer is the same as decoding it again; bounded, as the texts come from
+# submitters.
+_certificate_der = lru_cache(maxsize=128)(_base64)
 
 
 def _b64(node: etree._Element, where: str) -> bytes:
@@ -243,7 +251,7 @@ def _read_profile(signature: etree._Element, transforms: tuple[str, ...]) -> Sig
             return None
         text = node.text
         if holds == _BASE64:
-            value = _base64(text)
+            value = _base64(text) if index < fixed else _certificate_der(text)
             if value is None:
                 return None
             decoded.append(value)
