@@ -4,6 +4,10 @@ Two questions behind the check workers and the low-rate figures (bench/README.md
 checks (hardened parse, enveloped and inner signatures) run in parallel in two threads (no: they hold the
 interpreter's lock), and what does the same work cost in CPU when it comes one document at a time with the
 machine idle in between, as at 20 or 100 msg/s. Run: ``python -m bench.check_cost [-n 1000]``.
+
+``--mix N`` instead times every check a submission gets (``check_document`` as a check worker runs it, the
+answer's wire form included) on N messages of ``bench.e2e``'s mix, back to back: the figure to compare two
+trees by, alternating ``PYTHONPATH`` between them.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from lxml import etree
 
@@ -47,10 +52,39 @@ def _paused(work: Callable[[int], None], n: int, pause_s: float) -> float:
     return spent / n * 1e6
 
 
+def mix_cost(count: int, rounds: int) -> None:
+    """The best of ``rounds`` passes over ``count`` messages of the e2e mix: this thread's CPU per document."""
+    from bench.common import broker_env, new_deployment, presign
+    from broker.config import Settings
+    from broker.usecases.check_worker_process import CHECKED, WorkerCheckers, answer
+
+    with tempfile.TemporaryDirectory() as directory:
+        deployment = new_deployment(Path(directory))
+        bodies = [message.body for message in presign(deployment, count, "cost")]
+        settings = Settings.from_env(broker_env(deployment, Path(directory), "sqlite+aiosqlite://"))
+        checkers = WorkerCheckers.load(settings)
+        outcomes = {answer(checkers, body)[0] for body in bodies}
+        if outcomes != {CHECKED}:
+            raise SystemExit(f"the mix should pass every check: {sorted(outcomes)}")
+        best = float("inf")
+        for _ in range(rounds):
+            before = time.thread_time()
+            for body in bodies:
+                answer(checkers, body)
+            best = min(best, (time.thread_time() - before) / len(bodies) * 1e6)
+        size = sum(map(len, bodies)) // len(bodies)
+        print(f"{count} messages of the e2e mix ({size} bytes on average): {best:.0f} µs of CPU per document")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("-n", type=int, default=1000, help="documents per measurement (a tenth with pauses)")
+    parser.add_argument("--mix", type=int, metavar="N", help="time all checks on N messages of the e2e mix")
+    parser.add_argument("--rounds", type=int, default=7, help="passes over the mix, best taken (default 7)")
     args = parser.parse_args()
+    if args.mix:
+        mix_cost(args.mix, max(1, args.rounds))
+        return
     with tempfile.TemporaryDirectory() as directory:
         pki = init_test_pki(directory, [("910000004", "Nordlys Sparebank")], DEMO_PERSONS[:2], "rsa")
         limits = XmlLimits()
