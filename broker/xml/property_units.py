@@ -16,8 +16,9 @@ _FIELDS = frozenset(("kommunenummer", "gaardsnummer", "bruksnummer", "festenumme
 
 
 def _fields(element: etree._Element) -> dict[str, str]:
-    """The stripped text of each naming child (the first of a name), in one pass over the children: one
-    lookup per field walked them five times, and each child an lxml proxy (8 against 2 µs a unit)."""
+    """The stripped text of each naming child (the first of a name), in one pass over the children: a lookup
+    per field walked them five times, making an lxml proxy of each child each time (``units_in_tree`` took
+    22 against 13.5 µs a message of the benchmark's mix)."""
     found: dict[str, str] = {}
     for child in element:
         tag = child.tag
