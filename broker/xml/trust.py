@@ -158,10 +158,15 @@ class TrustedChain:
     certificates: tuple[x509.Certificate, ...]
     identity: SignerIdentity
     public_key: object = None
+    # Each certificate's (not before, not after): every use of the chain checks them, and the library builds
+    # the datetimes afresh at each reading (2.5 of the 2.9 µs a cached chain took for a leaf and its CA).
+    validity: tuple[tuple[dt.datetime, dt.datetime], ...] = ()
 
     def __post_init__(self) -> None:
         # Extracting the key from the certificate costs more than an RSA verification: do it once per chain.
         object.__setattr__(self, "public_key", self.certificates[0].public_key())
+        validity = tuple((c.not_valid_before_utc, c.not_valid_after_utc) for c in self.certificates)
+        object.__setattr__(self, "validity", validity)
 
 
 class TrustStore:
@@ -241,13 +246,13 @@ class TrustStore:
                 if len(self._chains) >= _CACHE_LIMIT:
                     self._chains.clear()
                 self._chains[key] = trusted
-        for cert in trusted.certificates:
-            if not cert.not_valid_before_utc <= at <= cert.not_valid_after_utc:
-                role = "signing" if cert is trusted.certificates[0] else "CA"
+        for index, (not_before, not_after) in enumerate(trusted.validity):
+            if not not_before <= at <= not_after:
+                role = "signing" if index == 0 else "CA"
                 raise Refusal(
                     Error.CERTIFICATE_EXPIRED,
-                    f"the {role} certificate is valid from {cert.not_valid_before_utc.isoformat()} "
-                    f"to {cert.not_valid_after_utc.isoformat()}, not at {at.isoformat()}",
+                    f"the {role} certificate is valid from {not_before.isoformat()} "
+                    f"to {not_after.isoformat()}, not at {at.isoformat()}",
                 )
         return trusted
 

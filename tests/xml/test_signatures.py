@@ -256,7 +256,9 @@ def test_expired_certificate_is_refused(test_pki: TestPki) -> None:
     )
     expired = SigningCredential(private_key=key, certificate=cert)
     data = _bytes(sign_enveloped(_tree(sample_document()), expired))
-    assert "not at" in _refusal(test_pki, data, Error.CERTIFICATE_EXPIRED)
+    detail = _refusal(test_pki, data, Error.CERTIFICATE_EXPIRED)
+    assert detail.startswith(f"the signing certificate is valid from {start.replace(microsecond=0).isoformat()}")
+    assert "not at" in detail
 
 
 def test_valid_certificate_expires_with_the_clock(test_pki: TestPki) -> None:
