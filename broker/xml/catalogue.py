@@ -23,6 +23,7 @@ from broker.xml.toml_cache import TomlError, load_toml
 
 if TYPE_CHECKING:
     from lxml.etree._docloader import _InputDocument
+    from lxml.objectify import ObjectPath
 
     from broker.domain.routing_fields import RoutingFields
 
@@ -50,6 +51,20 @@ def _compile_path(path: str, namespace: str) -> etree.XPath:
     return etree.XPath("/".join(f"{_PREFIX}:{step}" for step in steps), namespaces={_PREFIX: namespace})
 
 
+def _first_child_path(root_name: str, path: str, namespace: str) -> ObjectPath:
+    """``hode/avsender/orgnr`` under the root ``root_name``, as a walk through the first child of each name.
+
+    lxml's ``ObjectPath`` walks in C (the six routing fields in 4 against 14 µs by XPath). It follows the
+    first child of each name only, so what it finds is the first element in document order that the XPath
+    finds (the first child of a name that holds the rest of the path is that first child); when it finds
+    nothing, the XPath answers (a missing field, or a first child without the rest of the path).
+    """
+    from lxml.objectify import ObjectPath
+
+    prefix = f"{{{namespace}}}" if namespace else ""
+    return ObjectPath([prefix + step for step in (root_name, *_path_steps(path))])
+
+
 class MessageTypeSpec:
     """One message type of the catalogue; the root element's local name is the type's name.
 
@@ -58,6 +73,7 @@ class MessageTypeSpec:
     """
 
     __slots__ = (
+        "_first_children",
         "_xpaths",
         "description",
         "family",
@@ -96,6 +112,7 @@ class MessageTypeSpec:
         # Compiled on first use: loading the catalogue checks every path, but a run that reads the routing
         # fields of one type (``dsve validate`` on one file) compiles that type's paths only.
         self._xpaths: Final[dict[str, etree.XPath]] = {}
+        self._first_children: Final[dict[str, ObjectPath]] = {}
 
     def _key(self) -> tuple[object, ...]:
         return (
@@ -124,17 +141,28 @@ class MessageTypeSpec:
         return f"{{{self.namespace}}}{self.name}"
 
     def _text(self, root: etree._Element, key: str) -> str | None:
-        xpath = self._xpaths.get(key)
-        if xpath is None:
+        found = self._first(root, key)
+        if found is None:
+            return None
+        text = (found.text or "").strip()
+        return text or None
+
+    def _first(self, root: etree._Element, key: str) -> etree._Element | None:
+        """The first element, in document order, at the routing path ``key`` under ``root``."""
+        walk = self._first_children.get(key)
+        if walk is None:
             path = self.paths.get(key)
             if path is None:
                 return None
-            xpath = self._xpaths.setdefault(key, _compile_path(path, self.namespace))
+            walk = self._first_children.setdefault(key, _first_child_path(self.name, path, self.namespace))
+        element: etree._Element | None = walk(root, None)
+        if element is not None:
+            return element
+        xpath = self._xpaths.get(key)
+        if xpath is None:
+            xpath = self._xpaths.setdefault(key, _compile_path(self.paths[key], self.namespace))
         found = xpath(root)
-        if not found:
-            return None
-        text = (found[0].text or "").strip()
-        return text or None
+        return found[0] if found else None
 
     def routing_fields(self, root: etree._Element) -> RoutingFields:
         """The routing fields read from ``root``; a missing required field is a schema refusal."""

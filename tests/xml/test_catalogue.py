@@ -74,6 +74,20 @@ def test_missing_optional_fields_are_none(catalogue: Catalogue) -> None:
     assert catalogue["pantedokument"].routing_fields(etree.fromstring(data)).recipient_reference is None
 
 
+def test_a_field_is_the_first_in_document_order_on_its_path(catalogue: Catalogue) -> None:
+    """The first child of each name is tried first; where it lacks the rest of the path, a later one counts."""
+    root = etree.fromstring(
+        b'<pantedokument xmlns="urn:test:pant:v1">'
+        b"<hode><meldingsid>m-1</meldingsid><avsender/><avsender><orgnr>111111111</orgnr></avsender></hode>"
+        b"<hode><meldingsid>m-2</meldingsid><avsender><orgnr>222222222</orgnr></avsender>"
+        b"<mottaker><orgnr>333333333</orgnr></mottaker><avsendersReferanse>r</avsendersReferanse></hode>"
+        b"</pantedokument>"
+    )
+    fields = catalogue["pantedokument"].routing_fields(root)
+    assert (fields.message_id, fields.sender, fields.recipient) == ("m-1", "111111111", "333333333")
+    assert fields.sender_reference == "r"
+
+
 def test_missing_required_fields_are_all_named(catalogue: Catalogue) -> None:
     root = etree.fromstring(b'<pantedokument xmlns="urn:test:pant:v1"><hode/></pantedokument>')
     with pytest.raises(Refusal) as caught:
