@@ -7,7 +7,8 @@ machine idle in between, as at 20 or 100 msg/s. Run: ``python -m bench.check_cos
 
 ``--mix N`` instead times every check a submission gets (``check_document`` as a check worker runs it, the
 answer's wire form included) on N messages of ``bench.e2e``'s mix, back to back: the figure to compare two
-trees by, alternating ``PYTHONPATH`` between them.
+trees by, alternating ``PYTHONPATH`` between them. Where the machine's speed swings, count instructions
+instead (``valgrind --tool=cachegrind``, as ``bench/README.md`` shows): a count does not move with it.
 """
 
 from __future__ import annotations
