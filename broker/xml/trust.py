@@ -160,7 +160,7 @@ class TrustedChain:
     public_key: object = None
     # Each certificate's (not before, not after): every use of the chain checks them, and the library builds
     # the datetimes afresh at each reading (2.5 of the 2.9 µs a cached chain took for a leaf and its CA).
-    validity: tuple[tuple[dt.datetime, dt.datetime], ...] = ()
+    validity: tuple[tuple[dt.datetime, dt.datetime], ...] = field(init=False, default=())
 
     def __post_init__(self) -> None:
         # Extracting the key from the certificate costs more than an RSA verification: do it once per chain.
